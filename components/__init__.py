@@ -1,0 +1,1 @@
+"""Pulumi components of the GenAI gateway, one module per component, plus settings and shared helpers."""

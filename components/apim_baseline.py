@@ -1,0 +1,443 @@
+"""ApimBaseline: the network and gateway foundation every other component builds on.
+
+Resource group, VNet with NSG-protected subnets, Log Analytics and workspace-based Application Insights,
+the gateway's managed identities, the API Management service (classic VNet injection or v2 outbound
+integration), its Application Insights logger and diagnostic, private DNS for Internal mode, and the
+optional Application Gateway WAF ingress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_random as random
+from pulumi_azure_native import (
+    apimanagement,
+    applicationinsights,
+    managedidentity,
+    network,
+    operationalinsights,
+    privatedns,
+    resources,
+)
+
+from .access import RoleAssignmentSpec, assign_roles
+from .diagnostics import DiagnosticSettingSpec, send_logs
+from .naming import Naming
+from .network_rules import app_gateway_rules, injected_apim_rules
+from .settings import ApimSettings, GatewaySettings, IngressSettings, NetworkSettings, ObservabilitySettings
+from .waf_ingress import WafIngress, WafIngressArgs
+
+# Legacy protocols and the 3DES cipher, off on the client side and towards backends.
+HARDENED_PROTOCOLS: dict[str, str] = {
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10": "false",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11": "false",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Ssl30": "false",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10": "false",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls11": "false",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Ssl30": "false",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168": "false",
+    "Microsoft.WindowsAzure.ApiManagement.Gateway.Protocols.Server.Http2": "true",
+}
+
+# Host names of an Internal instance that must resolve to its private IP: "" is the gateway itself.
+INTERNAL_HOST_LABELS = ("", "portal", "developer", "management", "scm")
+APIM_DNS_ZONE = "azure-api.net"
+APP_INSIGHTS_LOGGER_ID = "appinsights"
+
+
+@dataclass(frozen=True)
+class ApimBaselineArgs:
+    location: str
+    name_prefix: str
+    environment: str
+    network: NetworkSettings
+    apim: ApimSettings
+    ingress: IngressSettings
+    observability: ObservabilitySettings
+    tags: Mapping[str, str] = field(default_factory=dict)
+    # Production keeps the service and its logs from being deleted by a careless `pulumi destroy`.
+    protect_stateful: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> ApimBaselineArgs:
+        return cls(
+            location=settings.location,
+            name_prefix=settings.name_prefix,
+            environment=settings.environment,
+            network=settings.network,
+            apim=settings.apim,
+            ingress=settings.ingress,
+            observability=settings.observability,
+            tags={"environment": settings.environment, "workload": "genai-gateway", **settings.tags},
+            protect_stateful=settings.is_production,
+        )
+
+
+class ApimBaseline(pulumi.ComponentResource):
+    naming: Naming
+    resource_group_name: pulumi.Output[str]
+    vnet_id: pulumi.Output[str]
+    apim_subnet_id: pulumi.Output[str]
+    private_endpoint_subnet_id: pulumi.Output[str]
+    apim: apimanagement.ApiManagementService
+    apim_name: pulumi.Output[str]
+    gateway_url: pulumi.Output[str]
+    public_base_url: pulumi.Output[str]
+    identity: managedidentity.UserAssignedIdentity
+    workspace_id: pulumi.Output[str]
+    app_insights_id: pulumi.Output[str]
+    app_insights_logger_id: pulumi.Output[str]
+    ingress: WafIngress | None
+
+    def __init__(self, name: str, args: ApimBaselineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genai-gateway:baseline:ApimBaseline", name, None, opts)
+        self._name = name
+        self._args = args
+        self._dns_records: list[pulumi.Resource] = []
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        suffix = random.RandomString(
+            f"{name}-suffix", length=5, special=False, upper=False, numeric=True, opts=child
+        )
+        self.naming = Naming(args.name_prefix, args.environment, suffix.result)
+        self.tags = tags
+        self.location = args.location
+
+        group = resources.ResourceGroup(
+            f"{name}-rg",
+            resource_group_name=self.naming.regional("rg"),
+            location=args.location,
+            tags=tags,
+            opts=child,
+        )
+        self.resource_group_name = group.name
+
+        self._network(tags)
+        self._observability(tags)
+
+        self.identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity",
+            resource_name_=self.naming.regional("id", "gateway"),
+            resource_group_name=group.name,
+            location=args.location,
+            tags=tags,
+            opts=child,
+        )
+
+        self._service(tags)
+        self._app_insights_logging()
+        send_logs(f"{name}-apim-logs", self.apim.id, DiagnosticSettingSpec(self.workspace_id), self)
+        if args.apim.network_mode == "Internal":
+            self._internal_dns(tags)
+
+        self.ingress = None
+        if args.ingress.enabled:
+            assert self.app_gateway_subnet_id is not None  # settings guarantee the subnet
+            self.ingress = WafIngress(
+                f"{name}-ingress",
+                WafIngressArgs(
+                    settings=args.ingress,
+                    naming=self.naming,
+                    location=args.location,
+                    resource_group_name=self.resource_group_name,
+                    subnet_id=self.app_gateway_subnet_id,
+                    backend_host_name=self.apim_name.apply(lambda n: f"{n}.{APIM_DNS_ZONE}"),
+                    workspace_id=self.workspace_id,
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self._dns_records),
+            )
+            self.public_base_url = pulumi.Output.from_input(f"https://{args.ingress.host_name}")
+        else:
+            self.public_base_url = self.gateway_url
+
+        self.register_outputs(
+            {
+                "resourceGroupName": self.resource_group_name,
+                "apimName": self.apim_name,
+                "gatewayUrl": self.gateway_url,
+                "publicBaseUrl": self.public_base_url,
+                "identityClientId": self.identity.client_id,
+            }
+        )
+
+    # -- network ---------------------------------------------------------------------------------
+    def _network(self, tags: dict[str, str]) -> None:
+        args, name, child = self._args, self._name, pulumi.ResourceOptions(parent=self)
+        net = args.network
+        vnet = network.VirtualNetwork(
+            f"{name}-vnet",
+            virtual_network_name=self.naming.regional("vnet"),
+            resource_group_name=self.resource_group_name,
+            location=args.location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[str(net.address_space)]),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
+        )
+        self.vnet_id = vnet.id
+        self.vnet_name = vnet.name
+
+        integration = args.apim.network_mode == "Integration"
+        apim_nsg = network.NetworkSecurityGroup(
+            f"{name}-apim-nsg",
+            network_security_group_name=self.naming.regional("nsg", "apim"),
+            resource_group_name=self.resource_group_name,
+            location=args.location,
+            # Outbound integration carries no inbound traffic: Azure's default rules suffice.
+            security_rules=[] if integration else injected_apim_rules(
+                args.apim.network_mode,
+                str(net.subnets.app_gateway) if args.ingress.enabled and net.subnets.app_gateway else None,
+            ),
+            tags=tags,
+            opts=child,
+        )
+        pe_nsg = network.NetworkSecurityGroup(
+            f"{name}-pe-nsg",
+            network_security_group_name=self.naming.regional("nsg", "pe"),
+            resource_group_name=self.resource_group_name,
+            location=args.location,
+            security_rules=[],
+            tags=tags,
+            opts=child,
+        )
+
+        # Azure serialises operations on one VNet; chained subnets avoid "another operation in progress".
+        apim_subnet = network.Subnet(
+            f"{name}-apim-subnet",
+            subnet_name="snet-apim",
+            virtual_network_name=vnet.name,
+            resource_group_name=self.resource_group_name,
+            address_prefix=str(net.subnets.apim),
+            network_security_group=network.NetworkSecurityGroupArgs(id=apim_nsg.id),
+            delegations=[
+                network.DelegationArgs(name="apim-integration", service_name="Microsoft.Web/serverFarms")
+            ] if integration else [],
+            opts=child,
+        )
+        pe_subnet = network.Subnet(
+            f"{name}-pe-subnet",
+            subnet_name="snet-private-endpoints",
+            virtual_network_name=vnet.name,
+            resource_group_name=self.resource_group_name,
+            address_prefix=str(net.subnets.private_endpoints),
+            network_security_group=network.NetworkSecurityGroupArgs(id=pe_nsg.id),
+            # NSGs apply to private endpoints only with network policies on.
+            private_endpoint_network_policies="Enabled",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[apim_subnet]),
+        )
+        self.apim_subnet_id = apim_subnet.id
+        self.private_endpoint_subnet_id = pe_subnet.id
+        self.app_gateway_subnet_id: pulumi.Output[str] | None = None
+        if args.ingress.enabled and net.subnets.app_gateway is not None:
+            agw_nsg = network.NetworkSecurityGroup(
+                f"{name}-agw-nsg",
+                network_security_group_name=self.naming.regional("nsg", "agw"),
+                resource_group_name=self.resource_group_name,
+                location=args.location,
+                security_rules=app_gateway_rules(),
+                tags=tags,
+                opts=child,
+            )
+            agw_subnet = network.Subnet(
+                f"{name}-agw-subnet",
+                subnet_name="snet-app-gateway",
+                virtual_network_name=vnet.name,
+                resource_group_name=self.resource_group_name,
+                address_prefix=str(net.subnets.app_gateway),
+                network_security_group=network.NetworkSecurityGroupArgs(id=agw_nsg.id),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[pe_subnet]),
+            )
+            self.app_gateway_subnet_id = agw_subnet.id
+
+    # -- observability ---------------------------------------------------------------------------
+    def _observability(self, tags: dict[str, str]) -> None:
+        args, name = self._args, self._name
+        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_stateful)
+        workspace = operationalinsights.Workspace(
+            f"{name}-logs",
+            workspace_name=self.naming.regional("log"),
+            resource_group_name=self.resource_group_name,
+            location=args.location,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=args.observability.log_retention_days,
+            tags=tags,
+            opts=stateful,
+        )
+        insights = applicationinsights.Component(
+            f"{name}-appinsights",
+            resource_name_=self.naming.regional("appi"),
+            resource_group_name=self.resource_group_name,
+            location=args.location,
+            kind="web",
+            application_type="web",
+            ingestion_mode="LogAnalytics",
+            workspace_resource_id=workspace.id,
+            # Telemetry is accepted only from Entra-authenticated senders (the gateway's identity).
+            disable_local_auth=True,
+            retention_in_days=args.observability.log_retention_days,
+            tags=tags,
+            opts=stateful,
+        )
+        self.workspace_id = workspace.id
+        self.app_insights_id = insights.id
+        self._app_insights_connection_string = pulumi.Output.secret(insights.connection_string)
+
+    # -- API Management --------------------------------------------------------------------------
+    def _service(self, tags: dict[str, str]) -> None:
+        args, name = self._args, self._name
+        apim_args = args.apim
+        public_ip_id: pulumi.Output[str] | None = None
+        if apim_args.network_mode == "External":
+            public_ip = network.PublicIPAddress(
+                f"{name}-apim-pip",
+                public_ip_address_name=self.naming.regional("pip", "apim"),
+                resource_group_name=self.resource_group_name,
+                location=args.location,
+                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+                public_ip_allocation_method="Static",
+                public_ip_address_version="IPv4",
+                dns_settings=network.PublicIPAddressDnsSettingsArgs(
+                    domain_name_label=self.naming.unique("apim", max_length=60)
+                ),
+                zones=list(apim_args.zones) or None,
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            public_ip_id = public_ip.id
+
+        self.apim_name = self.naming.unique("apim", max_length=50)
+        self.apim = apimanagement.ApiManagementService(
+            f"{name}-apim",
+            service_name=self.apim_name,
+            resource_group_name=self.resource_group_name,
+            location=args.location,
+            sku=apimanagement.ApiManagementServiceSkuPropertiesArgs(
+                name=apim_args.sku, capacity=apim_args.capacity
+            ),
+            zones=list(apim_args.zones) or None,
+            publisher_name=apim_args.publisher_name,
+            publisher_email=apim_args.publisher_email,
+            identity=apimanagement.ApiManagementServiceIdentityArgs(
+                # System-assigned for the semantic-cache embeddings call; user-assigned for everything else.
+                type="SystemAssigned, UserAssigned",
+                user_assigned_identities=self.identity.id.apply(lambda i: {i: {}}),
+            ),
+            # v2 outbound integration is expressed as External with the delegated subnet.
+            virtual_network_type="Internal" if apim_args.network_mode == "Internal" else "External",
+            virtual_network_configuration=apimanagement.VirtualNetworkConfigurationArgs(
+                subnet_resource_id=self.apim_subnet_id
+            ),
+            public_ip_address_id=public_ip_id,
+            api_version_constraint=apimanagement.ApiVersionConstraintArgs(
+                min_api_version=apim_args.min_api_version
+            ),
+            custom_properties=HARDENED_PROTOCOLS,
+            # App teams get keys from stack outputs, not from a portal.
+            developer_portal_status="Disabled",
+            legacy_portal_status="Disabled",
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect_stateful,
+                custom_timeouts=pulumi.CustomTimeouts(create="2h", update="2h", delete="2h"),
+            ),
+        )
+        self.gateway_url = self.apim.gateway_url
+        self.apim_id = self.apim.id
+
+    def _app_insights_logging(self) -> None:
+        name, obs = self._name, self._args.observability
+        publisher = assign_roles(
+            f"{name}-appinsights-role",
+            self.app_insights_id,
+            [
+                RoleAssignmentSpec(
+                    "Monitoring Metrics Publisher",
+                    self.identity.principal_id,
+                    description="APIM gateway sends telemetry and token metrics to Application Insights",
+                )
+            ],
+            parent=self,
+        )
+        logger = apimanagement.Logger(
+            f"{name}-appinsights-logger",
+            logger_id=APP_INSIGHTS_LOGGER_ID,
+            service_name=self.apim_name,
+            resource_group_name=self.resource_group_name,
+            logger_type="applicationInsights",
+            description="Application Insights of the gateway, Entra ID authenticated",
+            resource_id=self.app_insights_id,
+            is_buffered=True,
+            credentials=pulumi.Output.all(self._app_insights_connection_string, self.identity.client_id).apply(
+                lambda v: {"connectionString": v[0], "identityClientId": v[1]}
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.apim, *publisher]),
+        )
+        self.app_insights_logger_id = logger.id
+        no_payload = apimanagement.HttpMessageDiagnosticArgs(
+            headers=[], body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0)
+        )
+        apimanagement.Diagnostic(
+            f"{name}-appinsights-diagnostic",
+            diagnostic_id="applicationinsights",
+            service_name=self.apim_name,
+            resource_group_name=self.resource_group_name,
+            logger_id=logger.id,
+            always_log="allErrors",
+            http_correlation_protocol="W3C",
+            log_client_ip=obs.log_client_ip,
+            verbosity=obs.verbosity,
+            # Custom metrics carry the token counts of llm-emit-token-metric.
+            metrics=True,
+            sampling=apimanagement.SamplingSettingsArgs(
+                sampling_type="fixed", percentage=obs.sampling_percentage
+            ),
+            # Prompts and completions are never logged.
+            frontend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
+            backend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _internal_dns(self, tags: dict[str, str]) -> None:
+        """Internal mode: the service's host names resolve to its private IP inside the VNet."""
+        name = self._name
+        zone = privatedns.PrivateZone(
+            f"{name}-apim-dns",
+            private_zone_name=APIM_DNS_ZONE,
+            resource_group_name=self.resource_group_name,
+            location="global",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        link = privatedns.VirtualNetworkLink(
+            f"{name}-apim-dns-link",
+            private_zone_name=zone.name,
+            resource_group_name=self.resource_group_name,
+            virtual_network_link_name=self.naming.regional("link", "apim"),
+            location="global",
+            registration_enabled=False,
+            virtual_network=privatedns.SubResourceArgs(id=self.vnet_id),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=zone),
+        )
+        private_ip = self.apim.private_ip_addresses.apply(lambda ips: (ips or [""])[0])
+        self._dns_records.append(link)
+        for label in INTERNAL_HOST_LABELS:
+            record_name = self.apim_name.apply(lambda n, label=label: f"{n}.{label}" if label else n)
+            self._dns_records.append(
+                privatedns.PrivateRecordSet(
+                    f"{name}-apim-dns-{label or 'gateway'}",
+                    private_zone_name=zone.name,
+                    resource_group_name=self.resource_group_name,
+                    record_type="A",
+                    relative_record_set_name=record_name,
+                    ttl=300,
+                    a_records=[privatedns.ARecordArgs(ipv4_address=private_ip)],
+                    opts=pulumi.ResourceOptions(parent=zone),
+                )
+            )
+

@@ -1,0 +1,165 @@
+"""Stack configuration parsed once into typed, validated settings.
+
+Every config key of the project lives under the `genai-gateway:` namespace. Structure and types are
+checked by pydantic, rules that span fields by each model's `problems`; either way the program stops
+before any resource is declared, with one line per problem naming the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .apim import ApimSettings
+from .base import PROJECT, Model, Problem, SettingsError, shown
+from .ingress import IngressSettings
+from .network import NetworkSettings
+from .observability import ObservabilitySettings
+
+__all__ = [
+    "PROJECT",
+    "ApimSettings",
+    "GatewaySettings",
+    "IngressSettings",
+    "NetworkSettings",
+    "ObservabilitySettings",
+    "Problem",
+    "SettingsError",
+    "load_settings",
+    "settings_from_pulumi_config",
+]
+
+Environment = Literal["dev", "test", "staging", "prod"]
+NAME_PREFIX = r"^[a-z][a-z0-9]{1,9}$"
+REGION = r"^[a-z][a-z0-9]{2,30}$"
+
+
+class GatewaySettings(Model):
+    environment: Environment
+    name_prefix: str = Field(pattern=NAME_PREFIX)
+    location: str = Field(pattern=REGION)
+    tags: dict[str, str] = Field(default_factory=dict)
+    network: NetworkSettings
+    apim: ApimSettings
+    ingress: IngressSettings = Field(default_factory=IngressSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "prod"
+
+    def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, Model):
+                alias = type(self).model_fields[name].alias or name
+                yield from value.problems(f"{key}{alias}", whole)
+
+    def all_problems(self) -> list[Problem]:
+        return list(self.problems(f"{PROJECT}:", self))
+
+
+def load_settings(raw: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> GatewaySettings:
+    """Parse the flat Pulumi config map (`project:key` -> string or JSON text) into settings."""
+    prefix = f"{PROJECT}:"
+    secrets = {k[len(prefix) :] for k in secret_keys if k.startswith(prefix)}
+    data = {k[len(prefix) :]: _decode(v) for k, v in raw.items() if k.startswith(prefix)}
+    try:
+        settings = GatewaySettings.model_validate(data)
+    except ValidationError as error:
+        raise SettingsError(_problems_from(error, data, secrets)) from None
+    problems = settings.all_problems()
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def settings_from_pulumi_config() -> GatewaySettings:
+    """Settings of the stack the Pulumi engine (or the offline harness) runs."""
+    from pulumi.runtime import config as runtime_config
+
+    # pulumi.Config reads single keys; unknown keys can only be found in the whole map the engine passed.
+    raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret = {k for k in raw if runtime_config.is_config_secret(k)}
+    return load_settings(raw, secret)
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured values as JSON text and plain strings as they are."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _problems_from(error: ValidationError, data: Mapping[str, Any], secrets: set[str]) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = item["loc"]
+        key = _key_path(loc)
+        secret = bool(loc) and str(loc[0]) in secrets
+        kind = item["type"]
+        if kind == "missing":
+            value, allowed = "(missing)", "required key"
+        elif kind == "extra_forbidden":
+            value = "unknown key"
+            allowed = _allowed_keys(GatewaySettings, loc)
+        else:
+            value, allowed = shown(item.get("input"), secret), _sentence(item["msg"])
+        problems.append(Problem(key, value, allowed))
+    return problems
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    text = PROJECT + ":"
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += part if i == 0 else f".{part}"
+    return text
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """The keys the model at `loc` accepts, and the nearest one to the misspelled key."""
+    current: Any = model
+    for part in loc[:-1]:
+        current = _child_model(current, part)
+        if current is None:
+            return "not an allowed key here"
+    if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        return "not an allowed key here"
+    names = [f.alias or n for n, f in current.model_fields.items()]
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"allowed keys: {', '.join(names)}{hint}"
+
+
+def _child_model(current: Any, part: int | str) -> Any:
+    import typing
+
+    if isinstance(part, int):
+        args = [a for a in typing.get_args(current) if a is not type(None)]
+        return args[0] if args else None
+    if not (isinstance(current, type) and issubclass(current, BaseModel)):
+        return None
+    for name, field in current.model_fields.items():
+        if part in (name, field.alias):
+            annotation = field.annotation
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if typing.get_origin(annotation) is list:
+                return annotation
+            if options and not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                return options[0] if len(options) == 1 else annotation
+            return annotation
+    return None
+
+
+def _sentence(message: str) -> str:
+    return message[0].lower() + message[1:] if message else message

@@ -1,0 +1,73 @@
+"""Optional public ingress: Application Gateway WAF_v2 in front of an Internal gateway."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from .apim import Zone
+from .base import Model, Problem
+
+if TYPE_CHECKING:
+    from . import GatewaySettings
+
+FQDN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+# Versionless, so the listener follows certificate rotation in the vault.
+KEY_VAULT_SECRET_ID = r"^https://(?P<vault>[a-zA-Z0-9-]{3,24})\.vault\.azure\.net/secrets/[a-zA-Z0-9-]{1,127}/?$"
+KEY_VAULT_ID = (
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/"
+    r"(?P<vault>[a-zA-Z0-9-]{3,24})$"
+)
+WafRuleSet = Literal["OWASP_3.2", "Microsoft_DefaultRuleSet_2.1"]
+
+
+class IngressSettings(Model):
+    enabled: bool = False
+    host_name: str | None = Field(None, pattern=FQDN, max_length=253)
+    certificate_secret_id: str | None = Field(None, pattern=KEY_VAULT_SECRET_ID)
+    key_vault_id: str | None = Field(None, pattern=KEY_VAULT_ID)
+    waf_rule_set: WafRuleSet = "OWASP_3.2"
+    waf_mode: Literal["Prevention", "Detection"] = "Prevention"
+    min_capacity: int = Field(2, ge=0, le=125)
+    max_capacity: int = Field(10, ge=2, le=125)
+    zones: list[Zone] = Field(default_factory=list)
+
+    def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
+        if not self.enabled:
+            return
+        for field in ("host_name", "certificate_secret_id", "key_vault_id"):
+            if getattr(self, field) is None:
+                alias = self.model_fields[field].alias
+                yield Problem(f"{key}.{alias}", "(missing)", "required when ingress.enabled is true")
+        if whole.apim.network_mode != "Internal":
+            yield Problem(
+                f"{key}.enabled",
+                "true",
+                f"the WAF ingress fronts an Internal gateway; apim.networkMode is {whole.apim.network_mode!r}",
+            )
+        if self.min_capacity > self.max_capacity:
+            yield Problem(
+                f"{key}.minCapacity",
+                str(self.min_capacity),
+                f"must not exceed maxCapacity ({self.max_capacity})",
+            )
+        if self.certificate_secret_id and self.key_vault_id:
+            secret_vault = re.match(KEY_VAULT_SECRET_ID, self.certificate_secret_id)
+            vault = re.match(KEY_VAULT_ID, self.key_vault_id)
+            if secret_vault and vault and secret_vault["vault"].lower() != vault["vault"].lower():
+                yield Problem(
+                    f"{key}.certificateSecretId",
+                    repr(self.certificate_secret_id),
+                    f"must be a secret of the vault named by keyVaultId ({vault['vault']})",
+                )
+
+    @property
+    def waf_rule_set_type(self) -> str:
+        return self.waf_rule_set.rsplit("_", 1)[0]
+
+    @property
+    def waf_rule_set_version(self) -> str:
+        return self.waf_rule_set.rsplit("_", 1)[1]

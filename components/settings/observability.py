@@ -1,0 +1,17 @@
+"""Logs and metrics of the gateway."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .base import Model
+
+
+class ObservabilitySettings(Model):
+    log_retention_days: int = Field(30, ge=30, le=730)
+    sampling_percentage: float = Field(100.0, ge=0, le=100)
+    verbosity: Literal["verbose", "information", "error"] = "information"
+    # Client IPs are personal data; log them only where a stack owner decides to.
+    log_client_ip: bool = False

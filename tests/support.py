@@ -1,0 +1,57 @@
+"""Helpers for tests: a stack's configuration as data, changed one key at a time."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from components.settings import PROJECT, GatewaySettings, SettingsError, load_settings
+from tools.stack_config import load_stack_config
+
+
+def raw_config(stack: str) -> dict[str, Any]:
+    """The stack's config as `{top-level key: decoded value}`, ready to mutate."""
+    flat, _ = load_stack_config(stack)
+    prefix = f"{PROJECT}:"
+    result: dict[str, Any] = {}
+    for key, text in flat.items():
+        if key.startswith(prefix):
+            try:
+                result[key[len(prefix):]] = json.loads(text)
+            except ValueError:
+                result[key[len(prefix):]] = text
+    return result
+
+
+def with_value(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy with `a.b.0.c` set to value (or removed when value is DELETE)."""
+    changed = copy.deepcopy(config)
+    *parents, last = path.split(".")
+    node: Any = changed
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node.setdefault(part, {})
+    if value is DELETE:
+        del node[int(last) if last.isdigit() else last]
+    elif last.isdigit():
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return changed
+
+
+DELETE = object()
+
+
+def parse(config: dict[str, Any]) -> GatewaySettings:
+    flat = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    return load_settings(flat)
+
+
+def problems(config: dict[str, Any]) -> list[str]:
+    """The error lines the program would stop with (empty when the settings are valid)."""
+    try:
+        parse(config)
+    except SettingsError as error:
+        return [str(p) for p in error.problems]
+    return []

@@ -1,0 +1,128 @@
+"""Offline plan of a stack: `python -m tools.plan <stack>`.
+
+Runs the program under Pulumi's mock engine with the stack's configuration, evaluates the checks, prints
+a `pulumi preview`-like tree with a summary, and writes `build/plan/<stack>.json`.
+Exit codes: 0 clean, 1 mandatory guardrail violation or lint error, 2 invalid settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from components.settings import SettingsError
+
+from .harness import RecordedResource, Recording, plain_json, run_stack
+from .stack_config import PROJECT_DIR, known_stacks
+from .violations import Violation, collect
+
+LIMITS = (
+    "Offline plan: the mock engine stands in for Azure. No provider validation (Azure may still reject a "
+    "value), no diff against deployed state (every resource shows as a create), and values Azure computes "
+    "at deployment show as [computed]."
+)
+
+
+def plan_document(recording: Recording, violations: list[Violation]) -> dict[str, Any]:
+    computed = recording.computed
+    project, stack = recording.project, recording.stack
+    stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
+    return {
+        "project": recording.project,
+        "stack": recording.stack,
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "custom": r.custom,
+                "inputs": plain_json(r.inputs, computed),
+                "dependencies": [d for d in r.dependencies if d != stack_urn],
+                "protect": r.protect,
+            }
+            for r in sorted(recording.resources, key=lambda r: r.urn)
+        ],
+        "outputs": plain_json(recording.outputs, computed),
+        "violations": [v.as_json() for v in violations],
+    }
+
+
+def render_tree(recording: Recording) -> list[str]:
+    by_parent: dict[str | None, list[RecordedResource]] = {}
+    for r in recording.resources:
+        by_parent.setdefault(r.parent, []).append(r)
+    for children in by_parent.values():
+        children.sort(key=lambda r: (r.custom, r.type, r.name))
+    rows: list[tuple[str, str, str]] = [("", "pulumi:pulumi:Stack", f"{recording.project}-{recording.stack}")]
+
+    def walk(parent: str | None, prefix: str) -> None:
+        children = by_parent.get(parent, [])
+        for i, r in enumerate(children):
+            last = i == len(children) - 1
+            flag = " [protect]" if r.protect else ""
+            rows.append((prefix + ("└─ " if last else "├─ "), r.type, r.name + flag))
+            walk(r.urn, prefix + ("   " if last else "│  "))
+
+    walk(None, "")
+    width = max(len(p) + len(t) for p, t, _ in rows) + 2
+    lines = ["     Type".ljust(width + 5) + "Name"]
+    for prefix, typ, name in rows:
+        lines.append(" +   " + (prefix + typ).ljust(width) + name)
+    return lines
+
+
+def summary(recording: Recording) -> list[str]:
+    counts = Counter(r.type for r in recording.resources if r.custom)
+    components = sum(1 for r in recording.resources if not r.custom)
+    lines = ["Resources:", f"    + {sum(counts.values())} to create ({components} components)"]
+    for typ, n in sorted(counts.items()):
+        lines.append(f"      {n:>3}  {typ}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help=f"one of: {', '.join(known_stacks())}")
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "plan", help="output folder")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    args = parser.parse_args(argv)
+
+    try:
+        recording = run_stack(args.stack)
+    except SettingsError as error:
+        print(f"error: stack {args.stack}: {error}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    violations = collect(recording)
+
+    print(f"Previewing update ({args.stack}) offline, under the mock engine:\n")
+    if not args.quiet:
+        print("\n".join(render_tree(recording)))
+        print()
+    print("\n".join(summary(recording)))
+    outputs = plain_json(recording.outputs, recording.computed)
+    print("\nOutputs:")
+    for key in sorted(outputs):
+        print(f"    {key}: {json.dumps(outputs[key])}")
+    mandatory = [v for v in violations if v.level == "mandatory"]
+    print(f"\nChecks: {len(mandatory)} mandatory violation(s), {len(violations) - len(mandatory)} advisory")
+    for v in violations:
+        print(f"    [{v.level}] {v.policy}: {v.message}" + (f"\n        at {v.urn}" if v.urn else ""))
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / f"{args.stack}.json"
+    target.write_text(json.dumps(plan_document(recording, violations), indent=2) + "\n")
+    shown = target.relative_to(PROJECT_DIR) if target.is_relative_to(PROJECT_DIR) else target
+    print(f"\n{LIMITS}\nPlan written to {shown}")
+    return 1 if mandatory else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

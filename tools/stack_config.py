@@ -1,0 +1,61 @@
+"""Reads `Pulumi.<stack>.yaml` into the flat config map the Pulumi engine hands a program."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.settings import PROJECT
+
+# What a `secure:` value becomes offline: the plan never sees (or needs) the decrypted secret.
+SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret"
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
+def known_stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict[str, str], list[str]]:
+    """Flat `namespace:key` -> string (objects as JSON text) and the keys that hold secrets."""
+    path = stack_file(stack, project_dir)
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name}; known stacks: {', '.join(known_stacks(project_dir))}")
+    document = yaml.safe_load(path.read_text()) or {}
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in (document.get("config") or {}).items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        value, secret = _without_secrets(value)
+        config[full_key] = flatten(value)
+        if secret:
+            secret_keys.append(full_key)
+    return config, secret_keys
+
+
+def flatten(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _without_secrets(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        found = False
+        result = {}
+        for k, v in value.items():
+            result[k], secret = _without_secrets(v)
+            found = found or secret
+        return result, found
+    if isinstance(value, list):
+        items = [_without_secrets(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
