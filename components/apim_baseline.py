@@ -148,8 +148,9 @@ class ApimBaseline(pulumi.ComponentResource):
                     backend_host_name=self.apim_name.apply(lambda n: f"{n}.{APIM_DNS_ZONE}"),
                     workspace_id=self.workspace_id,
                     tags=tags,
+                    backend_dns_records=self._dns_records,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=self._dns_records),
+                opts=pulumi.ResourceOptions(parent=self),
             )
             self.public_base_url = pulumi.Output.from_input(f"https://{args.ingress.host_name}")
         else:

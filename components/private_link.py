@@ -70,7 +70,8 @@ def private_endpoint(
         private_endpoint_name=azure_name,
         resource_group_name=resource_group_name,
         location=location,
-        subnet=network.SubnetArgs(id=spec.subnet_id),
+        # Only the id: SubnetArgs would add defaults (network policies Disabled) that contradict the subnet.
+        subnet={"id": spec.subnet_id},
         private_link_service_connections=[
             network.PrivateLinkServiceConnectionArgs(
                 name=azure_name,

@@ -6,7 +6,7 @@ private keys. The gateway reads the certificate with its own user-assigned ident
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -35,6 +35,8 @@ class WafIngressArgs:
     backend_host_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
     tags: Mapping[str, str] = field(default_factory=dict)
+    # The backend host name must resolve privately before the gateway probes it (Internal mode DNS).
+    backend_dns_records: Sequence[pulumi.Resource] = ()
 
 
 class WafIngress(pulumi.ComponentResource):
@@ -197,7 +199,7 @@ class WafIngress(pulumi.ComponentResource):
                 )
             ],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=secrets_user),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*secrets_user, *args.backend_dns_records]),
         )
         send_logs(f"{name}-logs", self.gateway.id, DiagnosticSettingSpec(args.workspace_id), self)
         self.register_outputs({"publicIpAddress": self.public_ip_address, "wafPolicyId": self.waf_policy.id})

@@ -243,6 +243,11 @@ class AzureMocks(pulumi.runtime.Mocks):
         return state.get("addressPrefix")
 
 
+def identity_client_id(stack: str, identity_name: str) -> str:
+    """The client id the mocks give the user-assigned identity `identity_name` (for tests that follow wiring)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join((stack, identity_name, "client"))))
+
+
 def _fake_public_ip(name: str) -> str:
     digest = hashlib.sha256(name.encode()).digest()
     # 20.0.0.0/8 is an Azure public range; the address itself is made up.

@@ -40,7 +40,7 @@ class IngressSettings(Model):
             return
         for field in ("host_name", "certificate_secret_id", "key_vault_id"):
             if getattr(self, field) is None:
-                alias = self.model_fields[field].alias
+                alias = type(self).model_fields[field].alias
                 yield Problem(f"{key}.{alias}", "(missing)", "required when ingress.enabled is true")
         if whole.apim.network_mode != "Internal":
             yield Problem(

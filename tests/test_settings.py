@@ -1,0 +1,186 @@
+"""Stack settings: a wrong setting stops the program before any resource exists, naming key, value and allowed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.settings import PROJECT, SettingsError, load_settings
+from tests.support import DELETE, parse, problems, raw_config, with_value
+from tools import azure_mocks
+from tools.harness import run_stack
+
+
+@pytest.fixture(scope="module")
+def dev_config() -> dict:
+    return raw_config("dev")
+
+
+@pytest.fixture(scope="module")
+def prod_config() -> dict:
+    return raw_config("prod")
+
+
+def only(lines: list[str]) -> str:
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_both_stacks_parse_into_settings(dev_config: dict, prod_config: dict) -> None:
+    assert parse(dev_config).apim.sku == "Developer"
+    assert parse(prod_config).apim.sku == "Premium"
+
+
+def test_misspelled_key_is_named_with_the_nearest_allowed_key(dev_config: dict) -> None:
+    config = with_value(dev_config, "apim.publisherEmial", "x@contoso.example")
+    line = only(problems(config))
+    assert line.startswith(f"{PROJECT}:apim.publisherEmial: unknown key")
+    assert "did you mean 'publisherEmail'" in line
+
+
+def test_unknown_top_level_key_lists_the_allowed_keys(dev_config: dict) -> None:
+    line = only(problems({**dev_config, "apimm": {"sku": "Developer"}}))
+    assert line.startswith(f"{PROJECT}:apimm: unknown key")
+    assert "allowed keys:" in line and "network" in line
+
+
+def test_wrong_type_names_key_and_value(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "apim.capacity", "two")))
+    assert line.startswith(f"{PROJECT}:apim.capacity: 'two': ")
+    assert "integer" in line
+
+
+def test_number_out_of_range_states_the_bound(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "observability.logRetentionDays", 7)))
+    assert line == f"{PROJECT}:observability.logRetentionDays: 7: input should be greater than or equal to 30"
+
+
+def test_enum_value_lists_the_allowed_values(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "apim.sku", "Basic")))
+    assert "'Developer', 'Premium' or 'StandardV2'" in line
+
+
+@pytest.mark.parametrize("cidr", ["10.20.0.0/33", "10.20.0.1/16", "10.20.300.0/16", "not-a-network"])
+def test_invalid_cidr_is_rejected(dev_config: dict, cidr: str) -> None:
+    line = only(problems(with_value(dev_config, "network.addressSpace", cidr)))
+    assert line.startswith(f"{PROJECT}:network.addressSpace: {cidr!r}: ")
+    assert "IPv4 network" in line
+
+
+def test_subnet_outside_the_address_space_is_rejected(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "network.subnets.privateEndpoints", "10.99.2.0/24")))
+    assert line == (
+        f"{PROJECT}:network.subnets.privateEndpoints: '10.99.2.0/24': must lie inside addressSpace 10.20.0.0/16"
+    )
+
+
+def test_overlapping_subnets_are_rejected(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "network.subnets.privateEndpoints", "10.20.1.128/25")))
+    assert "network.subnets.privateEndpoints: '10.20.1.128/25': overlaps subnets.apim (10.20.1.0/24)" in line
+
+
+def test_standard_v2_cannot_use_classic_internal_injection(dev_config: dict) -> None:
+    config = with_value(dev_config, "apim.sku", "StandardV2")
+    config = with_value(config, "apim.networkMode", "Internal")
+    line = only(problems(config))
+    assert line.startswith(f"{PROJECT}:apim.networkMode: 'Internal': not supported by sku StandardV2")
+    assert "allowed: Integration" in line
+
+
+def test_developer_cannot_use_v2_outbound_integration(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "apim.networkMode", "Integration")))
+    assert "not supported by sku Developer (allowed: External, Internal)" in line
+
+
+def test_v2_integration_subnet_must_be_at_least_a_slash_27(dev_config: dict) -> None:
+    config = with_value(dev_config, "apim.sku", "StandardV2")
+    config = with_value(config, "apim.networkMode", "Integration")
+    config = with_value(config, "network.subnets.apim", "10.20.1.0/28")
+    line = only(problems(config))
+    assert line.startswith(f"{PROJECT}:network.subnets.apim: '10.20.1.0/28': VNet integration")
+
+
+def test_missing_required_key_is_named(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "apim.publisherName", DELETE)))
+    assert line == f"{PROJECT}:apim.publisherName: (missing): required key"
+
+
+def test_missing_top_level_section_is_named(dev_config: dict) -> None:
+    config = dict(dev_config)
+    del config["network"]
+    assert f"{PROJECT}:network: (missing): required key" in problems(config)
+
+
+def test_developer_sku_has_a_single_unit(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "apim.capacity", 2)))
+    assert line == f"{PROJECT}:apim.capacity: 2: sku Developer allows 1 to 1 units"
+
+
+def test_zones_need_premium(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "apim.zones", ["1", "2"])))
+    assert line.startswith(f"{PROJECT}:apim.zones: ") and "need sku Premium" in line
+
+
+def test_premium_units_must_spread_evenly_across_zones(prod_config: dict) -> None:
+    line = only(problems(with_value(prod_config, "apim.capacity", 3)))
+    assert line.startswith(f"{PROJECT}:apim.capacity: 3: must be a multiple of the number of zones (2)")
+
+
+def test_ingress_needs_its_own_subnet(prod_config: dict) -> None:
+    line = only(problems(with_value(prod_config, "network.subnets.appGateway", DELETE)))
+    assert line.startswith(f"{PROJECT}:network.subnets.appGateway: (missing): required when ingress.enabled")
+
+
+def test_ingress_fronts_only_an_internal_gateway(prod_config: dict) -> None:
+    line = only(problems(with_value(prod_config, "apim.networkMode", "External")))
+    assert line.startswith(f"{PROJECT}:ingress.enabled: true: the WAF ingress fronts an Internal gateway")
+
+
+def test_ingress_needs_a_listener_certificate(prod_config: dict) -> None:
+    line = only(problems(with_value(prod_config, "ingress.certificateSecretId", DELETE)))
+    assert line == f"{PROJECT}:ingress.certificateSecretId: (missing): required when ingress.enabled is true"
+
+
+def test_listener_certificate_must_be_a_versionless_key_vault_secret_id(prod_config: dict) -> None:
+    versioned = "https://kv-contoso-platform.vault.azure.net/secrets/genai-gateway-tls/0123456789abcdef0123456789abcdef"
+    line = only(problems(with_value(prod_config, "ingress.certificateSecretId", versioned)))
+    assert line.startswith(f"{PROJECT}:ingress.certificateSecretId: ") and "pattern" in line
+
+
+def test_listener_certificate_must_live_in_the_named_vault(prod_config: dict) -> None:
+    other = "https://kv-elsewhere.vault.azure.net/secrets/genai-gateway-tls"
+    line = only(problems(with_value(prod_config, "ingress.certificateSecretId", other)))
+    assert "must be a secret of the vault named by keyVaultId (kv-contoso-platform)" in line
+
+
+def test_every_problem_is_reported_at_once(dev_config: dict) -> None:
+    config = with_value(dev_config, "apim.capacity", "two")
+    config = with_value(config, "network.addressSpace", "10.20.0.0/33")
+    assert len(problems(config)) == 2
+
+
+def test_secret_values_never_appear_in_errors(dev_config: dict) -> None:
+    flat = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in dev_config.items()}
+    flat[f"{PROJECT}:apim"] = json.dumps({**dev_config["apim"], "publisherEmail": "hunter2-not-an-email"})
+    with pytest.raises(SettingsError) as error:
+        load_settings(flat, secret_keys=[f"{PROJECT}:apim"])
+    assert "hunter2" not in str(error.value)
+    assert f"{PROJECT}:apim.publisherEmail: [secret]:" in str(error.value)
+
+
+def test_bad_settings_stop_the_program_before_any_resource_is_declared(
+    dev_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declared: list[str] = []
+    original = azure_mocks.AzureMocks.new_resource
+
+    def spy(self: azure_mocks.AzureMocks, args: object) -> object:
+        declared.append(getattr(args, "name", "?"))
+        return original(self, args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(azure_mocks.AzureMocks, "new_resource", spy)
+    with pytest.raises(SettingsError) as error:
+        run_stack("dev", overrides={"apim": {**dev_config["apim"], "sku": "Basic"}})
+    assert f"{PROJECT}:apim.sku: 'Basic'" in str(error.value)
+    assert declared == []
