@@ -16,19 +16,29 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .apim import ApimSettings
 from .base import PROJECT, Model, Problem, SettingsError, shown
+from .gateway import ConsumerSettings, RoutingSettings, TokenLimitSettings, consumer_problems
 from .ingress import IngressSettings
 from .network import NetworkSettings
 from .observability import ObservabilitySettings
+from .openai import AccountSettings, DeploymentSettings, OpenAISettings
+from .telemetry import TelemetrySettings
 
 __all__ = [
     "PROJECT",
+    "AccountSettings",
     "ApimSettings",
+    "ConsumerSettings",
+    "DeploymentSettings",
     "GatewaySettings",
     "IngressSettings",
     "NetworkSettings",
     "ObservabilitySettings",
+    "OpenAISettings",
     "Problem",
+    "RoutingSettings",
     "SettingsError",
+    "TelemetrySettings",
+    "TokenLimitSettings",
     "load_settings",
     "settings_from_pulumi_config",
 ]
@@ -47,6 +57,11 @@ class GatewaySettings(Model):
     apim: ApimSettings
     ingress: IngressSettings = Field(default_factory=IngressSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    openai: OpenAISettings
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    token_limits: TokenLimitSettings
+    consumers: list[ConsumerSettings] = Field(min_length=1)
 
     @property
     def is_production(self) -> bool:
@@ -58,6 +73,11 @@ class GatewaySettings(Model):
             if isinstance(value, Model):
                 alias = type(self).model_fields[name].alias or name
                 yield from value.problems(f"{key}{alias}", whole)
+        yield from consumer_problems(self.consumers, f"{key}consumers", whole)
+
+    def deployments_by_account(self) -> dict[str, list[str]]:
+        """Deployment names of each OpenAI account, by account name."""
+        return {a.name: [d.name for d in a.deployments] for a in self.openai.accounts}
 
     def all_problems(self) -> list[Problem]:
         return list(self.problems(f"{PROJECT}:", self))

@@ -1,0 +1,361 @@
+"""GatewayPolicies: the GenAI gateway's behaviour as API Management resources.
+
+One backend per OpenAI account (each with a circuit breaker that honours Retry-After), one pool per
+deployment name (round-robin, weighted or PTU-first priority spill-over), the policy fragments rendered
+from fragments/, the Azure OpenAI inference API with its policy and diagnostic, and a product with a
+token-limit policy and a subscription for every consumer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import apimanagement
+
+from .policy_templates import render
+from .private_openai import OpenAIAccountEndpoint
+from .settings import ConsumerSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
+from .settings.gateway import ResolvedPool, account_backend_id, resolve_pools
+
+# Azure OpenAI inference API, GA 2024-10-21, pinned to a commit of the Azure REST API specs.
+OPENAI_SPEC_URL = (
+    "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/132b90d1f06386034a6c2b34e903dbd3b03f9806/"
+    "specification/cognitiveservices/data-plane/AzureOpenAI/inference/stable/2024-10-21/inference.json"
+)
+API_ID = "azure-openai"
+API_PATH = "openai"
+IDENTITY_CLIENT_ID_NAMED_VALUE = "gateway-identity-client-id"
+METRIC_NAMESPACE = "genai-gateway"
+
+
+@dataclass(frozen=True)
+class FragmentIds:
+    load_balancing: str = "openai-load-balancing"
+    spillover_retry: str = "openai-spillover-retry"
+    adaptive_token_limit: str = "adaptive-token-limit"
+    token_usage_metrics: str = "token-usage-metrics"
+    usage_record: str = "usage-record"
+    errors: str = "openai-errors"
+
+
+FRAGMENTS = FragmentIds()
+
+
+@dataclass(frozen=True)
+class GatewayPoliciesArgs:
+    resource_group_name: pulumi.Input[str]
+    apim_name: pulumi.Input[str]
+    apim: pulumi.Resource
+    identity_client_id: pulumi.Input[str]
+    app_insights_logger_id: pulumi.Input[str]
+    usage_logger_name: str
+    usage_logger: pulumi.Resource
+    accounts: Sequence[OpenAIAccountEndpoint]
+    pools: Sequence[ResolvedPool]
+    routing: RoutingSettings
+    token_limits: TokenLimitSettings
+    consumers: Sequence[ConsumerSettings]
+    hash_client_ip: bool
+    sampling_percentage: float
+
+    @classmethod
+    def from_settings(
+        cls, settings: GatewaySettings, baseline: Any, openai: Any, telemetry: Any
+    ) -> GatewayPoliciesArgs:
+        return cls(
+            resource_group_name=baseline.resource_group_name,
+            apim_name=baseline.apim_name,
+            apim=baseline.apim,
+            identity_client_id=baseline.identity.client_id,
+            app_insights_logger_id=baseline.app_insights_logger_id,
+            usage_logger_name=telemetry.usage_logger_name,
+            usage_logger=telemetry.logger,
+            accounts=openai.accounts,
+            pools=resolve_pools(settings),
+            routing=settings.routing,
+            token_limits=settings.token_limits,
+            consumers=settings.consumers,
+            hash_client_ip=settings.telemetry.hash_client_ip,
+            sampling_percentage=settings.observability.sampling_percentage,
+        )
+
+
+@dataclass(frozen=True)
+class ConsumerAccess:
+    """What an app team needs: its product, what it may call, its limits, and its key (a secret)."""
+
+    name: str
+    product_id: str
+    deployments: tuple[str, ...]
+    tokens_per_minute: int
+    token_quota: int | None
+    token_quota_period: str | None
+    primary_key: pulumi.Output[str]
+
+
+class GatewayPolicies(pulumi.ComponentResource):
+    api_id: pulumi.Output[str]
+    consumers: list[ConsumerAccess]
+    documents: dict[str, str]
+
+    def __init__(self, name: str, args: GatewayPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genai-gateway:policies:GatewayPolicies", name, None, opts)
+        self._name, self._args = name, args
+        self._service = {"resource_group_name": args.resource_group_name, "service_name": args.apim_name}
+        # Rendered documents by name, for the policy lint and for review.
+        self.documents = {}
+
+        singles = self._single_backends()
+        pools = self._pools(singles)
+        named_value = apimanagement.NamedValue(
+            f"{name}-identity-client-id",
+            named_value_id=IDENTITY_CLIENT_ID_NAMED_VALUE,
+            display_name=IDENTITY_CLIENT_ID_NAMED_VALUE,
+            value=args.identity_client_id,
+            secret=False,
+            tags=["genai-gateway"],
+            **self._service,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
+        )
+        fragments = self._fragments(depends_on=[named_value, *pools, args.usage_logger])
+        api = self._api(fragments)
+        self.api_id = api.id
+        self.consumers = [self._consumer(c, api) for c in args.consumers]
+        self.register_outputs({"apiId": self.api_id, "backendIds": [account_backend_id(a.key) for a in args.accounts]})
+
+    # -- backends ------------------------------------------------------------------------------------
+    def _single_backends(self) -> dict[str, apimanagement.Backend]:
+        breaker = self._args.routing.circuit_breaker
+        backends = {}
+        for account in self._args.accounts:
+            backend_id = account_backend_id(account.key)
+            backends[account.key] = apimanagement.Backend(
+                f"{self._name}-{backend_id}",
+                backend_id=backend_id,
+                type="Single",
+                url=account.backend_url,
+                # "http" is the only protocol of REST backends, HTTPS URLs included.
+                protocol="http",
+                title=f"Azure OpenAI {account.key} ({account.tier}, {account.region})",
+                description=f"Azure OpenAI account {account.key}: tier {account.tier}"
+                + (" (simulated PTU)" if account.simulated else ""),
+                tls=apimanagement.BackendTlsPropertiesArgs(
+                    validate_certificate_chain=True, validate_certificate_name=True
+                ),
+                circuit_breaker=apimanagement.BackendCircuitBreakerArgs(
+                    rules=[
+                        apimanagement.CircuitBreakerRuleArgs(
+                            name="openai-throttling-and-errors",
+                            failure_condition=apimanagement.CircuitBreakerFailureConditionArgs(
+                                count=breaker.failure_count,
+                                interval=breaker.interval,
+                                status_code_ranges=[
+                                    apimanagement.FailureStatusCodeRangeArgs(min=r.min, max=r.max)
+                                    for r in breaker.status_code_ranges
+                                ],
+                                error_reasons=["Server errors"],
+                            ),
+                            trip_duration=breaker.trip_duration,
+                            # A throttled deployment rests exactly as long as Azure OpenAI asks.
+                            accept_retry_after=True,
+                        )
+                    ]
+                ),
+                **self._service,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.apim]),
+            )
+        return backends
+
+    def _pools(self, singles: dict[str, apimanagement.Backend]) -> list[apimanagement.Backend]:
+        pools = []
+        for pool in self._args.pools:
+            pools.append(
+                apimanagement.Backend(
+                    f"{self._name}-{pool.backend_id}",
+                    backend_id=pool.backend_id,
+                    type="Pool",
+                    title=f"{pool.deployment} ({pool.strategy})",
+                    description=f"Deployment {pool.deployment} across {len(pool.members)} account(s), {pool.strategy}",
+                    pool=apimanagement.BackendBaseParametersPoolArgs(
+                        services=[
+                            apimanagement.BackendPoolItemArgs(
+                                id=singles[m.account].id, priority=m.priority, weight=m.weight
+                            )
+                            for m in pool.members
+                        ]
+                    ),
+                    **self._service,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        return pools
+
+    # -- policies -------------------------------------------------------------------------------------
+    def _fragments(self, depends_on: Sequence[pulumi.Resource]) -> list[apimanagement.PolicyFragment]:
+        args = self._args
+        largest_pool = max((len(p.members) for p in args.pools), default=1)
+        documents = {
+            FRAGMENTS.load_balancing: (
+                render(
+                    "openai-load-balancing",
+                    pools=args.pools,
+                    identity_client_id_named_value=IDENTITY_CLIENT_ID_NAMED_VALUE,
+                ),
+                "Keyless access with the gateway identity; routes each deployment to its backend pool",
+            ),
+            FRAGMENTS.spillover_retry: (
+                render(
+                    "openai-spillover-retry",
+                    retry_count=max(1, largest_pool - 1),
+                    timeout_seconds=args.routing.backend_timeout_seconds,
+                ),
+                "Re-sends a throttled request through the pool so PTU spills over to pay-as-you-go",
+            ),
+            FRAGMENTS.adaptive_token_limit: (
+                render(
+                    "adaptive-token-limit",
+                    global_tokens_per_minute=args.token_limits.global_tokens_per_minute,
+                    high=args.token_limits.high,
+                    low=args.token_limits.low,
+                ),
+                "Global token budget, and per-tier allowances that grow with the unused budget",
+            ),
+            FRAGMENTS.token_usage_metrics: (
+                render("token-usage-metrics", metric_namespace=METRIC_NAMESPACE),
+                "Token metrics by product, subscription, backend, deployment and tier",
+            ),
+            FRAGMENTS.usage_record: (
+                render("usage-record", logger_id=args.usage_logger_name, hash_client_ip=args.hash_client_ip),
+                "One usage record per request to Event Hubs (schemas/usage-record.v1.json)",
+            ),
+            FRAGMENTS.errors: (render("openai-errors"), "Consistent JSON errors that keep Retry-After"),
+        }
+        fragments = []
+        for fragment_id, (value, description) in documents.items():
+            self.documents[f"fragment:{fragment_id}"] = value
+            fragments.append(
+                apimanagement.PolicyFragment(
+                    f"{self._name}-{fragment_id}",
+                    id=fragment_id,
+                    format="rawxml",
+                    value=value,
+                    description=description,
+                    **self._service,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
+                )
+            )
+        return fragments
+
+    def _api(self, fragments: Sequence[pulumi.Resource]) -> apimanagement.Api:
+        args = self._args
+        api = apimanagement.Api(
+            f"{self._name}-api",
+            api_id=API_ID,
+            display_name="Azure OpenAI",
+            description="Azure OpenAI inference API (2024-10-21) behind the GenAI gateway",
+            path=API_PATH,
+            protocols=["https"],
+            format="openapi+json-link",
+            value=OPENAI_SPEC_URL,
+            api_type="http",
+            subscription_required=True,
+            # The official OpenAI SDKs send the key as api-key: they work unchanged against the gateway.
+            subscription_key_parameter_names=apimanagement.SubscriptionKeyParameterNamesContractArgs(
+                header="api-key", query="api-key"
+            ),
+            **self._service,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
+        )
+        policy = render("api-policy", fragments=FRAGMENTS)
+        self.documents["api:policy"] = policy
+        apimanagement.ApiPolicy(
+            f"{self._name}-api-policy",
+            api_id=api.name,
+            policy_id="policy",
+            format="rawxml",
+            value=policy,
+            **self._service,
+            opts=pulumi.ResourceOptions(parent=api, depends_on=list(fragments)),
+        )
+        no_payload = apimanagement.HttpMessageDiagnosticArgs(
+            headers=[], body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0)
+        )
+        apimanagement.ApiDiagnostic(
+            f"{self._name}-api-diagnostic",
+            api_id=api.name,
+            diagnostic_id="applicationinsights",
+            logger_id=args.app_insights_logger_id,
+            always_log="allErrors",
+            http_correlation_protocol="W3C",
+            metrics=True,
+            verbosity="information",
+            sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=args.sampling_percentage),
+            frontend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
+            backend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
+            **self._service,
+            opts=pulumi.ResourceOptions(parent=api),
+        )
+        return api
+
+    # -- consumers --------------------------------------------------------------------------------------
+    def _consumer(self, consumer: ConsumerSettings, api: apimanagement.Api) -> ConsumerAccess:
+        name = f"{self._name}-{consumer.product_id}"
+        product = apimanagement.Product(
+            name,
+            product_id=consumer.product_id,
+            display_name=consumer.display_name or consumer.name,
+            description=f"GenAI gateway consumer {consumer.name} ({consumer.tier} tier)",
+            subscription_required=True,
+            approval_required=False,
+            subscriptions_limit=1,
+            state="published",
+            **self._service,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.apim]),
+        )
+        apimanagement.ProductApiLink(
+            f"{name}-api",
+            product_id=product.name,
+            api_link_id=f"{consumer.product_id}-{API_ID}",
+            api_id=api.id,
+            **self._service,
+            opts=pulumi.ResourceOptions(parent=product),
+        )
+        policy = render("product-policy", consumer=consumer)
+        self.documents[f"product:{consumer.product_id}"] = policy
+        apimanagement.ProductPolicy(
+            f"{name}-policy",
+            product_id=product.name,
+            policy_id="policy",
+            format="rawxml",
+            value=policy,
+            **self._service,
+            opts=pulumi.ResourceOptions(parent=product),
+        )
+        sid = f"{consumer.name}-key"
+        subscription = apimanagement.Subscription(
+            f"{name}-subscription",
+            sid=sid,
+            display_name=f"{consumer.display_name or consumer.name} key",
+            scope=product.id,
+            state="active",
+            allow_tracing=False,
+            **self._service,
+            opts=pulumi.ResourceOptions(parent=product),
+        )
+        secrets = apimanagement.list_subscription_secrets_output(
+            sid=subscription.name,
+            **self._service,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[subscription]),
+        )
+        return ConsumerAccess(
+            name=consumer.name,
+            product_id=consumer.product_id,
+            deployments=tuple(consumer.deployments),
+            tokens_per_minute=consumer.tokens_per_minute,
+            token_quota=consumer.token_quota,
+            token_quota_period=consumer.token_quota_period,
+            primary_key=pulumi.Output.secret(secrets.primary_key),
+        )

@@ -1,0 +1,28 @@
+"""Renders the policy documents kept as Jinja2 templates in fragments/ (the only place policy XML lives)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+FRAGMENTS_DIR = Path(__file__).resolve().parent.parent / "fragments"
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(FRAGMENTS_DIR),
+    undefined=jinja2.StrictUndefined,
+    # The templates are XML whose values are validated settings; escaping would corrupt C# expressions.
+    autoescape=False,
+    keep_trailing_newline=True,
+    trim_blocks=False,
+)
+
+
+def render(template: str, **values: Any) -> str:
+    """The document of `fragments/<template>.xml.j2`, rendered with `values`."""
+    return _environment.get_template(f"{template}.xml.j2").render(**values).strip() + "\n"
+
+
+def template_names() -> list[str]:
+    return sorted(p.name.removesuffix(".xml.j2") for p in FRAGMENTS_DIR.glob("*.xml.j2"))

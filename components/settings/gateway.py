@@ -1,0 +1,214 @@
+"""How the gateway routes and governs tokens: backend pools, circuit breaker, token budgets, consumers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from .base import Model, Problem
+
+if TYPE_CHECKING:
+    from . import GatewaySettings
+
+Strategy = Literal["roundRobin", "weighted", "priority"]
+Tier = Literal["high", "low"]
+QuotaPeriod = Literal["Hourly", "Daily", "Weekly", "Monthly", "Yearly"]
+ISO_DURATION = r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$"
+NAME = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
+MAX_POOL_MEMBERS = 30
+# Priority spill-over: provisioned capacity first, pay-as-you-go below it (lower number = served first).
+TIER_PRIORITY = {"ptu": 1, "paygo": 2}
+
+
+class StatusCodeRange(Model):
+    min: int = Field(ge=200, le=599)
+    max: int = Field(ge=200, le=599)
+
+
+class CircuitBreakerSettings(Model):
+    failure_count: int = Field(3, ge=1, le=1000)
+    interval: str = Field("PT1M", pattern=ISO_DURATION)
+    trip_duration: str = Field("PT1M", pattern=ISO_DURATION)
+    status_code_ranges: list[StatusCodeRange] = Field(
+        default_factory=lambda: [StatusCodeRange(min=429, max=429), StatusCodeRange(min=500, max=599)],
+        min_length=1,
+        max_length=10,
+    )
+
+    def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
+        for i, r in enumerate(self.status_code_ranges):
+            if r.min > r.max:
+                yield Problem(f"{key}.statusCodeRanges[{i}]", f"{r.min}-{r.max}", "min must not exceed max")
+        if not any(r.min <= 429 <= r.max for r in self.status_code_ranges):
+            yield Problem(
+                f"{key}.statusCodeRanges",
+                str([f"{r.min}-{r.max}" for r in self.status_code_ranges]),
+                "must cover 429, or a throttled backend keeps receiving traffic",
+            )
+
+
+class PoolMemberSettings(Model):
+    account: str
+    weight: int = Field(1, ge=0, le=100)
+    priority: int | None = Field(None, ge=0, le=100)
+
+
+class PoolSettings(Model):
+    deployment: str
+    strategy: Strategy = "priority"
+    # Omitted: every account that hosts the deployment.
+    members: list[PoolMemberSettings] | None = None
+
+
+class RoutingSettings(Model):
+    default_strategy: Strategy = "priority"
+    pools: list[PoolSettings] = Field(default_factory=list)
+    circuit_breaker: CircuitBreakerSettings = Field(default_factory=CircuitBreakerSettings)
+    backend_timeout_seconds: int = Field(240, ge=30, le=600)
+
+    def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
+        yield from self.circuit_breaker.problems(f"{key}.circuitBreaker", whole)
+        hosted = whole.deployments_by_account()
+        all_deployments = {d for names in hosted.values() for d in names}
+        seen = Counter(p.deployment for p in self.pools)
+        for i, pool in enumerate(self.pools):
+            at = f"{key}.pools[{i}]"
+            if pool.deployment not in all_deployments:
+                yield Problem(f"{at}.deployment", repr(pool.deployment),
+                              f"no account deploys it (deployments: {', '.join(sorted(all_deployments))})")
+            if seen[pool.deployment] > 1:
+                yield Problem(f"{at}.deployment", repr(pool.deployment), "one pool per deployment")
+            members = pool.members or []
+            if pool.members is not None and not members:
+                yield Problem(f"{at}.members", "[]", "a pool needs at least one member")
+            if len(members) > MAX_POOL_MEMBERS:
+                yield Problem(f"{at}.members", f"{len(members)} members",
+                              f"a backend pool holds at most {MAX_POOL_MEMBERS}")
+            for j, m in enumerate(members):
+                if m.account not in hosted:
+                    yield Problem(f"{at}.members[{j}].account", repr(m.account),
+                                  f"unknown account (accounts: {', '.join(hosted)})")
+                elif pool.deployment not in hosted[m.account]:
+                    yield Problem(f"{at}.members[{j}].account", repr(m.account),
+                                  f"does not deploy {pool.deployment!r} (it deploys: {', '.join(hosted[m.account])})")
+            for account, n in Counter(m.account for m in members).items():
+                if n > 1:
+                    yield Problem(f"{at}.members", repr(account), "each account at most once per pool")
+            if pool.strategy == "weighted" and members and all(m.weight == 0 for m in members):
+                yield Problem(f"{at}.members", "all weights 0", "a weighted pool needs a positive weight")
+        for deployment in sorted(all_deployments):
+            if deployment in seen:
+                continue
+            hosts = [a for a, names in hosted.items() if deployment in names]
+            if len(hosts) > MAX_POOL_MEMBERS:
+                yield Problem(f"{key}.pools", repr(deployment),
+                              f"{len(hosts)} accounts deploy it; a pool holds at most {MAX_POOL_MEMBERS}")
+
+
+class TierSettings(Model):
+    base_tokens_per_minute: int = Field(ge=1)
+    # Fraction of the gateway's unused global budget a consumer of this tier may use on top of its base.
+    share_of_unused: float = Field(ge=0, le=1)
+
+
+class TokenLimitSettings(Model):
+    global_tokens_per_minute: int = Field(ge=1000)
+    high: TierSettings
+    low: TierSettings
+
+    def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
+        for tier in ("high", "low"):
+            base = getattr(self, tier).base_tokens_per_minute
+            if base > self.global_tokens_per_minute:
+                yield Problem(f"{key}.{tier}.baseTokensPerMinute", str(base),
+                              f"must not exceed globalTokensPerMinute ({self.global_tokens_per_minute})")
+        if self.low.share_of_unused > self.high.share_of_unused:
+            yield Problem(f"{key}.low.shareOfUnused", str(self.low.share_of_unused),
+                          f"the low tier gets a smaller share than high ({self.high.share_of_unused})")
+
+
+class ConsumerSettings(Model):
+    name: str = Field(pattern=NAME)
+    display_name: str | None = Field(None, max_length=100)
+    tier: Tier
+    tokens_per_minute: int = Field(ge=1)
+    token_quota: int | None = Field(None, ge=1)
+    token_quota_period: QuotaPeriod | None = None
+    deployments: list[str] = Field(min_length=1)
+
+    @property
+    def product_id(self) -> str:
+        return f"consumer-{self.name}"
+
+
+def consumer_problems(consumers: list[ConsumerSettings], key: str, whole: GatewaySettings) -> Iterable[Problem]:
+    known = {d for names in whole.deployments_by_account().values() for d in names}
+    for name, n in Counter(c.name for c in consumers).items():
+        if n > 1:
+            yield Problem(key, repr(name), "consumer names must be unique")
+    for i, c in enumerate(consumers):
+        at = f"{key}[{i}]"
+        if (c.token_quota is None) != (c.token_quota_period is None):
+            yield Problem(f"{at}.tokenQuota", str(c.token_quota),
+                          "tokenQuota and tokenQuotaPeriod are set together or not at all")
+        for j, d in enumerate(c.deployments):
+            if d not in known:
+                yield Problem(f"{at}.deployments[{j}]", repr(d),
+                              f"unknown deployment (deployments: {', '.join(sorted(known))})")
+        if c.tokens_per_minute > whole.token_limits.global_tokens_per_minute:
+            yield Problem(f"{at}.tokensPerMinute", str(c.tokens_per_minute),
+                          f"must not exceed tokenLimits.globalTokensPerMinute "
+                          f"({whole.token_limits.global_tokens_per_minute})")
+
+
+@dataclass(frozen=True)
+class ResolvedMember:
+    account: str
+    priority: int
+    weight: int
+
+
+@dataclass(frozen=True)
+class ResolvedPool:
+    deployment: str
+    strategy: str
+    members: tuple[ResolvedMember, ...]
+
+    @property
+    def backend_id(self) -> str:
+        return pool_backend_id(self.deployment)
+
+
+def pool_backend_id(deployment: str) -> str:
+    return f"pool-{deployment}"
+
+
+def account_backend_id(account: str) -> str:
+    return f"openai-{account}"
+
+
+def resolve_pools(whole: GatewaySettings) -> list[ResolvedPool]:
+    """One pool per deployment name, with each member's priority and weight as the strategy decides."""
+    hosted = whole.deployments_by_account()
+    tiers = {a.name: a.tier for a in whole.openai.accounts}
+    explicit = {p.deployment: p for p in whole.routing.pools}
+    names = sorted({d for ds in hosted.values() for d in ds})
+    pools = []
+    for deployment in names:
+        pool = explicit.get(deployment) or PoolSettings(deployment=deployment, strategy=whole.routing.default_strategy)
+        members = pool.members or [PoolMemberSettings(account=a) for a, ds in hosted.items() if deployment in ds]
+        resolved = []
+        for m in members:
+            if pool.strategy == "roundRobin":
+                priority, weight = 1, 1
+            elif pool.strategy == "weighted":
+                priority, weight = 1, m.weight
+            else:
+                priority, weight = (m.priority if m.priority is not None else TIER_PRIORITY[tiers[m.account]]), m.weight
+            resolved.append(ResolvedMember(m.account, priority, weight))
+        pools.append(ResolvedPool(deployment, pool.strategy, tuple(resolved)))
+    return pools

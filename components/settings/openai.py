@@ -1,0 +1,173 @@
+"""The Azure OpenAI capacity the gateway fronts: accounts (PTU or pay-as-you-go), their regions and deployments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from .base import Model, Problem
+
+if TYPE_CHECKING:
+    from . import GatewaySettings
+
+Tier = Literal["ptu", "paygo"]
+DeploymentSku = Literal[
+    "Standard",
+    "GlobalStandard",
+    "DataZoneStandard",
+    "ProvisionedManaged",
+    "GlobalProvisionedManaged",
+    "DataZoneProvisionedManaged",
+]
+VersionUpgradeOption = Literal["OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired", "NoAutoUpgrade"]
+
+# Capacity of these SKUs is in PTUs; of the others in thousands of tokens per minute.
+PROVISIONED_SKUS: frozenset[str] = frozenset(
+    {"ProvisionedManaged", "GlobalProvisionedManaged", "DataZoneProvisionedManaged"}
+)
+
+# The account name is used in Azure names and as the gateway's backend id.
+ACCOUNT_NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+# Letters, digits, hyphens, underscores and periods, starting with a letter or digit.
+DEPLOYMENT_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
+MODEL_NAME = r"^[a-z0-9][a-z0-9.-]*$"
+MODEL_VERSION = r"^[A-Za-z0-9][A-Za-z0-9.-]*$"
+# Same form as the gateway's own location (components/settings/__init__.py REGION).
+REGION = r"^[a-z][a-z0-9]{2,30}$"
+
+# The custom subdomain (and Azure name) of an account is Naming.unique(ACCOUNT_ABBREVIATION, <account name>):
+# `oai-<prefix>-<environment>-<account>-<suffix>`. Azure allows 2-64 alphanumerics and hyphens, starting and
+# ending with an alphanumeric; the prefix and the suffix guarantee both ends, the length is checked below.
+ACCOUNT_ABBREVIATION = "oai"
+SUBDOMAIN_MAX_LENGTH = 64
+# Length of the stack-wide random suffix (ApimBaseline's RandomString).
+UNIQUE_SUFFIX_LENGTH = 5
+
+
+class ModelSettings(Model):
+    """An OpenAI model (format is always OpenAI)."""
+
+    name: str = Field(pattern=MODEL_NAME, max_length=64)
+    version: str = Field(pattern=MODEL_VERSION, max_length=32)
+
+
+class DeploymentSettings(Model):
+    name: str = Field(pattern=DEPLOYMENT_NAME)
+    model: ModelSettings
+    sku: DeploymentSku
+    # Thousands of tokens per minute for Standard SKUs, PTUs for provisioned ones.
+    capacity: int = Field(gt=0)
+    version_upgrade_option: VersionUpgradeOption = "NoAutoUpgrade"
+
+    @property
+    def provisioned(self) -> bool:
+        return self.sku in PROVISIONED_SKUS
+
+
+class AccountSettings(Model):
+    name: str = Field(pattern=ACCOUNT_NAME)
+    location: str = Field(pattern=REGION)
+    tier: Tier
+    # A Standard deployment standing in for PTU capacity (cheap dev environments only).
+    simulated: bool = False
+    deployments: list[DeploymentSettings] = Field(min_length=1)
+
+    @property
+    def deployment_names(self) -> list[str]:
+        return [d.name for d in self.deployments]
+
+    @property
+    def capacity_tier(self) -> str:
+        """`ptu`, `ptu-simulated` or `paygo`: what the plan and the account's tags show."""
+        return "ptu-simulated" if self.tier == "ptu" and self.simulated else self.tier
+
+
+class OpenAISettings(Model):
+    accounts: list[AccountSettings] = Field(min_length=1)
+
+    def account(self, name: str) -> AccountSettings:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise KeyError(f"no OpenAI account {name!r}; known: {', '.join(a.name for a in self.accounts)}")
+
+    @property
+    def account_names(self) -> list[str]:
+        return [a.name for a in self.accounts]
+
+    def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
+        first_index: dict[str, int] = {}
+        for i, account in enumerate(self.accounts):
+            at = f"{key}.accounts[{i}]"
+            if account.name in first_index:
+                yield Problem(
+                    f"{at}.name",
+                    repr(account.name),
+                    f"account names must be unique; already used by accounts[{first_index[account.name]}]",
+                )
+            first_index.setdefault(account.name, i)
+            yield from _account_problems(account, at, whole)
+
+
+def subdomain_length(account_name: str, name_prefix: str, environment: str) -> int:
+    """Length of the account's custom subdomain, `oai-<prefix>-<environment>-<account>-<suffix>`."""
+    base = "-".join([ACCOUNT_ABBREVIATION, name_prefix, environment, account_name])
+    return len(base) + 1 + UNIQUE_SUFFIX_LENGTH
+
+
+def _account_problems(account: AccountSettings, at: str, whole: GatewaySettings) -> Iterable[Problem]:
+    length = subdomain_length(account.name, whole.name_prefix, whole.environment)
+    if length > SUBDOMAIN_MAX_LENGTH:
+        room = len(account.name) - (length - SUBDOMAIN_MAX_LENGTH)
+        yield Problem(
+            f"{at}.name",
+            repr(account.name),
+            f"the custom subdomain {ACCOUNT_ABBREVIATION}-{whole.name_prefix}-{whole.environment}-<name>-<suffix> "
+            f"would be {length} characters (Azure allows at most {SUBDOMAIN_MAX_LENGTH}); "
+            f"use at most {room} characters",
+        )
+    if account.simulated and account.tier != "ptu":
+        yield Problem(f"{at}.simulated", "true", f"only a ptu account can be simulated; tier is {account.tier!r}")
+    if account.simulated and whole.is_production:
+        yield Problem(
+            f"{at}.simulated",
+            "true",
+            f"a simulated PTU is not allowed in environment {whole.environment!r}; use a provisioned SKU",
+        )
+    seen: dict[str, int] = {}
+    for j, deployment in enumerate(account.deployments):
+        where = f"{at}.deployments[{j}]"
+        if deployment.name in seen:
+            yield Problem(
+                f"{where}.name",
+                repr(deployment.name),
+                f"deployment names must be unique in an account; already used by deployments[{seen[deployment.name]}]",
+            )
+        seen.setdefault(deployment.name, j)
+        yield from _sku_problems(account, deployment, f"{where}.sku")
+
+
+def _sku_problems(account: AccountSettings, deployment: DeploymentSettings, at: str) -> Iterable[Problem]:
+    provisioned = ", ".join(sorted(PROVISIONED_SKUS))
+    if account.tier == "ptu" and not account.simulated and not deployment.provisioned:
+        yield Problem(
+            at,
+            repr(deployment.sku),
+            f"a ptu account needs a provisioned SKU ({provisioned}), or simulated: true for a stand-in",
+        )
+    elif account.tier == "ptu" and account.simulated and deployment.provisioned:
+        yield Problem(
+            at,
+            repr(deployment.sku),
+            "a simulated PTU stands in with a Standard, GlobalStandard or DataZoneStandard deployment; "
+            "remove simulated to deploy real provisioned capacity",
+        )
+    elif account.tier == "paygo" and deployment.provisioned:
+        yield Problem(
+            at,
+            repr(deployment.sku),
+            "a paygo account uses Standard, GlobalStandard or DataZoneStandard; provisioned capacity belongs "
+            "in a ptu account",
+        )

@@ -1,0 +1,426 @@
+"""GatewayPolicies: backends, pools, fragments, the OpenAI API and consumers, as API Management receives them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from lxml import etree
+
+from components.gateway_policies import FRAGMENTS, OPENAI_SPEC_URL
+from components.settings.gateway import MAX_POOL_MEMBERS
+from tests.support import problems, raw_config, with_value
+from tools.azure_mocks import identity_client_id
+from tools.harness import RecordedResource, Recording, Secret
+from tools.rawxml import to_wellformed
+
+BACKEND = "azure-native:apimanagement:Backend"
+FRAGMENT = "azure-native:apimanagement:PolicyFragment"
+PRODUCT = "azure-native:apimanagement:Product"
+ACCOUNT = "azure-native:cognitiveservices:Account"
+
+
+def document(resource: RecordedResource) -> etree._Element:
+    return etree.fromstring(to_wellformed(resource.get("value")).encode())
+
+
+def fragment(recording: Recording, fragment_id: str) -> RecordedResource:
+    [found] = [f for f in recording.of_type(FRAGMENT) if f.get("id") == fragment_id]
+    return found
+
+
+def fragment_xml(recording: Recording, fragment_id: str) -> etree._Element:
+    return document(fragment(recording, fragment_id))
+
+
+def singles(recording: Recording) -> list[RecordedResource]:
+    return [b for b in recording.of_type(BACKEND) if b.get("type") == "Single"]
+
+
+def pools(recording: Recording) -> dict[str, RecordedResource]:
+    return {b.get("backendId"): b for b in recording.of_type(BACKEND) if b.get("type") == "Pool"}
+
+
+def backend_of_account(recording: Recording, account: str) -> RecordedResource:
+    [found] = [b for b in singles(recording) if b.get("backendId") == f"openai-{account}"]
+    return found
+
+
+def members(recording: Recording, pool_id: str) -> dict[str, tuple[int, int]]:
+    """Pool members as account -> (priority, weight)."""
+    by_id = {b.id: b.get("backendId").removeprefix("openai-") for b in singles(recording)}
+    return {by_id[s["id"]]: (s["priority"], s["weight"]) for s in pools(recording)[pool_id].get("pool.services")}
+
+
+def deployment_names(recording: Recording) -> set[str]:
+    return {d.get("deploymentName") for d in recording.of_type("azure-native:cognitiveservices:Deployment")}
+
+
+# -- backends and circuit breakers -------------------------------------------------------------------
+
+
+def test_every_openai_account_has_a_single_backend_at_its_endpoint(stack: Recording) -> None:
+    accounts = stack.of_type(ACCOUNT)
+    assert len(singles(stack)) == len(accounts)
+    for account in accounts:
+        subdomain = account.get("properties.customSubDomainName")
+        backend = backend_of_account(stack, account.name.removeprefix("openai-").removesuffix("-account"))
+        assert backend.get("url") == f"https://{subdomain}.openai.azure.com/openai"
+        assert backend.get("protocol") == "http"
+
+
+def test_every_openai_backend_has_exactly_one_breaker_rule_honouring_retry_after(stack: Recording) -> None:
+    for backend in singles(stack):
+        [rule] = backend.get("circuitBreaker.rules")
+        assert rule["acceptRetryAfter"] is True
+        ranges = rule["failureCondition"]["statusCodeRanges"]
+        assert {"min": 429, "max": 429} in ranges and {"min": 500, "max": 599} in ranges
+        assert rule["failureCondition"]["interval"] == "PT1M"
+        assert rule["tripDuration"] == "PT1M"
+
+
+def test_breaker_trips_on_the_configured_failure_count(dev: Recording, prod: Recording) -> None:
+    assert {b.get("circuitBreaker.rules.0.failureCondition.count") for b in singles(dev)} == {1}
+    assert {b.get("circuitBreaker.rules.0.failureCondition.count") for b in singles(prod)} == {3}
+
+
+def test_backends_validate_the_tls_certificate(stack: Recording) -> None:
+    for backend in singles(stack):
+        assert backend.get("tls") == {"validateCertificateChain": True, "validateCertificateName": True}
+
+
+# -- pools ---------------------------------------------------------------------------------------------
+
+
+def test_every_deployment_name_has_one_pool(stack: Recording) -> None:
+    assert set(pools(stack)) == {f"pool-{d}" for d in deployment_names(stack)}
+
+
+def test_pools_carry_no_url_or_protocol_and_at_most_30_members(stack: Recording) -> None:
+    for pool in pools(stack).values():
+        assert pool.get("url") is None and pool.get("protocol") is None
+        assert 1 <= len(pool.get("pool.services")) <= MAX_POOL_MEMBERS
+
+
+def test_pool_members_are_full_arm_ids_of_single_backends(stack: Recording) -> None:
+    ids = {b.id for b in singles(stack)}
+    for pool in pools(stack).values():
+        for service in pool.get("pool.services"):
+            assert service["id"] in ids
+            assert "/providers/Microsoft.ApiManagement/service/" in service["id"]
+
+
+def test_priority_pool_serves_ptu_first_and_spills_to_paygo(dev: Recording) -> None:
+    assert members(dev, "pool-gpt-4o-mini") == {"ptu-1": (1, 1), "paygo-1": (2, 1), "paygo-2": (2, 1)}
+
+
+def test_priority_pool_weights_paygo_accounts_among_themselves(prod: Recording) -> None:
+    assert members(prod, "pool-gpt-4o-mini") == {"ptu-1": (1, 100), "paygo-1": (2, 70), "paygo-2": (2, 30)}
+
+
+def test_round_robin_pool_has_one_priority_and_equal_weights(dev: Recording) -> None:
+    assert set(members(dev, "pool-text-embedding-3-small").values()) == {(1, 1)}
+
+
+def test_weighted_pool_has_one_priority_and_the_given_weights(prod: Recording) -> None:
+    assert members(prod, "pool-text-embedding-3-small") == {"paygo-1": (1, 50), "paygo-2": (1, 50)}
+
+
+# -- fragments and the API policy ------------------------------------------------------------------------
+
+
+def test_every_fragment_is_raw_xml_with_a_fragment_root(stack: Recording) -> None:
+    fragments = stack.of_type(FRAGMENT)
+    assert {f.get("id") for f in fragments} == set(vars(FRAGMENTS).values())
+    for f in fragments:
+        assert f.get("format") == "rawxml"
+        assert document(f).tag == "fragment"
+
+
+@pytest.mark.parametrize(
+    ("section", "fragment_ids"),
+    [
+        ("inbound", [FRAGMENTS.adaptive_token_limit, FRAGMENTS.token_usage_metrics, FRAGMENTS.load_balancing]),
+        ("backend", [FRAGMENTS.spillover_retry]),
+        ("outbound", [FRAGMENTS.usage_record]),
+        ("on-error", [FRAGMENTS.errors]),
+    ],
+)
+def test_api_policy_includes_each_fragment_in_its_section(stack: Recording, section: str, fragment_ids: list) -> None:
+    policy = document(stack.one("azure-native:apimanagement:ApiPolicy"))
+    included = [e.get("fragment-id") for e in policy.find(section).iter("include-fragment")]
+    assert included == fragment_ids
+
+
+def test_api_policy_inherits_the_parent_scopes_except_in_backend(stack: Recording) -> None:
+    policy = document(stack.one("azure-native:apimanagement:ApiPolicy"))
+    for section in ("inbound", "outbound", "on-error"):
+        assert policy.find(section)[0].tag == "base"
+    # The spill-over fragment forwards the request; <base /> would forward it a second time.
+    assert policy.find("backend").find("base") is None
+
+
+def test_api_policy_waits_for_its_fragments(stack: Recording) -> None:
+    policy = stack.one("azure-native:apimanagement:ApiPolicy")
+    for f in stack.of_type(FRAGMENT):
+        assert stack.depends_on(policy, f)
+
+
+def test_backend_calls_use_the_gateway_managed_identity(stack: Recording) -> None:
+    auth = fragment_xml(stack, FRAGMENTS.load_balancing).find("authentication-managed-identity")
+    assert auth.get("resource") == "https://cognitiveservices.azure.com"
+    assert auth.get("client-id") == "{{gateway-identity-client-id}}"
+    named_value = stack.one("azure-native:apimanagement:NamedValue")
+    assert named_value.get("displayName") == "gateway-identity-client-id"
+    assert named_value.get("value") == identity_client_id(stack.stack, "gateway-identity")
+
+
+def test_callers_api_key_is_never_forwarded(stack: Recording) -> None:
+    xml = fragment_xml(stack, FRAGMENTS.load_balancing)
+    deletes = [h.get("name") for h in xml.iter("set-header") if h.get("exists-action") == "delete"]
+    assert "api-key" in deletes
+
+
+def test_routing_sends_every_deployment_to_its_pool(stack: Recording) -> None:
+    xml = fragment_xml(stack, FRAGMENTS.load_balancing)
+    routes = {}
+    for when in xml.find("choose").iter("when"):
+        [name] = re.findall(r'== "([^"]+)"', when.get("condition"))
+        routes[name] = when.find("set-backend-service").get("backend-id")
+    assert routes == {d: f"pool-{d}" for d in deployment_names(stack)}
+    assert set(routes.values()) == set(pools(stack))
+
+
+def test_unknown_deployment_gets_a_404_json_error(stack: Recording) -> None:
+    otherwise = fragment_xml(stack, FRAGMENTS.load_balancing).find("choose/otherwise/return-response")
+    assert otherwise.find("set-status").get("code") == "404"
+    assert otherwise.find("set-header/value").text == "application/json"
+    assert "DeploymentNotFound" in otherwise.find("set-body").text
+
+
+def test_throttled_request_is_resent_through_the_pool(stack: Recording) -> None:
+    retry = fragment_xml(stack, FRAGMENTS.spillover_retry).find("retry")
+    assert retry.get("condition") == "@(context.Response.StatusCode == 429 || context.Response.StatusCode == 503)"
+    forward = retry.find("forward-request")
+    assert forward.get("buffer-request-body") == "true"
+    largest = max(len(p.get("pool.services")) for p in pools(stack).values())
+    assert int(retry.get("count")) == largest - 1
+
+
+def test_responses_stream_through_the_gateway(stack: Recording) -> None:
+    forward = fragment_xml(stack, FRAGMENTS.spillover_retry).find("retry/forward-request")
+    assert forward.get("buffer-response") == "false"
+
+
+def test_consumer_token_limit_is_keyed_on_the_subscription(stack: Recording) -> None:
+    for policy in stack.of_type("azure-native:apimanagement:ProductPolicy"):
+        limit = document(policy).find("inbound/llm-token-limit")
+        assert limit.get("counter-key") == "@(context.Subscription.Id)"
+        assert limit.get("estimate-prompt-tokens") == "true"
+        assert limit.get("remaining-tokens-header-name") == "x-ratelimit-remaining-tokens"
+        assert limit.get("tokens-consumed-header-name") == "x-tokens-consumed"
+
+
+def test_consumer_limits_and_quotas_come_from_settings(dev: Recording) -> None:
+    limits = {
+        p.get("productId"): document(p).find("inbound/llm-token-limit")
+        for p in dev.of_type("azure-native:apimanagement:ProductPolicy")
+    }
+    alpha, beta = limits["consumer-team-alpha"], limits["consumer-team-beta"]
+    assert (alpha.get("tokens-per-minute"), alpha.get("token-quota"), alpha.get("token-quota-period")) == (
+        "20000",
+        "5000000",
+        "Monthly",
+    )
+    assert alpha.get("remaining-quota-tokens-header-name") == "x-quota-remaining-tokens"
+    assert beta.get("tokens-per-minute") == "5000" and beta.get("token-quota") is None
+
+
+def test_deployment_allow_list_answers_403_for_others(dev: Recording) -> None:
+    policy = {p.get("productId"): p for p in dev.of_type("azure-native:apimanagement:ProductPolicy")}
+    when = document(policy["consumer-team-beta"]).find("inbound/choose/when")
+    assert '"text-embedding-3-small"' in when.get("condition") and "gpt-4o-mini" not in when.get("condition")
+    assert when.find("return-response/set-status").get("code") == "403"
+
+
+def test_adaptive_limit_has_a_global_budget_and_tier_shares(dev: Recording) -> None:
+    xml = fragment_xml(dev, FRAGMENTS.adaptive_token_limit)
+    budget = xml.find("llm-token-limit")
+    assert (budget.get("counter-key"), budget.get("tokens-per-minute")) == ("gateway-global-budget", "30000")
+    assert budget.get("remaining-tokens-variable-name") == "global-remaining-tokens"
+    allowance = xml.find("set-variable[@name='adaptive-token-allowance']").get("value")
+    assert "8000 + (int)(unused * 0.5)" in allowance and "2000 + (int)(unused * 0.1)" in allowance
+    limit = xml.find("rate-limit-by-key")
+    assert limit.get("calls") == '@((int)context.Variables["adaptive-token-allowance"])'
+    assert limit.get("renewal-period") == "60"
+    assert "tokens-consumed" in limit.get("increment-count")
+
+
+def test_consumer_tier_reaches_the_adaptive_limit(dev: Recording) -> None:
+    tiers = {
+        p.get("productId"): document(p).find("inbound/set-variable[@name='consumer-tier']").get("value")
+        for p in dev.of_type("azure-native:apimanagement:ProductPolicy")
+    }
+    assert tiers == {"consumer-team-alpha": "high", "consumer-team-beta": "low", "consumer-team-gamma": "low"}
+
+
+def test_token_metrics_use_at_most_five_dimensions(stack: Recording) -> None:
+    metric = fragment_xml(stack, FRAGMENTS.token_usage_metrics).find("llm-emit-token-metric")
+    names = [d.get("name") for d in metric.iter("dimension")]
+    assert len(names) <= 5
+    assert {"Product ID", "Deployment", "Backend ID"} <= set(names)
+
+
+def test_usage_record_goes_to_the_event_hub_logger(stack: Recording) -> None:
+    log = fragment_xml(stack, FRAGMENTS.usage_record).find("log-to-eventhub")
+    loggers = {lg.get("loggerId") for lg in stack.of_type("azure-native:apimanagement:Logger")}
+    assert log.get("logger-id") == "usage-eventhub" and "usage-eventhub" in loggers
+    assert stack.depends_on(fragment(stack, FRAGMENTS.usage_record), stack.one(
+        "azure-native:apimanagement:Logger", "telemetry-logger"
+    ))
+
+
+def test_usage_record_never_reads_a_streamed_body(stack: Recording) -> None:
+    code = fragment_xml(stack, FRAGMENTS.usage_record).find("log-to-eventhub").text
+    guard = code.index("if (!streamed)")
+    assert code.count("Body.As") == 1 and code.index("Body.As") > guard
+    assert 'StartsWith("text/event-stream")' in code
+
+
+def test_errors_are_json_and_keep_retry_after(stack: Recording) -> None:
+    xml = fragment_xml(stack, FRAGMENTS.errors)
+    touched = {h.get("name") for h in xml.iter("set-header")}
+    assert "Retry-After" not in touched
+    assert xml.find("set-header[@name='Content-Type']/value").text == "application/json"
+    body = xml.find("set-body").text
+    assert "requestId" in body
+    # Internal error messages can name backend hosts; the caller only ever sees fixed messages.
+    assert "LastError.Message" not in body and "Request.Url" not in body
+
+
+# -- the OpenAI API ----------------------------------------------------------------------------------------
+
+
+def test_api_is_imported_from_a_pinned_ga_spec(stack: Recording) -> None:
+    api = stack.one("azure-native:apimanagement:Api")
+    assert api.get("format") == "openapi+json-link"
+    assert api.get("value") == OPENAI_SPEC_URL
+    assert re.search(r"/azure-rest-api-specs/[0-9a-f]{40}/", OPENAI_SPEC_URL)
+    assert "/inference/stable/2024-10-21/" in OPENAI_SPEC_URL
+
+
+def test_api_accepts_the_subscription_key_in_the_api_key_header(stack: Recording) -> None:
+    api = stack.one("azure-native:apimanagement:Api")
+    assert (api.get("path"), api.get("protocols")) == ("openai", ["https"])
+    assert api.get("subscriptionRequired") is True
+    assert api.get("subscriptionKeyParameterNames.header") == "api-key"
+
+
+def test_api_diagnostic_sends_metrics_to_application_insights(stack: Recording) -> None:
+    diagnostic = stack.one("azure-native:apimanagement:ApiDiagnostic")
+    logger = stack.one("azure-native:apimanagement:Logger", "gateway-appinsights-logger")
+    assert diagnostic.get("loggerId") == logger.id
+    assert diagnostic.get("metrics") is True
+    assert diagnostic.get("frontend.request.body.bytes") == 0
+
+
+# -- consumers -------------------------------------------------------------------------------------------
+
+
+def test_every_consumer_has_a_published_product_requiring_a_subscription(stack: Recording) -> None:
+    consumers = stack.outputs["consumers"]
+    products = {p.get("productId"): p for p in stack.of_type(PRODUCT)}
+    assert set(products) == {c["productId"] for c in consumers.values()}
+    for product in products.values():
+        assert product.get("subscriptionRequired") is True
+        assert product.get("approvalRequired") is False
+        assert product.get("state") == "published"
+
+
+def test_every_product_is_linked_to_the_api_and_has_a_subscription(stack: Recording) -> None:
+    api = stack.one("azure-native:apimanagement:Api")
+    for product in stack.of_type(PRODUCT):
+        links = [lk for lk in stack.of_type("azure-native:apimanagement:ProductApiLink") if lk.parent == product.urn]
+        assert [lk.get("apiId") for lk in links] == [api.id]
+        subscriptions = stack.of_type("azure-native:apimanagement:Subscription")
+        [subscription] = [s for s in subscriptions if s.parent == product.urn]
+        assert subscription.get("scope") == product.id
+        assert subscription.get("state") == "active"
+
+
+def test_dev_has_three_consumers_in_two_tiers_and_prod_two(dev: Recording, prod: Recording) -> None:
+    assert len(dev.of_type(PRODUCT)) == 3 and len(prod.of_type(PRODUCT)) == 2
+
+
+def test_subscription_keys_are_exported_only_as_secrets(stack: Recording) -> None:
+    keys = stack.outputs["consumerKeys"]
+    assert isinstance(keys, Secret)
+    assert set(keys.value) == set(stack.outputs["consumers"])
+    plain = repr({k: v for k, v in stack.outputs.items() if k != "consumerKeys"})
+    for key in keys.value.values():
+        assert key not in plain
+
+
+def test_app_teams_get_the_openai_base_url_and_deployments(dev: Recording, prod: Recording) -> None:
+    assert dev.outputs["openaiBaseUrl"] == dev.outputs["gatewayUrl"] + "/openai"
+    assert prod.outputs["openaiBaseUrl"] == "https://genai.contoso.example/openai"
+    assert dev.outputs["deployments"] == ["gpt-4o-mini", "text-embedding-3-small"]
+
+
+# -- settings validation -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prod_config() -> dict:
+    return raw_config("prod")
+
+
+def test_pool_member_naming_an_unknown_account_is_rejected(prod_config: dict) -> None:
+    [line] = problems(with_value(prod_config, "routing.pools.0.members.1.account", "paygo-9"))
+    assert line.startswith("genai-gateway:routing.pools[0].members[1].account: 'paygo-9': unknown account")
+
+
+def test_pool_member_lacking_the_deployment_is_rejected(prod_config: dict) -> None:
+    [line] = problems(with_value(prod_config, "routing.pools.1.members.0.account", "ptu-1"))
+    assert "'ptu-1': does not deploy 'text-embedding-3-small'" in line
+
+
+@pytest.mark.parametrize(("field", "value"), [("weight", 101), ("weight", -1), ("priority", 101), ("priority", -1)])
+def test_weights_and_priorities_outside_0_to_100_are_rejected(prod_config: dict, field: str, value: int) -> None:
+    [line] = problems(with_value(prod_config, f"routing.pools.0.members.0.{field}", value))
+    assert line.startswith(f"genai-gateway:routing.pools[0].members[0].{field}: {value}: ")
+
+
+def test_more_than_30_pool_members_are_rejected(prod_config: dict) -> None:
+    many = [{"account": "paygo-1"}] * 31
+    lines = problems(with_value(prod_config, "routing.pools.1.members", many))
+    assert "genai-gateway:routing.pools[1].members: 31 members: a backend pool holds at most 30" in lines
+
+
+def test_consumer_allowed_an_unknown_deployment_is_rejected(prod_config: dict) -> None:
+    [line] = problems(with_value(prod_config, "consumers.1.deployments.0", "gpt-5"))
+    assert line.startswith("genai-gateway:consumers[1].deployments[0]: 'gpt-5': unknown deployment")
+
+
+def test_token_quota_without_a_period_is_rejected(prod_config: dict) -> None:
+    config = with_value(prod_config, "consumers.0.tokenQuotaPeriod", None)
+    [line] = problems(config)
+    assert "tokenQuota and tokenQuotaPeriod are set together" in line
+
+
+def test_consumer_without_a_token_limit_is_rejected(prod_config: dict) -> None:
+    from tests.support import DELETE
+
+    [line] = problems(with_value(prod_config, "consumers.0.tokensPerMinute", DELETE))
+    assert line == "genai-gateway:consumers[0].tokensPerMinute: (missing): required key"
+
+
+def test_duplicate_consumer_names_are_rejected(prod_config: dict) -> None:
+    config = with_value(prod_config, "consumers.1.name", "customer-support")
+    assert "genai-gateway:consumers: 'customer-support': consumer names must be unique" in problems(config)
+
+
+def test_breaker_that_ignores_429_is_rejected(prod_config: dict) -> None:
+    config = with_value(prod_config, "routing.circuitBreaker.statusCodeRanges", [{"min": 500, "max": 599}])
+    [line] = problems(config)
+    assert line.startswith("genai-gateway:routing.circuitBreaker.statusCodeRanges: ") and "must cover 429" in line
