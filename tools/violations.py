@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .harness import Recording
+from .policy_lint import lint_recording
 
 
 @dataclass(frozen=True)
@@ -21,4 +22,14 @@ class Violation:
 
 def collect(recording: Recording) -> list[Violation]:
     """Every guardrail violation and lint error of the recorded stack."""
-    return []
+    violations: list[Violation] = []
+    violations.extend(policy_lint_violations(recording))
+    return violations
+
+
+def policy_lint_violations(recording: Recording) -> list[Violation]:
+    """Policy lint errors as mandatory violations; unused fragments and unknown attributes as advisory."""
+    return [
+        Violation("policy-lint", "mandatory" if e.level == "error" else "advisory", e.urn, str(e))
+        for e in lint_recording(recording)
+    ]

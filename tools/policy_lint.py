@@ -1,0 +1,943 @@
+"""Offline lint of API Management policy documents: `python -m tools.policy_lint [files...]`.
+
+Checks every policy document (fragments, global, product, API and operation policies) against
+tools/policy_catalogue.json, a catalogue of APIM policy elements sourced from the APIM policy reference:
+- well-formed XML (as APIM reads `rawxml`: expressions may contain `<`, `>`, `&&` and quotes);
+- fragment rules: `<fragment>` root, no section, no `<base />`, no nested `<include-fragment>`, size limit;
+- other documents: `<policies>` root holding the sections inbound, backend, outbound, on-error in that order,
+  each at most once, `<base />` only directly in a section;
+- every policy element is known and placed in a section (and scope) where Azure allows it; for a fragment the
+  sections are those where `include-fragment` includes it;
+- required attributes present, fixed values (enums) and documented ranges respected, no expression where the
+  reference says expressions aren't allowed;
+- references resolve: backend ids, logger ids, fragment ids and `{{named values}}` name what the plan declares,
+  and caching policies have an external cache;
+- every `@(...)` / `@{...}` expression parses as C# and uses only types of the APIM allow-list.
+
+How expressions are found: APIM's `rawxml` format accepts expressions written as plain C#, so an attribute such
+as `condition="@(context.Request.Headers.GetValueOrDefault("x","") != "")"` is not well-formed XML as written. A
+pre-pass scans the raw text like APIM does: where an attribute value or an element's text starts with `@(` or
+`@{`, it finds the matching bracket with a small C# lexer (strings, verbatim and interpolated strings, chars,
+comments; XML entities such as `&quot;` are read as the character they stand for), records the expression's
+code (entities decoded) and its line, and replaces it by a placeholder with the same number of line breaks.
+lxml then parses the result, so line numbers stay those of the original document. Expressions already escaped
+(`&quot;`, `&lt;`, `&amp;&amp;`) or wrapped in CDATA are handled the same way. Outside expressions the document
+must be well-formed XML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import dataclasses
+import json
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from lxml import etree
+
+from .csharp_expressions import TypeAllowList, check_expression
+
+Kind = Literal["fragment", "api", "product", "operation", "global"]
+Level = Literal["error", "advisory"]
+
+SECTIONS = ("inbound", "backend", "outbound", "on-error")
+CATALOGUE_PATH = Path(__file__).with_name("policy_catalogue.json")
+
+FRAGMENT_TYPE = "azure-native:apimanagement:PolicyFragment"
+POLICY_TYPES: dict[str, Kind] = {
+    "azure-native:apimanagement:Policy": "global",
+    "azure-native:apimanagement:ProductPolicy": "product",
+    "azure-native:apimanagement:ApiPolicy": "api",
+    "azure-native:apimanagement:ApiOperationPolicy": "operation",
+}
+
+_NAMED_VALUE = re.compile(r"\{\{([A-Za-z0-9._-]+)\}\}")
+_NAMED_VALUE_STAND_IN = "__apim_named_value__"
+_PLACEHOLDER = re.compile(r"@[({]__apim_expression_(\d+)__\s*[)}]")
+_ENTITY = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_TAG_NAME = re.compile(r"[^\s/>]+")
+_ATTRIBUTE_NAME = re.compile(r"[^\s=/>]+")
+_SPACE = re.compile(r"\s*")
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+# -- public data -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class References:
+    """Names the plan declares, which policies may refer to.
+
+    backends: `backendId` of Backend resources; loggers: `loggerId` of Logger resources; fragments: ids of
+    PolicyFragment resources; named_values: `displayName` of NamedValue resources (policies write
+    `{{displayName}}`); caches: `cacheId` of Cache resources (external caches).
+    """
+
+    backends: AbstractSet[str] = frozenset()
+    loggers: AbstractSet[str] = frozenset()
+    fragments: AbstractSet[str] = frozenset()
+    named_values: AbstractSet[str] = frozenset()
+    caches: AbstractSet[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, frozenset(getattr(self, f.name)))
+
+    def has(self, kind: str, name: str) -> bool:
+        names = {"backend": self.backends, "logger": self.loggers, "fragment": self.fragments}[kind]
+        # Azure resource names (backend, logger, fragment ids) are case-insensitive.
+        return name.casefold() in {n.casefold() for n in names}
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """Where a fragment is included: the section, the scope of the including document, and its name."""
+
+    section: str
+    scope: str
+    document: str
+
+
+@dataclass(frozen=True)
+class LintError:
+    document: str
+    line: int
+    element: str
+    message: str
+    level: Level = "error"
+    urn: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.document}, line {self.line}, <{self.element}>: {self.message}"
+
+
+# -- catalogue -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    data: dict[str, Any]
+    types: TypeAllowList
+
+    @property
+    def policies(self) -> dict[str, dict[str, Any]]:
+        return self.data["policies"]  # type: ignore[no-any-return]
+
+    @property
+    def fragment_max_bytes(self) -> int:
+        return int(self.data["fragment"]["max_bytes"])
+
+    def child_owners(self) -> dict[str, list[str]]:
+        """Child element name -> policies it belongs to (for a helpful 'not a policy' message)."""
+        owners: dict[str, list[str]] = {}
+
+        def visit(policy: str, spec: dict[str, Any]) -> None:
+            for child, child_spec in spec.get("elements", {}).items():
+                owners.setdefault(child, [])
+                if policy not in owners[child]:
+                    owners[child].append(policy)
+                visit(policy, child_spec)
+
+        for name, spec in self.policies.items():
+            visit(name, spec)
+        return owners
+
+
+@cache
+def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
+    data = json.loads(path.read_text())
+    expressions = data["expressions"]
+    types = TypeAllowList.from_names([*expressions["types"], *expressions["context_types"]])
+    return Catalogue(data, types)
+
+
+# -- raw-XML pre-pass: find expressions the way APIM reads rawxml -----------------------------------
+
+
+@dataclass(frozen=True)
+class _Expression:
+    code: str  # between the delimiters, entities decoded
+    multi_statement: bool
+    line: int  # document line where the expression starts
+
+
+@dataclass
+class _Prepared:
+    text: str
+    expressions: list[_Expression] = field(default_factory=list)
+    tag_lines: list[int] = field(default_factory=list)
+    unclosed: list[int] = field(default_factory=list)  # lines of `@(`/`@{` without a matching bracket
+
+
+def _decode(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("#x"):
+            return chr(int(name[2:], 16))
+        if name.startswith("#"):
+            return chr(int(name[1:]))
+        return _ENTITIES[name]
+
+    return _ENTITY.sub(one, text)
+
+
+def _char(text: str, p: int) -> tuple[str, int]:
+    """The character at p as XML means it (an entity reference counts as its character) and its width."""
+    if text[p] == "&":
+        match = _ENTITY.match(text, p)
+        if match:
+            return _decode(match.group(0)), match.end() - p
+    return text[p], 1
+
+
+def _scan_code(text: str, p: int, closer: str) -> tuple[int, int]:
+    """From just after an opening bracket, the (start, end) of the matching closer, or (-1, -1)."""
+    n = len(text)
+    while p < n:
+        c, w = _char(text, p)
+        if c == closer:
+            return p, p + w
+        if c in _CLOSERS:
+            _, p = _scan_code(text, p + w, _CLOSERS[c])
+        elif c in ")]}":
+            return -1, -1
+        elif c == '"':
+            p = _scan_string(text, p + w, verbatim=False, interpolated=False)
+        elif c == "'":
+            p = _scan_char(text, p + w)
+        elif c in "@$":
+            q, verbatim, interpolated = p, False, False
+            while q < n:
+                d, dw = _char(text, q)
+                if d == "@":
+                    verbatim = True
+                elif d == "$":
+                    interpolated = True
+                else:
+                    break
+                q += dw
+            if q < n and _char(text, q)[0] == '"':
+                p = _scan_string(text, q + _char(text, q)[1], verbatim, interpolated)
+            else:
+                p += w
+        elif c == "/" and text.startswith("//", p):
+            end = text.find("\n", p)
+            p = n if end < 0 else end
+        elif c == "/" and text.startswith("/*", p):
+            end = text.find("*/", p + 2)
+            p = -1 if end < 0 else end + 2
+        else:
+            p += w
+        if p < 0:
+            return -1, -1
+    return -1, -1
+
+
+def _scan_string(text: str, p: int, verbatim: bool, interpolated: bool) -> int:
+    n = len(text)
+    while p < n:
+        c, w = _char(text, p)
+        nxt = _char(text, p + w) if p + w < n else ("", 0)
+        if interpolated and c == "{":
+            if nxt[0] == "{":
+                p += w + nxt[1]
+                continue
+            _, p = _scan_code(text, p + w, "}")
+            if p < 0:
+                return -1
+            continue
+        if verbatim and c == '"':
+            if nxt[0] == '"':
+                p += w + nxt[1]
+                continue
+            return p + w
+        if not verbatim:
+            if c == "\\":
+                p += w + nxt[1]
+                continue
+            if c == '"':
+                return p + w
+            if c == "\n":
+                return -1
+        p += w
+    return -1
+
+
+def _scan_char(text: str, p: int) -> int:
+    n = len(text)
+    while p < n:
+        c, w = _char(text, p)
+        if c == "\\":
+            p += w + (_char(text, p + w)[1] if p + w < n else 0)
+            continue
+        if c == "'":
+            return p + w
+        if c == "\n":
+            return -1
+        p += w
+    return -1
+
+
+class _Preparer:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.out: list[str] = []
+        self.result = _Prepared(text="")
+        self._newlines = [i for i, c in enumerate(source) if c == "\n"]
+
+    def line_at(self, position: int) -> int:
+        return bisect.bisect_left(self._newlines, position) + 1
+
+    def run(self) -> _Prepared:
+        source, n, i = self.source, len(self.source), 0
+        while i < n:
+            if source[i] != "<":
+                j = source.find("<", i)
+                j = n if j < 0 else j
+                self.out.append(source[i:j])
+                i = j
+                continue
+            for opener, closer in (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"), ("</", ">"), ("<!", ">")):
+                if source.startswith(opener, i):
+                    end = source.find(closer, i + len(opener))
+                    end = n if end < 0 else end + len(closer)
+                    self.out.append(source[i:end])
+                    i = end
+                    break
+            else:
+                name = _TAG_NAME.match(source, i + 1)
+                if name is None:
+                    self.out.append("<")
+                    i += 1
+                    continue
+                self.result.tag_lines.append(self.line_at(i))
+                self.out.append(source[i : name.end()])
+                i, closed = self._attributes(name.end())
+                if not closed:
+                    i = self._leading_expression(i, quote=None)
+        self.result.text = "".join(self.out)
+        return self.result
+
+    def _attributes(self, p: int) -> tuple[int, bool]:
+        source, n = self.source, len(self.source)
+        while p < n:
+            space = _SPACE.match(source, p)
+            assert space is not None
+            self.out.append(space.group(0))
+            p = space.end()
+            if source.startswith("/>", p):
+                self.out.append("/>")
+                return p + 2, True
+            if p >= n:
+                break
+            if source[p] == ">":
+                self.out.append(">")
+                return p + 1, False
+            name = _ATTRIBUTE_NAME.match(source, p)
+            if name is None:  # stray character: keep it, lxml reports it
+                self.out.append(source[p])
+                p += 1
+                continue
+            self.out.append(name.group(0))
+            p = name.end()
+            space = _SPACE.match(source, p)
+            assert space is not None
+            self.out.append(space.group(0))
+            p = space.end()
+            if not source.startswith("=", p):
+                continue
+            self.out.append("=")
+            space = _SPACE.match(source, p + 1)
+            assert space is not None
+            self.out.append(space.group(0))
+            p = space.end()
+            if p >= n or source[p] not in "\"'":
+                continue
+            quote = source[p]
+            self.out.append(quote)
+            p = self._leading_expression(p + 1, quote)
+            close = source.find(quote, p)
+            if close < 0:
+                self.out.append(source[p:])
+                return n, True
+            self.out.append(source[p : close + 1])
+            p = close + 1
+        return n, True
+
+    def _leading_expression(self, p: int, quote: str | None) -> int:
+        """If the value or text at p starts with `@(` or `@{`, replace the expression by a placeholder."""
+        source = self.source
+        space = _SPACE.match(source, p)
+        assert space is not None
+        start = space.end()
+        if not source.startswith(("@(", "@{"), start):
+            return p
+        opener = source[start + 1]
+        closer_at, end = _scan_code(source, start + 2, _CLOSERS[opener])
+        if end < 0 or (quote is not None and source.find(quote, end) < 0):
+            self.result.unclosed.append(self.line_at(start))
+            return p  # left as written: lxml or the C# check reports it
+        raw = source[start:end]
+        index = len(self.result.expressions)
+        self.result.expressions.append(
+            _Expression(
+                code=_decode(source[start + 2 : closer_at]),
+                multi_statement=opener == "{",
+                line=self.line_at(start),
+            )
+        )
+        self.out.append(source[p:start])
+        self.out.append(f"@{opener}__apim_expression_{index}__" + "\n" * raw.count("\n") + _CLOSERS[opener])
+        return end
+
+
+def _prepare(source: str) -> _Prepared:
+    return _Preparer(source).run()
+
+
+# -- the lint --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    section: str
+    scope: str
+    via: str | None  # the including document, for fragments
+
+
+class _DocumentLint:
+    def __init__(
+        self,
+        document: str,
+        kind: Kind,
+        references: References | None,
+        catalogue: Catalogue,
+        prepared: _Prepared,
+        root: Any,
+    ) -> None:
+        self.document = document
+        self.kind = kind
+        self.references = references
+        self.catalogue = catalogue
+        self.prepared = prepared
+        self.root = root
+        self.errors: list[LintError] = []
+        elements = [e for e in root.iter() if isinstance(e.tag, str)]
+        self._elements = elements  # keeps the lxml proxies alive so they can key a dict
+        if len(elements) == len(prepared.tag_lines):
+            self._lines = dict(zip(elements, prepared.tag_lines, strict=True))
+        else:
+            self._lines = {e: e.sourceline or 1 for e in elements}
+        self._once: dict[tuple[int, str], int] = {}
+        self._owners = catalogue.child_owners()
+
+    # -- helpers
+    def line(self, element: Any) -> int:
+        return self._lines.get(element, element.sourceline or 1)
+
+    def add(self, element: Any, label: str, message: str, level: Level = "error") -> None:
+        line = self.line(element) if element is not None else 1
+        self.errors.append(LintError(self.document, line, label, message, level))
+
+    @staticmethod
+    def children(element: Any) -> list[Any]:
+        return [c for c in element if isinstance(c.tag, str)]
+
+    # -- document structure
+    def run(self, fragment_contexts: list[_Context] | None = None) -> list[LintError]:
+        """Lint the document; `fragment_contexts` are where a fragment is included (None: not checked)."""
+        root = self.root
+        if self.kind == "fragment":
+            if root.tag != "fragment":
+                self.add(root, root.tag, f"a policy fragment must have the root <fragment>, not <{root.tag}>")
+                return self.errors
+            self.policies(root, fragment_contexts, in_section=False)
+        else:
+            if root.tag != "policies":
+                self.add(root, root.tag, f"a {self.kind} policy must have the root <policies>, not <{root.tag}>")
+                return self.errors
+            self.sections(root)
+        self.named_values()
+        return self.errors
+
+    def sections(self, root: Any) -> None:
+        seen: list[str] = []
+        for section in self.children(root):
+            name = section.tag
+            if name not in SECTIONS:
+                self.add(
+                    section,
+                    name,
+                    f"<policies> holds only the sections {', '.join(SECTIONS)}; <{name}> must be inside one of them",
+                )
+                continue
+            if name in seen:
+                self.add(section, name, f"section <{name}> appears more than once")
+                continue
+            if seen and SECTIONS.index(name) < SECTIONS.index(seen[-1]):
+                self.add(
+                    section, name, f"section <{name}> comes after <{seen[-1]}>; the order is {', '.join(SECTIONS)}"
+                )
+            seen.append(name)
+            context = _Context(section=name, scope=self.kind, via=None)
+            self.policies(section, [context], in_section=True, section=section)
+
+    def policies(
+        self,
+        container: Any,
+        contexts: list[_Context] | None,
+        in_section: bool,
+        section: Any = None,
+        allowed: Sequence[str] | None = None,
+    ) -> None:
+        """Check the policy elements directly inside `container` (a section, a fragment or a policy body)."""
+        catalogue = self.catalogue
+        is_fragment = self.kind == "fragment"
+        bases = 0
+        for element in self.children(container):
+            name = element.tag
+            label = name
+            if name in SECTIONS:
+                where = "a fragment holds no section elements" if is_fragment else "sections only go in <policies>"
+                self.add(element, name, f"section <{name}> is not allowed here: {where}")
+                continue
+            if name == "base":
+                if is_fragment:
+                    self.add(element, name, "a fragment cannot contain <base />")
+                elif not in_section:
+                    self.add(element, name, "<base /> must be a direct child of a section")
+                else:
+                    bases += 1
+                    if bases == 2:
+                        self.add(element, name, "<base /> appears more than once in this section")
+                continue
+            spec = catalogue.policies.get(name)
+            if spec is None:
+                owners = self._owners.get(name)
+                hint = (
+                    f"; <{name}> is a child element of {', '.join(f'<{o}>' for o in owners)}, not a policy"
+                    if owners
+                    else "; if it is a real APIM policy, add it to tools/policy_catalogue.json with its source"
+                )
+                self.add(element, name, f"unknown policy element <{name}>{hint}")
+                continue
+            if allowed is not None and name not in allowed:
+                parent = container.tag
+                self.add(element, name, f"<{name}> is not allowed inside <{parent}> (allowed: {', '.join(allowed)})")
+            if name == "include-fragment" and is_fragment:
+                self.add(element, name, "a fragment cannot include another fragment")
+            self.placement(element, name, spec, contexts)
+            if spec.get("once_per_section") and section is not None:
+                key = (id(section), name)
+                self._once[key] = self._once.get(key, 0) + 1
+                if self._once[key] == 2:
+                    self.add(element, name, f"<{name}> can only be used once in a policy section")
+            self.element(element, spec, label, contexts, section)
+
+    def placement(self, element: Any, name: str, spec: dict[str, Any], contexts: list[_Context] | None) -> None:
+        if contexts is None:
+            return
+        sections, scopes = spec.get("sections", list(SECTIONS)), spec.get("scopes")
+        reported: set[tuple[str, str]] = set()
+        for context in contexts:
+            via = f" (this fragment is included there by {context.via})" if context.via else ""
+            if context.section not in sections and ("section", context.section) not in reported:
+                reported.add(("section", context.section))
+                self.add(
+                    element,
+                    name,
+                    f"<{name}> is not allowed in the {context.section} section{via}; "
+                    f"Azure allows it in: {', '.join(sections)} ({spec['url']})",
+                )
+            if scopes and context.scope not in scopes and ("scope", context.scope) not in reported:
+                reported.add(("scope", context.scope))
+                self.add(
+                    element,
+                    name,
+                    f"<{name}> is not allowed at {context.scope} scope{via}; "
+                    f"Azure allows it at: {', '.join(scopes)} ({spec['url']})",
+                )
+
+    def element(
+        self, element: Any, spec: dict[str, Any], label: str, contexts: list[_Context] | None, section: Any
+    ) -> None:
+        self.attributes(element, spec, label)
+        text = element.text
+        if text is not None and text.strip() and not (element.tag == "set-body" and element.get("template")):
+            self.expression_value(element, label, "text", text)
+        content = spec.get("content")
+        if content == "policies":
+            allowed = spec.get("allowed_policies")
+            self.policies(element, contexts, in_section=False, section=section, allowed=allowed)
+            return
+        if content == "opaque":
+            return
+        child_specs: dict[str, Any] = spec.get("elements", {})
+        present = set()
+        for child in self.children(element):
+            child_label = f"{label}/{child.tag}"
+            child_spec = child_specs.get(child.tag)
+            if child_spec is None:
+                allowed = ", ".join(f"<{c}>" for c in child_specs) or "no child elements"
+                self.add(child, child_label, f"unexpected <{child.tag}> inside <{element.tag}> (allowed: {allowed})")
+                continue
+            present.add(child.tag)
+            if "policy" in child_spec:
+                child_spec = self.catalogue.policies[child_spec["policy"]]
+            self.element(child, child_spec, child_label, contexts, section)
+        for required in spec.get("required_elements", []):
+            if required not in present:
+                self.add(element, label, f"missing required child element <{required}>")
+
+    def attributes(self, element: Any, spec: dict[str, Any], label: str) -> None:
+        specs: dict[str, dict[str, Any]] = spec.get("attributes", {})
+        values: dict[str, str] = {str(k): str(v) for k, v in element.attrib.items()}
+        for name, value in values.items():
+            attribute = specs.get(name)
+            expression = self.expression_value(element, label, f"attribute `{name}`", value)
+            if attribute is None:
+                known = ", ".join(specs) or "none"
+                self.add(
+                    element,
+                    label,
+                    f"attribute `{name}` is not in the catalogue for <{element.tag}> (known: {known})",
+                    level="advisory",
+                )
+                continue
+            if expression is not None:
+                if attribute.get("expressions") is False:
+                    self.add(element, label, f"policy expressions aren't allowed in attribute `{name}`")
+                continue
+            if "{{" in value:
+                continue  # a named value: resolved by APIM at deployment
+            self.attribute_value(element, label, name, value, attribute)
+        for name, attribute in specs.items():
+            if attribute.get("required") and name not in values:
+                self.add(element, label, f"missing required attribute `{name}`")
+        groups = spec.get("required_one_of")
+        if groups and not any(all(a in values for a in group) for group in groups):
+            options = " or ".join(" with ".join(f"`{a}`" for a in group) for group in groups)
+            self.add(element, label, f"needs {options}")
+        for group in spec.get("exclusive", []):
+            used = [a for a in group if a in values]
+            if len(used) > 1:
+                self.add(element, label, f"use only one of {', '.join(f'`{a}`' for a in used)}")
+        requires = spec.get("requires")
+        if requires and self.references is not None:
+            when = requires.get("when", {})
+            if all(values.get(k) == v for k, v in when.items()) and not self.references.caches:
+                self.add(
+                    element,
+                    label,
+                    f"<{element.tag}> needs an external cache registered in API Management "
+                    "(apimanagement.Cache), and the plan declares none",
+                )
+
+    def attribute_value(self, element: Any, label: str, name: str, value: str, attribute: dict[str, Any]) -> None:
+        enum = attribute.get("enum")
+        if enum and value not in enum:
+            self.add(element, label, f"attribute `{name}` is {value!r}; allowed values: {', '.join(enum)}")
+        low, high = attribute.get("minimum"), attribute.get("maximum")
+        if low is not None or high is not None:
+            try:
+                number = float(value)
+            except ValueError:
+                self.add(element, label, f"attribute `{name}` is {value!r}; it must be a number")
+            else:
+                if (low is not None and number < low) or (high is not None and number > high):
+                    bounds = (
+                        f"between {low} and {high}"
+                        if low is not None and high is not None
+                        else (f"at least {low}" if low is not None else f"at most {high}")
+                    )
+                    self.add(element, label, f"attribute `{name}` is {value}; it must be {bounds}")
+        reference = attribute.get("reference")
+        if reference and self.references is not None and not self.references.has(reference, value.strip()):
+            declared = sorted(
+                {
+                    "backend": self.references.backends,
+                    "logger": self.references.loggers,
+                    "fragment": self.references.fragments,
+                }[reference]
+            )
+            what = {"backend": "Backend (backendId)", "logger": "Logger (loggerId)", "fragment": "PolicyFragment"}
+            self.add(
+                element,
+                label,
+                f"attribute `{name}` names {reference} {value!r}, which the plan does not declare as an "
+                f"apimanagement.{what[reference]}; declared: {', '.join(declared) or 'none'}",
+            )
+
+    def expression_value(self, element: Any, label: str, where: str, value: str) -> _Expression | None:
+        """The expression that `value` is (checking its C#), or None for a literal value."""
+        match = _PLACEHOLDER.search(value)
+        if match:
+            expression = self.prepared.expressions[int(match.group(1))]
+            if value.strip() != match.group(0):
+                self.add(element, label, f"{where}: a policy expression must be the whole value")
+        else:
+            stripped = value.strip()
+            if not stripped.startswith(("@(", "@{")):
+                return None
+            closer = ")" if stripped[1] == "(" else "}"
+            code = stripped[2:-1] if stripped.endswith(closer) else stripped[2:]
+            expression = _Expression(code, stripped[1] == "{", self.line(element))
+        code = _NAMED_VALUE.sub(_NAMED_VALUE_STAND_IN, expression.code)
+        for problem in check_expression(code, expression.multi_statement, self.catalogue.types):
+            at = expression.line + problem.line - 1
+            self.add(element, label, f"{where}: {problem.message} (expression at document line {at})")
+        return expression
+
+    def named_values(self) -> None:
+        if self.references is None:
+            return
+        declared = self.references.named_values
+        reported: set[str] = set()
+
+        def check(element: Any, label: str, text: str) -> None:
+            for match in _NAMED_VALUE.finditer(text):
+                name = match.group(1)
+                if name not in declared and name not in reported:
+                    reported.add(name)
+                    self.add(
+                        element,
+                        label,
+                        f"named value {{{{{name}}}}} is not declared (no apimanagement.NamedValue with displayName "
+                        f"{name!r}); declared: {', '.join(sorted(declared)) or 'none'}",
+                    )
+
+        def check_value(element: Any, value: str) -> None:
+            check(element, element.tag, value)
+            for match in _PLACEHOLDER.finditer(value):  # named values inside expressions too
+                check(element, element.tag, self.prepared.expressions[int(match.group(1))].code)
+
+        def visit(element: Any) -> None:
+            for value in element.attrib.values():
+                check_value(element, str(value))
+            if element.tag == "set-body" and element.get("template") == "liquid":
+                return  # liquid templates use {{ }} for their own variables
+            if element.text:
+                check_value(element, element.text)
+            for child in self.children(element):
+                visit(child)
+                if child.tail:
+                    check_value(element, child.tail)
+
+        visit(self.root)
+
+
+def lint_document(
+    document_name: str,
+    xml_text: str,
+    kind: Kind,
+    references: References | None,
+    *,
+    included_in: Sequence[Inclusion] | None = None,
+    catalogue: Catalogue | None = None,
+) -> list[LintError]:
+    """Lint one policy document. `references` None skips reference resolution (backend, logger, fragment ids,
+    named values, caches). For a fragment, `included_in` lists where it is included; None checks no placement.
+    """
+    catalogue = catalogue or load_catalogue()
+    errors: list[LintError] = []
+    if kind == "fragment":
+        size = len(xml_text.encode("utf-8"))
+        if size > catalogue.fragment_max_bytes:
+            errors.append(
+                LintError(
+                    document_name,
+                    1,
+                    "fragment",
+                    f"the fragment is {size} bytes; a policy fragment may be at most "
+                    f"{catalogue.fragment_max_bytes} bytes ({catalogue.fragment_max_bytes // 1024} KB)",
+                )
+            )
+    prepared = _prepare(xml_text)
+    try:
+        root = etree.fromstring(prepared.text.encode("utf-8"), _parser())
+    except etree.XMLSyntaxError as error:
+        line = error.lineno or 1
+        hint = ""
+        if prepared.unclosed:
+            hint = (
+                f" (the expression starting at line {prepared.unclosed[0]} is not closed: unbalanced brackets or "
+                "an unterminated string)"
+            )
+        errors.append(LintError(document_name, line, "xml", f"not well-formed XML: {error.msg}{hint}"))
+        return errors
+    lint = _DocumentLint(document_name, kind, references, catalogue, prepared, root)
+    contexts = None if included_in is None else [_Context(i.section, i.scope, i.document) for i in included_in]
+    return errors + lint.run(contexts)
+
+
+@cache
+def _parser() -> Any:
+    return etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=False, huge_tree=False)
+
+
+def fragment_inclusions(document_name: str, xml_text: str, kind: Kind) -> list[tuple[str, Inclusion]]:
+    """(fragment id, where) of every `include-fragment` in a policy document's sections."""
+    if kind == "fragment":
+        return []
+    try:
+        root = etree.fromstring(_prepare(xml_text).text.encode("utf-8"), _parser())
+    except etree.XMLSyntaxError:
+        return []
+    found = []
+    if root.tag != "policies":
+        return []
+    for section in root:
+        if section.tag not in SECTIONS:
+            continue
+        for include in section.iter("include-fragment"):
+            fragment_id = include.get("fragment-id")
+            if fragment_id:
+                found.append((fragment_id, Inclusion(section.tag, kind, document_name)))
+    return found
+
+
+# -- recordings (the offline plan) -----------------------------------------------------------------
+
+
+def _names(resources: Iterable[Any], key: str, fallback: str | None = None) -> frozenset[str]:
+    names = set()
+    for resource in resources:
+        value = resource.get(key)
+        if not isinstance(value, str) and fallback:
+            value = resource.get(fallback)
+        if isinstance(value, str):
+            names.add(value)
+    return frozenset(names)
+
+
+def references_of(recording: Any) -> References:
+    """The names a recorded stack declares, for reference checks."""
+    of = recording.of_type
+    return References(
+        backends=_names(of("azure-native:apimanagement:Backend"), "backendId"),
+        loggers=_names(of("azure-native:apimanagement:Logger"), "loggerId"),
+        fragments=frozenset(_fragment_id(r) for r in of(FRAGMENT_TYPE)),
+        named_values=_names(of("azure-native:apimanagement:NamedValue"), "displayName", "namedValueId"),
+        caches=_names(of("azure-native:apimanagement:Cache"), "cacheId"),
+    )
+
+
+def _fragment_id(resource: Any) -> str:
+    value = resource.get("id")  # the SDK's `id` argument is the fragment's name (policyFragments/{id})
+    return value if isinstance(value, str) else str(resource.name)
+
+
+def _document_name(resource: Any, kind: Kind) -> str:
+    if kind == "fragment":
+        return f"fragment '{_fragment_id(resource)}'"
+    return f"{kind} policy '{resource.name}'"
+
+
+def lint_recording(recording: Any) -> list[LintError]:
+    """Lint every policy document of a recorded stack (tools.harness.Recording)."""
+    references = references_of(recording)
+    documents: list[tuple[Any, Kind]] = [(r, "fragment") for r in recording.of_type(FRAGMENT_TYPE)]
+    for token, kind in POLICY_TYPES.items():
+        documents.extend((r, kind) for r in recording.of_type(token))
+
+    errors: list[LintError] = []
+    texts: dict[str, str] = {}
+    inclusions: dict[str, list[Inclusion]] = {}
+    for resource, kind in documents:
+        name = _document_name(resource, kind)
+        value = resource.get("value")
+        if not isinstance(value, str):
+            errors.append(
+                LintError(
+                    name, 1, kind, "the document is only known after deployment; not linted", "advisory", resource.urn
+                )
+            )
+            continue
+        texts[resource.urn] = value
+        for fragment_id, inclusion in fragment_inclusions(name, value, kind):
+            inclusions.setdefault(fragment_id.casefold(), []).append(inclusion)
+
+    for resource, kind in documents:
+        if resource.urn not in texts:
+            continue
+        name = _document_name(resource, kind)
+        value = texts[resource.urn]
+        found: list[LintError] = []
+        document_format = resource.get("format")
+        if document_format != "rawxml":
+            found.append(
+                LintError(
+                    name,
+                    1,
+                    "fragment" if kind == "fragment" else "policies",
+                    f"format is {document_format!r}; the project sends policy documents as 'rawxml' (as written, "
+                    "expressions with < and quotes unescaped); set format='rawxml'",
+                )
+            )
+        if kind == "fragment":
+            included = inclusions.get(_fragment_id(resource).casefold())
+            if not included:
+                found.append(
+                    LintError(
+                        name,
+                        1,
+                        "fragment",
+                        "the fragment is not included by any policy document of the plan "
+                        "(unused); only its structure is checked",
+                        "advisory",
+                    )
+                )
+            found.extend(lint_document(name, value, kind, references, included_in=included or None))
+        else:
+            found.extend(lint_document(name, value, kind, references))
+        errors.extend(dataclasses.replace(e, urn=resource.urn) for e in found)
+    return errors
+
+
+# -- command line ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.policy_lint",
+        description="Lint APIM policy documents (.xml files) offline. Exit 1 on any error.",
+    )
+    parser.add_argument("files", nargs="+", type=Path, help="policy documents or fragments (.xml)")
+    parser.add_argument(
+        "--kind",
+        choices=["fragment", "api", "product", "operation", "global"],
+        help="document kind (default: fragment when the root is <fragment>, else api)",
+    )
+    parser.add_argument("--backend", action="append", default=[], help="a declared backend id (repeatable)")
+    parser.add_argument("--logger", action="append", default=[], help="a declared logger id (repeatable)")
+    parser.add_argument("--fragment", action="append", default=[], help="a declared fragment id (repeatable)")
+    parser.add_argument("--named-value", action="append", default=[], help="a declared named value (repeatable)")
+    parser.add_argument("--cache", action="append", default=[], help="a declared external cache id (repeatable)")
+    args = parser.parse_args(argv)
+
+    given = any((args.backend, args.logger, args.fragment, args.named_value, args.cache))
+    references = References(args.backend, args.logger, args.fragment, args.named_value, args.cache) if given else None
+    if references is None:
+        print("note: no --backend/--logger/--fragment/--named-value/--cache given: references are not resolved")
+    errors: list[LintError] = []
+    for path in args.files:
+        text = path.read_text(encoding="utf-8")
+        kind: Kind = args.kind or ("fragment" if re.match(r"\s*(<\?.*?\?>\s*)?<fragment[\s>/]", text, re.S) else "api")
+        errors.extend(lint_document(str(path), text, kind, references))
+    for error in errors:
+        print(f"[{error.level}] {error}")
+    failed = [e for e in errors if e.level == "error"]
+    print(f"{len(args.files)} document(s): {len(failed)} error(s), {len(errors) - len(failed)} advisory")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
