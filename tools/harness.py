@@ -7,6 +7,7 @@ protect) and the stack outputs, with secrets kept wrapped in `Secret`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import runpy
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pulumi.resource as pulumi_resource
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import SETTINGS, set_root_resource
@@ -214,9 +216,31 @@ def run_stack(
     return run_program(stack, config, secret_keys, project_dir)
 
 
+@contextlib.contextmanager
+def _without_eager_alias_urns() -> Iterator[None]:
+    """Skip work the engine never uses, for speed.
+
+    Every azure-native resource declares an alias per API version, and `Resource.__init__` eagerly turns
+    each into a URN. Those URNs feed only the fallback for engines without alias specs; this monitor (like
+    the Pulumi CLI) supports alias specs, so the aliases still reach RegisterResource as specs and the
+    recorded graph is unchanged. Skipping it makes a run about four times faster.
+    """
+    original = pulumi_resource.collapse_alias_to_urn
+    pulumi_resource.collapse_alias_to_urn = lambda *args, **kwargs: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        pulumi_resource.collapse_alias_to_urn = original
+
+
 def run_program(
     stack: str, config: Mapping[str, str], secret_keys: list[str], project_dir: Path = PROJECT_DIR
 ) -> Recording:
+    with _without_eager_alias_urns():
+        return _run_program(stack, config, secret_keys, project_dir)
+
+
+def _run_program(stack: str, config: Mapping[str, str], secret_keys: list[str], project_dir: Path) -> Recording:
     mocks = AzureMocks(stack)
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(dict(config), secret_keys)
