@@ -3,17 +3,43 @@
 import pulumi
 
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs
-from components.gateway_policies import API_PATH, GatewayPolicies, GatewayPoliciesArgs
+from components.content_safety import ContentSafety, ContentSafetyArgs
+from components.gateway_policies import API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
 from components.private_openai import PrivateOpenAI, PrivateOpenAIArgs
+from components.semantic_cache import SemanticCache, SemanticCacheArgs
 from components.settings import settings_from_pulumi_config
 from components.token_telemetry import TokenTelemetryHub, TokenTelemetryHubArgs
+from components.usage_workbook import UsageWorkbook, UsageWorkbookArgs
 
 settings = settings_from_pulumi_config()
 
 baseline = ApimBaseline("gateway", ApimBaselineArgs.from_settings(settings))
 openai = PrivateOpenAI("openai", PrivateOpenAIArgs.from_settings(settings, baseline))
 telemetry = TokenTelemetryHub("telemetry", TokenTelemetryHubArgs.from_settings(settings, baseline))
-policies = GatewayPolicies("policies", GatewayPoliciesArgs.from_settings(settings, baseline, openai, telemetry))
+content_safety = (
+    ContentSafety("safety", ContentSafetyArgs.from_settings(settings, baseline))
+    if settings.content_safety.enabled
+    else None
+)
+
+# Optional capabilities that own a policy fragment; the API policy includes them in this order.
+included: list[IncludedFragment] = []
+# Safety first: a harmful prompt is refused before a cached answer could be served for it.
+if content_safety is not None:
+    included.append(IncludedFragment(content_safety.fragment_id, "inbound", content_safety.fragment))
+if settings.semantic_cache.enabled:
+    cache = SemanticCache("cache", SemanticCacheArgs.from_settings(settings, baseline, openai))
+    included += [
+        IncludedFragment(cache.lookup_fragment_id, "inbound", cache.lookup_fragment),
+        IncludedFragment(cache.store_fragment_id, "outbound", cache.store_fragment),
+    ]
+
+policies = GatewayPolicies(
+    "policies", GatewayPoliciesArgs.from_settings(settings, baseline, openai, telemetry, included)
+)
+if settings.observability.usage_workbook:
+    workbook = UsageWorkbook("workbook", UsageWorkbookArgs.from_settings(settings, baseline, openai))
+    pulumi.export("usageWorkbookId", workbook.workbook_id)
 
 pulumi.export("resourceGroupName", baseline.resource_group_name)
 pulumi.export("apimName", baseline.apim_name)
@@ -38,6 +64,8 @@ pulumi.export(
             "tokensPerMinute": c.tokens_per_minute,
             "tokenQuota": c.token_quota,
             "tokenQuotaPeriod": c.token_quota_period,
+            # Tokens a month the consumer's currency budget buys (see README, "Currency budgets").
+            "budgetTokenQuota": c.budget_token_quota,
         }
         for c in policies.consumers
     },

@@ -28,6 +28,8 @@ class RoleAssignmentSpec:
     principal_id: pulumi.Input[str]
     principal_type: str = "ServicePrincipal"
     description: str = ""
+    # Tells apart two assignments of one role on one scope (e.g. the gateway's two identities).
+    label: str = ""
 
     def __post_init__(self) -> None:
         if self.role not in ROLE_DEFINITIONS:
@@ -57,7 +59,7 @@ def assign_roles(
         role_slug = spec.role.lower().replace(" ", "-")
         created.append(
             authorization.RoleAssignment(
-                f"{name}-{role_slug}",
+                f"{name}-{role_slug}" + (f"-{spec.label}" if spec.label else ""),
                 scope=scope,
                 principal_id=spec.principal_id,
                 principal_type=spec.principal_type,

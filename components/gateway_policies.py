@@ -8,17 +8,17 @@ token-limit policy and a subscription for every consumer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import pulumi
 from pulumi_azure_native import apimanagement
 
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
-from .settings import ConsumerSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
-from .settings.gateway import ResolvedPool, account_backend_id, resolve_pools
+from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
+from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
 
 # Azure OpenAI inference API, GA 2024-10-21, pinned to a commit of the Azure REST API specs.
 OPENAI_SPEC_URL = (
@@ -39,9 +39,63 @@ class FragmentIds:
     token_usage_metrics: str = "token-usage-metrics"
     usage_record: str = "usage-record"
     errors: str = "openai-errors"
+    entra_consumers: str = "entra-consumers"
 
 
 FRAGMENTS = FragmentIds()
+
+
+@dataclass(frozen=True)
+class IncludedFragment:
+    """A fragment another component owns (semantic cache, content safety) that the API policy includes."""
+
+    fragment_id: str
+    section: Literal["inbound", "outbound"]
+    resource: pulumi.Resource
+
+
+@dataclass(frozen=True)
+class ConsumerPolicy:
+    """What the policy templates need of a consumer."""
+
+    name: str
+    tier: str
+    deployments: tuple[str, ...]
+    tokens_per_minute: int
+    quota: TokenQuota
+    entra_client_app_ids: tuple[str, ...]
+
+    @property
+    def subscription_id(self) -> str:
+        return subscription_sid(self.name)
+
+
+def subscription_sid(consumer: str) -> str:
+    return f"{consumer}-key"
+
+
+def circuit_breaker(routing: RoutingSettings) -> apimanagement.BackendCircuitBreakerArgs:
+    """The one breaker rule Azure allows per backend: trips on the configured codes, rests per Retry-After."""
+    breaker = routing.circuit_breaker
+    return apimanagement.BackendCircuitBreakerArgs(
+        rules=[
+            apimanagement.CircuitBreakerRuleArgs(
+                name="openai-throttling-and-errors",
+                failure_condition=apimanagement.CircuitBreakerFailureConditionArgs(
+                    count=breaker.failure_count,
+                    interval=breaker.interval,
+                    status_code_ranges=[
+                        apimanagement.FailureStatusCodeRangeArgs(min=r.min, max=r.max)
+                        for r in breaker.status_code_ranges
+                    ],
+                    error_reasons=["Server errors"],
+                ),
+                trip_duration=breaker.trip_duration,
+                # A throttled deployment rests exactly as long as Azure OpenAI asks.
+                accept_retry_after=True,
+            )
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -60,10 +114,19 @@ class GatewayPoliciesArgs:
     consumers: Sequence[ConsumerSettings]
     hash_client_ip: bool
     sampling_percentage: float
+    quotas: Mapping[str, TokenQuota] = field(default_factory=dict)
+    entra_id: EntraIdSettings = field(default_factory=EntraIdSettings)
+    # In the order they run: inbound ones after the Entra ID check, outbound ones before the usage record.
+    included_fragments: Sequence[IncludedFragment] = ()
 
     @classmethod
     def from_settings(
-        cls, settings: GatewaySettings, baseline: Any, openai: Any, telemetry: Any
+        cls,
+        settings: GatewaySettings,
+        baseline: Any,
+        openai: Any,
+        telemetry: Any,
+        included_fragments: Sequence[IncludedFragment] = (),
     ) -> GatewayPoliciesArgs:
         return cls(
             resource_group_name=baseline.resource_group_name,
@@ -80,6 +143,19 @@ class GatewayPoliciesArgs:
             consumers=settings.consumers,
             hash_client_ip=settings.telemetry.hash_client_ip,
             sampling_percentage=settings.observability.sampling_percentage,
+            quotas={c.name: effective_quota(c, settings) for c in settings.consumers},
+            entra_id=settings.entra_id,
+            included_fragments=tuple(included_fragments),
+        )
+
+    def consumer_policy(self, consumer: ConsumerSettings) -> ConsumerPolicy:
+        return ConsumerPolicy(
+            name=consumer.name,
+            tier=consumer.tier,
+            deployments=tuple(consumer.deployments),
+            tokens_per_minute=consumer.tokens_per_minute,
+            quota=self.quotas.get(consumer.name, TokenQuota(consumer.token_quota, consumer.token_quota_period)),
+            entra_client_app_ids=tuple(consumer.entra_client_app_ids),
         )
 
 
@@ -93,6 +169,8 @@ class ConsumerAccess:
     tokens_per_minute: int
     token_quota: int | None
     token_quota_period: str | None
+    # Tokens per month the consumer's currency budget buys (None without a budget).
+    budget_token_quota: int | None
     primary_key: pulumi.Output[str]
 
 
@@ -128,7 +206,6 @@ class GatewayPolicies(pulumi.ComponentResource):
 
     # -- backends ------------------------------------------------------------------------------------
     def _single_backends(self) -> dict[str, apimanagement.Backend]:
-        breaker = self._args.routing.circuit_breaker
         backends = {}
         for account in self._args.accounts:
             backend_id = account_backend_id(account.key)
@@ -145,25 +222,7 @@ class GatewayPolicies(pulumi.ComponentResource):
                 tls=apimanagement.BackendTlsPropertiesArgs(
                     validate_certificate_chain=True, validate_certificate_name=True
                 ),
-                circuit_breaker=apimanagement.BackendCircuitBreakerArgs(
-                    rules=[
-                        apimanagement.CircuitBreakerRuleArgs(
-                            name="openai-throttling-and-errors",
-                            failure_condition=apimanagement.CircuitBreakerFailureConditionArgs(
-                                count=breaker.failure_count,
-                                interval=breaker.interval,
-                                status_code_ranges=[
-                                    apimanagement.FailureStatusCodeRangeArgs(min=r.min, max=r.max)
-                                    for r in breaker.status_code_ranges
-                                ],
-                                error_reasons=["Server errors"],
-                            ),
-                            trip_duration=breaker.trip_duration,
-                            # A throttled deployment rests exactly as long as Azure OpenAI asks.
-                            accept_retry_after=True,
-                        )
-                    ]
-                ),
+                circuit_breaker=circuit_breaker(self._args.routing),
                 **self._service,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.apim]),
             )
@@ -233,6 +292,16 @@ class GatewayPolicies(pulumi.ComponentResource):
             ),
             FRAGMENTS.errors: (render("openai-errors"), "Consistent JSON errors that keep Retry-After"),
         }
+        if args.entra_id.enabled:
+            documents[FRAGMENTS.entra_consumers] = (
+                render(
+                    "entra-consumers",
+                    tenant_id=args.entra_id.tenant_id,
+                    audience=args.entra_id.audience,
+                    consumers=[args.consumer_policy(c) for c in args.consumers if c.entra_client_app_ids],
+                ),
+                "Entra ID callers: token validation and their consumer's limits and allow-list",
+            )
         fragments = []
         for fragment_id, (value, description) in documents.items():
             self.documents[f"fragment:{fragment_id}"] = value
@@ -261,7 +330,8 @@ class GatewayPolicies(pulumi.ComponentResource):
             format="openapi+json-link",
             value=OPENAI_SPEC_URL,
             api_type="http",
-            subscription_required=True,
+            # With Entra ID callers the key becomes optional; the entra-consumers fragment then demands a token.
+            subscription_required=not args.entra_id.enabled,
             # The official OpenAI SDKs send the key as api-key: they work unchanged against the gateway.
             subscription_key_parameter_names=apimanagement.SubscriptionKeyParameterNamesContractArgs(
                 header="api-key", query="api-key"
@@ -269,7 +339,14 @@ class GatewayPolicies(pulumi.ComponentResource):
             **self._service,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
         )
-        policy = render("api-policy", fragments=FRAGMENTS)
+        included = list(args.included_fragments)
+        policy = render(
+            "api-policy",
+            fragments=FRAGMENTS,
+            entra_id=args.entra_id.enabled,
+            inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],
+            outbound_extra=[f.fragment_id for f in included if f.section == "outbound"],
+        )
         self.documents["api:policy"] = policy
         apimanagement.ApiPolicy(
             f"{self._name}-api-policy",
@@ -278,7 +355,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             format="rawxml",
             value=policy,
             **self._service,
-            opts=pulumi.ResourceOptions(parent=api, depends_on=list(fragments)),
+            opts=pulumi.ResourceOptions(parent=api, depends_on=[*fragments, *(f.resource for f in included)]),
         )
         no_payload = apimanagement.HttpMessageDiagnosticArgs(
             headers=[], body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0)
@@ -323,7 +400,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             **self._service,
             opts=pulumi.ResourceOptions(parent=product),
         )
-        policy = render("product-policy", consumer=consumer)
+        policy = render("product-policy", consumer=self._args.consumer_policy(consumer))
         self.documents[f"product:{consumer.product_id}"] = policy
         apimanagement.ProductPolicy(
             f"{name}-policy",
@@ -334,7 +411,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             **self._service,
             opts=pulumi.ResourceOptions(parent=product),
         )
-        sid = f"{consumer.name}-key"
+        sid = subscription_sid(consumer.name)
         subscription = apimanagement.Subscription(
             f"{name}-subscription",
             sid=sid,
@@ -350,12 +427,14 @@ class GatewayPolicies(pulumi.ComponentResource):
             **self._service,
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[subscription]),
         )
+        quota = self._args.consumer_policy(consumer).quota
         return ConsumerAccess(
             name=consumer.name,
             product_id=consumer.product_id,
             deployments=tuple(consumer.deployments),
             tokens_per_minute=consumer.tokens_per_minute,
-            token_quota=consumer.token_quota,
-            token_quota_period=consumer.token_quota_period,
+            token_quota=quota.tokens,
+            token_quota_period=quota.period,
+            budget_token_quota=quota.from_budget,
             primary_key=pulumi.Output.secret(secrets.primary_key),
         )

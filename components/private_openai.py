@@ -85,6 +85,19 @@ class PrivateOpenAIArgs:
                     baseline.identity.principal_id,
                     description="APIM gateway calls Azure OpenAI with its managed identity (no keys)",
                 ),
+                # llm-semantic-cache-lookup calls the embeddings backend with the system-assigned identity only.
+                *(
+                    (
+                        RoleAssignmentSpec(
+                            INFERENCE_ROLE,
+                            baseline.apim.identity.apply(lambda i: i.principal_id if i else ""),
+                            description="APIM semantic cache embeds prompts with its system-assigned identity",
+                            label="apim-system",
+                        ),
+                    )
+                    if settings.semantic_cache.enabled
+                    else ()
+                ),
             ),
             # Cognitive Services accounts log to the AzureDiagnostics table only (no resource-specific tables).
             diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),

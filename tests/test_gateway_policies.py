@@ -34,11 +34,18 @@ def fragment_xml(recording: Recording, fragment_id: str) -> etree._Element:
 
 
 def singles(recording: Recording) -> list[RecordedResource]:
-    return [b for b in recording.of_type(BACKEND) if b.get("type") == "Single"]
+    """The chat/completions backends of the OpenAI accounts (not the embeddings or content-safety ones)."""
+    return [
+        b for b in recording.of_type(BACKEND) if b.get("type") == "Single" and b.get("backendId").startswith("openai-")
+    ]
 
 
 def pools(recording: Recording) -> dict[str, RecordedResource]:
-    return {b.get("backendId"): b for b in recording.of_type(BACKEND) if b.get("type") == "Pool"}
+    return {
+        b.get("backendId"): b
+        for b in recording.of_type(BACKEND)
+        if b.get("type") == "Pool" and b.get("backendId").startswith("pool-")
+    }
 
 
 def backend_of_account(recording: Recording, account: str) -> RecordedResource:
@@ -60,7 +67,7 @@ def deployment_names(recording: Recording) -> set[str]:
 
 
 def test_every_openai_account_has_a_single_backend_at_its_endpoint(stack: Recording) -> None:
-    accounts = stack.of_type(ACCOUNT)
+    accounts = [a for a in stack.of_type(ACCOUNT) if a.get("kind") == "OpenAI"]
     assert len(singles(stack)) == len(accounts)
     for account in accounts:
         subdomain = account.get("properties.customSubDomainName")
@@ -131,7 +138,8 @@ def test_weighted_pool_has_one_priority_and_the_given_weights(prod: Recording) -
 
 def test_every_fragment_is_raw_xml_with_a_fragment_root(stack: Recording) -> None:
     fragments = stack.of_type(FRAGMENT)
-    assert {f.get("id") for f in fragments} == set(vars(FRAGMENTS).values())
+    expected = set(vars(FRAGMENTS).values()) - ({FRAGMENTS.entra_consumers} if stack.stack == "dev" else set())
+    assert {f.get("id") for f in fragments} >= expected
     for f in fragments:
         assert f.get("format") == "rawxml"
         assert document(f).tag == "fragment"
@@ -146,8 +154,8 @@ def test_every_fragment_is_raw_xml_with_a_fragment_root(stack: Recording) -> Non
         ("on-error", [FRAGMENTS.errors]),
     ],
 )
-def test_api_policy_includes_each_fragment_in_its_section(stack: Recording, section: str, fragment_ids: list) -> None:
-    policy = document(stack.one("azure-native:apimanagement:ApiPolicy"))
+def test_api_policy_includes_each_fragment_in_its_section(dev: Recording, section: str, fragment_ids: list) -> None:
+    policy = document(dev.one("azure-native:apimanagement:ApiPolicy"))
     included = [e.get("fragment-id") for e in policy.find(section).iter("include-fragment")]
     assert included == fragment_ids
 
@@ -170,7 +178,7 @@ def test_backend_calls_use_the_gateway_managed_identity(stack: Recording) -> Non
     auth = fragment_xml(stack, FRAGMENTS.load_balancing).find("authentication-managed-identity")
     assert auth.get("resource") == "https://cognitiveservices.azure.com"
     assert auth.get("client-id") == "{{gateway-identity-client-id}}"
-    named_value = stack.one("azure-native:apimanagement:NamedValue")
+    named_value = stack.one("azure-native:apimanagement:NamedValue", "policies-identity-client-id")
     assert named_value.get("displayName") == "gateway-identity-client-id"
     assert named_value.get("value") == identity_client_id(stack.stack, "gateway-identity")
 
@@ -268,16 +276,16 @@ def test_token_metrics_use_at_most_five_dimensions(stack: Recording) -> None:
     metric = fragment_xml(stack, FRAGMENTS.token_usage_metrics).find("llm-emit-token-metric")
     names = [d.get("name") for d in metric.iter("dimension")]
     assert len(names) <= 5
-    assert {"Product ID", "Deployment", "Backend ID"} <= set(names)
+    assert {"Consumer", "Deployment", "Backend ID"} <= set(names)
 
 
 def test_usage_record_goes_to_the_event_hub_logger(stack: Recording) -> None:
     log = fragment_xml(stack, FRAGMENTS.usage_record).find("log-to-eventhub")
     loggers = {lg.get("loggerId") for lg in stack.of_type("azure-native:apimanagement:Logger")}
     assert log.get("logger-id") == "usage-eventhub" and "usage-eventhub" in loggers
-    assert stack.depends_on(fragment(stack, FRAGMENTS.usage_record), stack.one(
-        "azure-native:apimanagement:Logger", "telemetry-logger"
-    ))
+    assert stack.depends_on(
+        fragment(stack, FRAGMENTS.usage_record), stack.one("azure-native:apimanagement:Logger", "telemetry-logger")
+    )
 
 
 def test_usage_record_never_reads_a_streamed_body(stack: Recording) -> None:
@@ -312,8 +320,13 @@ def test_api_is_imported_from_a_pinned_ga_spec(stack: Recording) -> None:
 def test_api_accepts_the_subscription_key_in_the_api_key_header(stack: Recording) -> None:
     api = stack.one("azure-native:apimanagement:Api")
     assert (api.get("path"), api.get("protocols")) == ("openai", ["https"])
-    assert api.get("subscriptionRequired") is True
     assert api.get("subscriptionKeyParameterNames.header") == "api-key"
+
+
+def test_api_requires_a_key_unless_entra_id_callers_are_enabled(dev: Recording, prod: Recording) -> None:
+    assert dev.one("azure-native:apimanagement:Api").get("subscriptionRequired") is True
+    # prod admits Entra ID callers; the entra-consumers fragment then demands a token from key-less callers.
+    assert prod.one("azure-native:apimanagement:Api").get("subscriptionRequired") is False
 
 
 def test_api_diagnostic_sends_metrics_to_application_insights(stack: Recording) -> None:
@@ -403,7 +416,7 @@ def test_consumer_allowed_an_unknown_deployment_is_rejected(prod_config: dict) -
 
 
 def test_token_quota_without_a_period_is_rejected(prod_config: dict) -> None:
-    config = with_value(prod_config, "consumers.0.tokenQuotaPeriod", None)
+    config = with_value(prod_config, "consumers.1.tokenQuotaPeriod", None)
     [line] = problems(config)
     assert "tokenQuota and tokenQuotaPeriod are set together" in line
 

@@ -98,7 +98,8 @@ def contains_secret(value: object) -> bool:
 # -- accounts --------------------------------------------------------------------------------------
 def test_one_account_per_configured_account_all_children_of_the_component(stack: Recording) -> None:
     component = stack.one(COMPONENT, "openai")
-    assert sorted(r.name for r in stack.of_type(ACCOUNT)) == sorted(f"openai-{a.name}" for a in accounts_of(stack))
+    openai_accounts = [r for r in stack.of_type(ACCOUNT) if r.get("kind") == "OpenAI"]
+    assert sorted(r.name for r in openai_accounts) == sorted(f"openai-{a.name}" for a in accounts_of(stack))
     for account in accounts_of(stack):
         assert account_resource(stack, account).parent == component.urn
 
@@ -242,7 +243,7 @@ def test_gateway_identity_is_openai_user_on_each_account(stack: Recording) -> No
     for account in accounts_of(stack):
         scope = account_resource(stack, account).id
         assert scope is not None
-        assignments = [r for r in stack.of_type(ROLE) if r.get("scope") == scope]
+        assignments = [r for r in stack.of_type(ROLE) if r.get("scope") == scope and r.get("principalId") == principal]
         assert len(assignments) == 1, [r.name for r in assignments]
         assignment = assignments[0]
         assert assignment.get("roleDefinitionId") == role_id

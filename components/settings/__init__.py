@@ -16,11 +16,20 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .apim import ApimSettings
 from .base import PROJECT, Model, Problem, SettingsError, shown
-from .gateway import ConsumerSettings, RoutingSettings, TokenLimitSettings, consumer_problems
+from .content_safety import ContentSafetySettings
+from .gateway import (
+    ConsumerSettings,
+    EntraIdSettings,
+    PricingSettings,
+    RoutingSettings,
+    TokenLimitSettings,
+    consumer_problems,
+)
 from .ingress import IngressSettings
 from .network import NetworkSettings
 from .observability import ObservabilitySettings
 from .openai import AccountSettings, DeploymentSettings, OpenAISettings
+from .semantic_cache import SemanticCacheSettings
 from .telemetry import TelemetrySettings
 
 __all__ = [
@@ -28,14 +37,18 @@ __all__ = [
     "AccountSettings",
     "ApimSettings",
     "ConsumerSettings",
+    "ContentSafetySettings",
     "DeploymentSettings",
+    "EntraIdSettings",
     "GatewaySettings",
     "IngressSettings",
     "NetworkSettings",
     "ObservabilitySettings",
     "OpenAISettings",
+    "PricingSettings",
     "Problem",
     "RoutingSettings",
+    "SemanticCacheSettings",
     "SettingsError",
     "TelemetrySettings",
     "TokenLimitSettings",
@@ -60,8 +73,12 @@ class GatewaySettings(Model):
     openai: OpenAISettings
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    semantic_cache: SemanticCacheSettings = Field(default_factory=SemanticCacheSettings)
+    content_safety: ContentSafetySettings = Field(default_factory=ContentSafetySettings)
     token_limits: TokenLimitSettings
     consumers: list[ConsumerSettings] = Field(min_length=1)
+    entra_id: EntraIdSettings = Field(default_factory=EntraIdSettings)
+    pricing: PricingSettings | None = None
 
     @property
     def is_production(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
 Strategy = Literal["roundRobin", "weighted", "priority"]
 Tier = Literal["high", "low"]
 QuotaPeriod = Literal["Hourly", "Daily", "Weekly", "Monthly", "Yearly"]
+GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+CURRENCY = r"^[A-Z]{3}$"
 ISO_DURATION = r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$"
 NAME = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 MAX_POOL_MEMBERS = 30
@@ -131,6 +135,53 @@ class TokenLimitSettings(Model):
                           f"the low tier gets a smaller share than high ({self.high.share_of_unused})")
 
 
+class ModelPrice(Model):
+    input_per_million: float = Field(gt=0)
+    output_per_million: float = Field(gt=0)
+
+
+class PricingSettings(Model):
+    """Prices per million tokens by model name, in one currency, for converting budgets into token quotas."""
+
+    currency: str = Field(pattern=CURRENCY)
+    # Share of prompt (input) tokens in a consumer's traffic, to blend input and output prices.
+    prompt_share: float = Field(0.75, ge=0, le=1)
+    models: dict[str, ModelPrice] = Field(default_factory=dict)
+
+    def blended_per_token(self, model: str) -> float:
+        price = self.models[model]
+        per_million = self.prompt_share * price.input_per_million + (1 - self.prompt_share) * price.output_per_million
+        return per_million / 1_000_000
+
+
+class BudgetSettings(Model):
+    amount: float = Field(gt=0)
+    currency: str = Field(pattern=CURRENCY)
+
+
+class EntraIdSettings(Model):
+    """Callers may present an Entra ID token instead of a subscription key."""
+
+    enabled: bool = False
+    tenant_id: str | None = Field(None, pattern=GUID)
+    # The gateway's application ID URI or client id that tokens must be issued for.
+    audience: str | None = Field(None, min_length=1)
+
+    def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
+        uses = [c.name for c in whole.consumers if c.entra_client_app_ids]
+        if not self.enabled:
+            if uses:
+                yield Problem(
+                    f"{key}.enabled", "false", f"must be true: consumers {', '.join(uses)} list entraClientAppIds"
+                )
+            return
+        for field_name, alias in (("tenant_id", "tenantId"), ("audience", "audience")):
+            if getattr(self, field_name) is None:
+                yield Problem(f"{key}.{alias}", "(missing)", "required when entraId.enabled is true")
+        if not uses:
+            yield Problem(f"{key}.enabled", "true", "no consumer lists entraClientAppIds; disable it or map callers")
+
+
 class ConsumerSettings(Model):
     name: str = Field(pattern=NAME)
     display_name: str | None = Field(None, max_length=100)
@@ -139,6 +190,10 @@ class ConsumerSettings(Model):
     token_quota: int | None = Field(None, ge=1)
     token_quota_period: QuotaPeriod | None = None
     deployments: list[str] = Field(min_length=1)
+    # A monthly spend limit; converted into a monthly token quota with the pricing table.
+    monthly_budget: BudgetSettings | None = None
+    # Entra ID client applications that call as this consumer (instead of with its subscription key).
+    entra_client_app_ids: list[str] = Field(default_factory=list)
 
     @property
     def product_id(self) -> str:
@@ -147,6 +202,7 @@ class ConsumerSettings(Model):
 
 def consumer_problems(consumers: list[ConsumerSettings], key: str, whole: GatewaySettings) -> Iterable[Problem]:
     known = {d for names in whole.deployments_by_account().values() for d in names}
+    app_ids: Counter[str] = Counter(a.lower() for c in consumers for a in c.entra_client_app_ids)
     for name, n in Counter(c.name for c in consumers).items():
         if n > 1:
             yield Problem(key, repr(name), "consumer names must be unique")
@@ -159,10 +215,66 @@ def consumer_problems(consumers: list[ConsumerSettings], key: str, whole: Gatewa
             if d not in known:
                 yield Problem(f"{at}.deployments[{j}]", repr(d),
                               f"unknown deployment (deployments: {', '.join(sorted(known))})")
+        for j, app_id in enumerate(c.entra_client_app_ids):
+            if not re.match(GUID, app_id):
+                yield Problem(f"{at}.entraClientAppIds[{j}]", repr(app_id), "must be an application (client) id GUID")
+            elif app_ids[app_id.lower()] > 1:
+                yield Problem(f"{at}.entraClientAppIds[{j}]", repr(app_id), "an application calls as one consumer only")
+        yield from _budget_problems(c, at, whole)
         if c.tokens_per_minute > whole.token_limits.global_tokens_per_minute:
             yield Problem(f"{at}.tokensPerMinute", str(c.tokens_per_minute),
                           f"must not exceed tokenLimits.globalTokensPerMinute "
                           f"({whole.token_limits.global_tokens_per_minute})")
+
+
+def _budget_problems(c: ConsumerSettings, at: str, whole: GatewaySettings) -> Iterable[Problem]:
+    if c.monthly_budget is None:
+        return
+    pricing = whole.pricing
+    if pricing is None:
+        yield Problem(f"{at}.monthlyBudget", str(c.monthly_budget.amount),
+                      "needs genai-gateway:pricing (prices per million tokens by model)")
+        return
+    if c.monthly_budget.currency != pricing.currency:
+        yield Problem(f"{at}.monthlyBudget.currency", repr(c.monthly_budget.currency),
+                      f"must be the pricing currency {pricing.currency!r} (no exchange rates are applied)")
+    for model in sorted(models_of(c, whole)):
+        if model not in pricing.models:
+            yield Problem(f"{at}.monthlyBudget", str(c.monthly_budget.amount),
+                          f"pricing.models has no price for model {model!r}")
+    if c.token_quota_period not in (None, "Monthly"):
+        yield Problem(f"{at}.tokenQuotaPeriod", repr(c.token_quota_period),
+                      "a monthly budget needs tokenQuotaPeriod Monthly or none")
+
+
+def models_of(c: ConsumerSettings, whole: GatewaySettings) -> set[str]:
+    """Model names behind the deployments a consumer may call."""
+    return {
+        d.model.name for a in whole.openai.accounts for d in a.deployments if d.name in c.deployments
+    }
+
+
+@dataclass(frozen=True)
+class TokenQuota:
+    tokens: int | None
+    period: str | None
+    # Tokens the budget buys, before the explicit quota (if any) caps it.
+    from_budget: int | None = None
+
+
+def effective_quota(c: ConsumerSettings, whole: GatewaySettings) -> TokenQuota:
+    """The consumer's token quota: the explicit one, the budget's, or the smaller of both (monthly).
+
+    Budget quota = floor(amount / max over the consumer's models of the blended price per token), where
+    blended price = promptShare * input price + (1 - promptShare) * output price (per million / 1e6).
+    Using the most expensive model keeps the spend within budget whatever mix the consumer calls.
+    """
+    if c.monthly_budget is None or whole.pricing is None:
+        return TokenQuota(c.token_quota, c.token_quota_period)
+    price = max(whole.pricing.blended_per_token(m) for m in models_of(c, whole))
+    from_budget = math.floor(c.monthly_budget.amount / price)
+    tokens = min(from_budget, c.token_quota) if c.token_quota else from_budget
+    return TokenQuota(tokens, "Monthly", from_budget)
 
 
 @dataclass(frozen=True)

@@ -15,3 +15,5 @@ class ObservabilitySettings(Model):
     verbosity: Literal["verbose", "information", "error"] = "information"
     # Client IPs are personal data; log them only where a stack owner decides to.
     log_client_ip: bool = False
+    # The Azure Monitor usage workbook (components/usage_workbook.py); it costs nothing while unused.
+    usage_workbook: bool = True

@@ -1,0 +1,217 @@
+"""SemanticCache: Azure Managed Redis (RediSearch) as the gateway's external cache, an embeddings pool,
+and the lookup and store fragments of the semantic cache.
+
+API Management reaches an external cache only with a connection string, so the Redis database keeps
+access keys on; the key lives only in the APIM cache entity (a secret), and Redis is reachable only
+through its private endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import apimanagement, redisenterprise
+
+from .diagnostics import DiagnosticSettingSpec, send_logs
+from .gateway_policies import circuit_breaker
+from .naming import Naming
+from .policy_templates import render
+from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
+from .private_openai import OpenAIAccountEndpoint
+from .settings import GatewaySettings, RoutingSettings, SemanticCacheSettings
+
+REDIS_PORT = 10000
+CACHE_ID = "semantic-cache"
+LOOKUP_FRAGMENT_ID = "semantic-cache-lookup"
+STORE_FRAGMENT_ID = "semantic-cache-store"
+# The tag the guardrails read to state why this resource keeps key authentication.
+LOCAL_AUTH_EXCEPTION = "apim-external-cache-connection-string"
+
+
+@dataclass(frozen=True)
+class SemanticCacheArgs:
+    settings: SemanticCacheSettings
+    routing: RoutingSettings
+    naming: Naming
+    location: str
+    resource_group_name: pulumi.Input[str]
+    apim_name: pulumi.Input[str]
+    apim: pulumi.Resource
+    vnet_id: pulumi.Input[str]
+    private_endpoint_subnet_id: pulumi.Input[str]
+    accounts: Sequence[OpenAIAccountEndpoint]
+    diagnostic_settings: Sequence[DiagnosticSettingSpec] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any) -> SemanticCacheArgs:
+        return cls(
+            settings=settings.semantic_cache,
+            routing=settings.routing,
+            naming=baseline.naming,
+            location=settings.location,
+            resource_group_name=baseline.resource_group_name,
+            apim_name=baseline.apim_name,
+            apim=baseline.apim,
+            vnet_id=baseline.vnet_id,
+            private_endpoint_subnet_id=baseline.private_endpoint_subnet_id,
+            accounts=openai.accounts,
+            diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),
+            tags=baseline.tags,
+        )
+
+
+def embeddings_backend_id(account: str) -> str:
+    return f"embeddings-{account}"
+
+
+def embeddings_pool_id(deployment: str) -> str:
+    return f"embeddings-pool-{deployment}"
+
+
+class SemanticCache(pulumi.ComponentResource):
+    lookup_fragment_id = LOOKUP_FRAGMENT_ID
+    store_fragment_id = STORE_FRAGMENT_ID
+    lookup_fragment: apimanagement.PolicyFragment
+    store_fragment: apimanagement.PolicyFragment
+    documents: dict[str, str]
+
+    def __init__(self, name: str, args: SemanticCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genai-gateway:cache:SemanticCache", name, None, opts)
+        s, tags = args.settings, dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        service = {"resource_group_name": args.resource_group_name, "service_name": args.apim_name}
+        self.documents = {}
+
+        cluster = redisenterprise.RedisEnterprise(
+            f"{name}-redis",
+            cluster_name=args.naming.unique("redis", max_length=60),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=redisenterprise.SkuArgs(name=s.redis_sku),
+            minimum_tls_version="1.2",
+            public_network_access="Disabled",
+            high_availability="Enabled" if s.high_availability else "Disabled",
+            tags={**tags, "localAuthException": LOCAL_AUTH_EXCEPTION},
+            opts=child,
+        )
+        database = redisenterprise.Database(
+            f"{name}-redis-db",
+            cluster_name=cluster.name,
+            database_name="default",
+            resource_group_name=args.resource_group_name,
+            client_protocol="Encrypted",
+            port=REDIS_PORT,
+            # RediSearch needs the Enterprise clustering policy and no eviction.
+            clustering_policy="EnterpriseCluster",
+            eviction_policy="NoEviction",
+            modules=[redisenterprise.ModuleArgs(name="RediSearch")],
+            access_keys_authentication="Enabled",
+            opts=pulumi.ResourceOptions(parent=cluster),
+        )
+        zone = private_dns_zone(
+            f"{name}-redis-dns", "privatelink.redis.azure.net", args.resource_group_name, args.vnet_id, tags, self
+        )
+        endpoint = private_endpoint(
+            f"{name}-redis-pe",
+            azure_name=args.naming.regional("pe", "redis"),
+            target_id=cluster.id,
+            group_id="redisEnterprise",
+            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, zone.id),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=tags,
+            parent=self,
+        )
+        for i, spec in enumerate(args.diagnostic_settings):
+            send_logs(f"{name}-redis-logs" + (f"-{i}" if i else ""), cluster.id, spec, self)
+
+        keys = redisenterprise.list_database_keys_output(
+            cluster_name=cluster.name,
+            database_name=database.name,
+            resource_group_name=args.resource_group_name,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[database]),
+        )
+        connection_string = pulumi.Output.secret(
+            pulumi.Output.all(cluster.host_name, keys.primary_key).apply(
+                lambda v: f"{v[0]}:{REDIS_PORT},password={v[1]},ssl=True,abortConnect=False"
+            )
+        )
+        cache = apimanagement.Cache(
+            f"{name}-apim-cache",
+            cache_id=CACHE_ID,
+            description="Azure Managed Redis with RediSearch for the semantic cache",
+            connection_string=connection_string,
+            use_from_location="default",
+            resource_id=cluster.id.apply(lambda i: f"https://management.azure.com{i}"),
+            **service,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim, endpoint.zone_group]),
+        )
+
+        pool = self._embeddings_pool(name, args, service)
+        lookup = render(
+            "semantic-cache-lookup",
+            score_threshold=s.score_threshold,
+            embeddings_backend_id=embeddings_pool_id(s.embeddings_deployment),
+            ignore_system_messages=s.ignore_system_messages,
+            max_message_count=s.max_message_count,
+        )
+        store = render("semantic-cache-store", duration_seconds=s.duration_seconds)
+        self.documents = {f"fragment:{LOOKUP_FRAGMENT_ID}": lookup, f"fragment:{STORE_FRAGMENT_ID}": store}
+        self.lookup_fragment = apimanagement.PolicyFragment(
+            f"{name}-{LOOKUP_FRAGMENT_ID}",
+            id=LOOKUP_FRAGMENT_ID,
+            format="rawxml",
+            value=lookup,
+            description="Semantic cache lookup, partitioned by consumer",
+            **service,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cache, pool]),
+        )
+        self.store_fragment = apimanagement.PolicyFragment(
+            f"{name}-{STORE_FRAGMENT_ID}",
+            id=STORE_FRAGMENT_ID,
+            format="rawxml",
+            value=store,
+            description="Semantic cache store",
+            **service,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cache]),
+        )
+        self.register_outputs({"cacheId": CACHE_ID, "redisHostName": cluster.host_name})
+
+    def _embeddings_pool(
+        self, name: str, args: SemanticCacheArgs, service: dict[str, Any]
+    ) -> apimanagement.Backend:
+        """The lookup calls the embeddings deployment itself: its backends point at the full embeddings URL."""
+        deployment = args.settings.embeddings_deployment
+        hosts = [a for a in args.accounts if any(d.name == deployment for d in a.deployments)]
+        singles = [
+            apimanagement.Backend(
+                f"{name}-{embeddings_backend_id(a.key)}",
+                backend_id=embeddings_backend_id(a.key),
+                type="Single",
+                url=a.backend_url.apply(lambda u: f"{u}/deployments/{deployment}/embeddings"),
+                protocol="http",
+                title=f"Embeddings {deployment} on {a.key}",
+                tls=apimanagement.BackendTlsPropertiesArgs(
+                    validate_certificate_chain=True, validate_certificate_name=True
+                ),
+                circuit_breaker=circuit_breaker(args.routing),
+                **service,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
+            )
+            for a in hosts
+        ]
+        return apimanagement.Backend(
+            f"{name}-{embeddings_pool_id(deployment)}",
+            backend_id=embeddings_pool_id(deployment),
+            type="Pool",
+            title=f"Embeddings {deployment} for the semantic cache",
+            pool=apimanagement.BackendBaseParametersPoolArgs(
+                services=[apimanagement.BackendPoolItemArgs(id=b.id, priority=1, weight=1) for b in singles]
+            ),
+            **service,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

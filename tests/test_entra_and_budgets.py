@@ -1,0 +1,162 @@
+"""Entra ID callers mapped to consumers, and currency budgets turned into monthly token quotas."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from lxml import etree
+
+from tests.support import DELETE, parse, problems, raw_config, with_value
+from tools.harness import Recording
+from tools.rawxml import to_wellformed
+
+
+def entra_fragment(recording: Recording) -> etree._Element:
+    fragments = recording.of_type("azure-native:apimanagement:PolicyFragment")
+    [found] = [f for f in fragments if f.get("id") == "entra-consumers"]
+    return etree.fromstring(to_wellformed(found.get("value")).encode())
+
+
+def product_limit(recording: Recording, product_id: str) -> etree._Element:
+    policies = recording.of_type("azure-native:apimanagement:ProductPolicy")
+    [policy] = [p for p in policies if p.get("productId") == product_id]
+    return etree.fromstring(to_wellformed(policy.get("value")).encode()).find("inbound/llm-token-limit")
+
+
+# -- Entra ID callers ----------------------------------------------------------------------------------
+
+
+def test_keyless_callers_must_present_a_token_for_the_gateway(prod: Recording) -> None:
+    when = entra_fragment(prod).find("choose/when")
+    assert when.get("condition") == "@(context.Subscription == null)"
+    token = when.find("validate-azure-ad-token")
+    assert token.get("tenant-id") == "11111111-2222-4333-8444-555555555555"
+    assert token.get("failed-validation-httpcode") == "401"
+    assert [a.text for a in token.iter("audience")] == ["api://genai-gateway-prod"]
+    assert [a.text for a in token.iter("application-id")] == ["6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f"]
+
+
+def test_token_application_decides_the_consumer_and_its_limits(prod: Recording) -> None:
+    consumer = entra_fragment(prod).find("choose/when/choose/when")
+    assert "6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f" in consumer.get("condition")
+    variables = {v.get("name"): v.get("value") for v in consumer.findall("set-variable")}
+    assert variables == {"consumer-id": "customer-support", "consumer-tier": "high"}
+    limit = consumer.find("llm-token-limit")
+    key_limit = product_limit(prod, "consumer-customer-support")
+    for attribute in ("tokens-per-minute", "token-quota", "token-quota-period", "estimate-prompt-tokens"):
+        assert limit.get(attribute) == key_limit.get(attribute)
+
+
+def test_entra_callers_share_the_token_counter_of_their_subscription(prod: Recording) -> None:
+    consumer = entra_fragment(prod).find("choose/when/choose/when")
+    subscription = [
+        s for s in prod.of_type("azure-native:apimanagement:Subscription") if s.get("sid") == "customer-support-key"
+    ]
+    assert subscription and consumer.find("llm-token-limit").get("counter-key") == "customer-support-key"
+
+
+def test_entra_callers_get_their_consumers_allow_list(prod: Recording) -> None:
+    allow = entra_fragment(prod).find("choose/when/choose/when/choose/when")
+    assert '"gpt-4o-mini", "text-embedding-3-small"' in allow.get("condition")
+    assert allow.find("return-response/set-status").get("code") == "403"
+
+
+def test_unmapped_applications_are_refused(prod: Recording) -> None:
+    otherwise = entra_fragment(prod).find("choose/when/choose/otherwise")
+    assert otherwise.find("return-response/set-status").get("code") == "403"
+
+
+def test_entra_check_runs_first_in_the_api_policy(prod: Recording) -> None:
+    policy = prod.one("azure-native:apimanagement:ApiPolicy").get("value")
+    root = etree.fromstring(to_wellformed(policy).encode())
+    first = next(root.find("inbound").iter("include-fragment"))
+    assert first.get("fragment-id") == "entra-consumers"
+
+
+def test_dev_has_no_entra_callers(dev: Recording) -> None:
+    ids = {f.get("id") for f in dev.of_type("azure-native:apimanagement:PolicyFragment")}
+    assert "entra-consumers" not in ids
+
+
+@pytest.fixture(scope="module")
+def prod_config() -> dict:
+    return raw_config("prod")
+
+
+def test_client_app_ids_need_entra_enabled(prod_config: dict) -> None:
+    [line] = problems(with_value(prod_config, "entraId.enabled", False))
+    assert line == (
+        "genai-gateway:entraId.enabled: false: must be true: consumers customer-support list entraClientAppIds"
+    )
+
+
+def test_entra_needs_a_tenant(prod_config: dict) -> None:
+    [line] = problems(with_value(prod_config, "entraId.tenantId", DELETE))
+    assert line == "genai-gateway:entraId.tenantId: (missing): required when entraId.enabled is true"
+
+
+def test_client_app_id_must_be_a_guid(prod_config: dict) -> None:
+    [line] = problems(with_value(prod_config, "consumers.0.entraClientAppIds.0", "my-app"))
+    assert line.startswith("genai-gateway:consumers[0].entraClientAppIds[0]: 'my-app': must be an application")
+
+
+def test_one_application_calls_as_one_consumer(prod_config: dict) -> None:
+    config = with_value(prod_config, "consumers.1.entraClientAppIds", ["6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f"])
+    assert any("an application calls as one consumer only" in line for line in problems(config))
+
+
+# -- currency budgets -----------------------------------------------------------------------------------
+
+
+def test_budget_becomes_a_monthly_token_quota_by_the_documented_formula(prod: Recording) -> None:
+    # 100 USD / (0.75 * 0.15 + 0.25 * 0.60 USD per million tokens) for gpt-4o-mini, the dearer of its models.
+    blended_per_token = (0.75 * 0.15 + 0.25 * 0.60) / 1_000_000
+    expected = math.floor(100 / blended_per_token)
+    limit = product_limit(prod, "consumer-customer-support")
+    assert (limit.get("token-quota"), limit.get("token-quota-period")) == (str(expected), "Monthly")
+
+
+def test_derived_quota_is_exported_for_app_teams(prod: Recording) -> None:
+    consumer = prod.outputs["consumers"]["customer-support"]
+    assert consumer["budgetTokenQuota"] == consumer["tokenQuota"] == 380952380
+
+
+def test_an_explicit_quota_caps_the_budget(prod_config: dict) -> None:
+    config = with_value(prod_config, "consumers.0.tokenQuota", 1000)
+    config = with_value(config, "consumers.0.tokenQuotaPeriod", "Monthly")
+    from components.settings.gateway import effective_quota
+
+    settings = parse(config)
+    quota = effective_quota(settings.consumers[0], settings)
+    assert (quota.tokens, quota.period, quota.from_budget) == (1000, "Monthly", 380952380)
+
+
+def test_budget_currency_must_match_the_price_table(prod_config: dict) -> None:
+    [line] = problems(with_value(prod_config, "consumers.0.monthlyBudget.currency", "EUR"))
+    assert line.startswith("genai-gateway:consumers[0].monthlyBudget.currency: 'EUR': must be the pricing currency")
+
+
+def test_budget_needs_a_price_for_every_model_the_consumer_calls(prod_config: dict) -> None:
+    config = with_value(
+        prod_config, "pricing.models", {"gpt-4o-mini": {"inputPerMillion": 0.15, "outputPerMillion": 0.6}}
+    )
+    [line] = problems(config)
+    assert "pricing.models has no price for model 'text-embedding-3-small'" in line
+
+
+def test_budget_needs_a_price_table(prod_config: dict) -> None:
+    config = dict(prod_config)
+    del config["pricing"]
+    [line] = problems(config)
+    assert line.startswith("genai-gateway:consumers[0].monthlyBudget: 100.0: needs genai-gateway:pricing")
+
+
+def test_budget_quota_is_monthly(prod_config: dict) -> None:
+    config = with_value(prod_config, "consumers.0.tokenQuota", 1000)
+    config = with_value(config, "consumers.0.tokenQuotaPeriod", "Daily")
+    [line] = problems(config)
+    assert line == (
+        "genai-gateway:consumers[0].tokenQuotaPeriod: 'Daily': "
+        "a monthly budget needs tokenQuotaPeriod Monthly or none"
+    )
