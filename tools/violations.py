@@ -22,7 +22,11 @@ class Violation:
 
 def collect(recording: Recording) -> list[Violation]:
     """Every guardrail violation and lint error of the recorded stack."""
+    # Imported here: tools.guardrails builds Violation objects from this module.
+    from .guardrails import guardrail_violations
+
     violations: list[Violation] = []
+    violations.extend(guardrail_violations(recording))
     violations.extend(policy_lint_violations(recording))
     return violations
 
