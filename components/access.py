@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,10 @@ def assignment_name(scope: str, principal_id: str, role: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{scope.lower()}|{principal_id}|{ROLE_DEFINITIONS[role]}"))
 
 
+def _assignment_name(scope_and_principal: list[str], role: str) -> str:
+    return assignment_name(scope_and_principal[0], scope_and_principal[1], role)
+
+
 def role_definition_id(subscription_id: str, role: str) -> str:
     guid = ROLE_DEFINITIONS[role]
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
@@ -63,11 +68,9 @@ def assign_roles(
                 scope=scope,
                 principal_id=spec.principal_id,
                 principal_type=spec.principal_type,
-                role_definition_id=client.subscription_id.apply(
-                    lambda sub, role=spec.role: role_definition_id(sub, role)
-                ),
+                role_definition_id=client.subscription_id.apply(functools.partial(role_definition_id, role=spec.role)),
                 role_assignment_name=pulumi.Output.all(scope, spec.principal_id).apply(
-                    lambda args, role=spec.role: assignment_name(args[0], args[1], role)
+                    functools.partial(_assignment_name, role=spec.role)
                 ),
                 description=spec.description or None,
                 opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),

@@ -8,6 +8,7 @@ optional Application Gateway WAF ingress.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -285,7 +286,7 @@ class ApimBaseline(pulumi.ComponentResource):
         )
         self.workspace_id = workspace.id
         self.app_insights_id = insights.id
-        self._app_insights_connection_string = pulumi.Output.secret(insights.connection_string)
+        self._app_insights_connection_string: pulumi.Output[str] = pulumi.Output.secret(insights.connection_string)
 
     # -- API Management --------------------------------------------------------------------------
     def _service(self, tags: dict[str, str]) -> None:
@@ -325,7 +326,9 @@ class ApimBaseline(pulumi.ComponentResource):
             identity=apimanagement.ApiManagementServiceIdentityArgs(
                 # System-assigned for the semantic-cache embeddings call; user-assigned for everything else.
                 type="SystemAssigned, UserAssigned",
-                user_assigned_identities=self.identity.id.apply(lambda i: {i: {}}),
+                user_assigned_identities=self.identity.id.apply(
+                    lambda i: {i: apimanagement.UserIdentityPropertiesArgs()}
+                ),
             ),
             # v2 outbound integration is expressed as External with the delegated subnet.
             virtual_network_type="Internal" if apim_args.network_mode == "Internal" else "External",
@@ -428,7 +431,7 @@ class ApimBaseline(pulumi.ComponentResource):
         private_ip = self.apim.private_ip_addresses.apply(lambda ips: (ips or [""])[0])
         self._dns_records.append(link)
         for label in INTERNAL_HOST_LABELS:
-            record_name = self.apim_name.apply(lambda n, label=label: f"{n}.{label}" if label else n)
+            record_name = self.apim_name.apply(functools.partial(_record_name, label=label))
             self._dns_records.append(
                 privatedns.PrivateRecordSet(
                     f"{name}-apim-dns-{label or 'gateway'}",
@@ -442,3 +445,7 @@ class ApimBaseline(pulumi.ComponentResource):
                 )
             )
 
+
+def _record_name(apim_name: str, label: str) -> str:
+    """Relative name of the private A record of one API Management host (the gateway has no label)."""
+    return f"{apim_name}.{label}" if label else apim_name

@@ -131,7 +131,6 @@ class ContentSafety(pulumi.ComponentResource):
         super().__init__("genai-gateway:safety:ContentSafety", name, None, opts)
         self._name, self._args = name, args
         tags = dict(args.tags)
-        service = {"service_name": args.apim_name, "resource_group_name": args.resource_group_name}
         apim = [args.apim_service] if args.apim_service else []
 
         self.account = self._account(tags)
@@ -165,7 +164,8 @@ class ContentSafety(pulumi.ComponentResource):
                 identity_client_id=args.key_vault_identity_client_id,
             ),
             tags=["genai-gateway", "content-safety"],
-            **service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             # The service reads the secret when the named value is created: role and private DNS first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*apim, *key_ready]),
         )
@@ -185,7 +185,8 @@ class ContentSafety(pulumi.ComponentResource):
             credentials=apimanagement.BackendCredentialsContractArgs(
                 header={KEY_HEADER: ["{{" + KEY_NAMED_VALUE + "}}"]}
             ),
-            **service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[*apim, self.named_value, account_endpoint.zone_group]
             ),
@@ -205,7 +206,8 @@ class ContentSafety(pulumi.ComponentResource):
                 categories=s.categories.checked(),
             ),
             description="Inbound: Azure AI Content Safety prompt checks (Prompt Shields, harm categories)",
-            **service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*apim, self.backend]),
         )
 
@@ -259,7 +261,7 @@ class ContentSafety(pulumi.ComponentResource):
             location=args.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
-                sku=keyvault.SkuArgs(family="A", name="standard"),
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
                 # Azure RBAC only (no access policies), reached only through its private endpoint.
                 enable_rbac_authorization=True,
                 public_network_access="Disabled",

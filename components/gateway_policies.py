@@ -182,7 +182,6 @@ class GatewayPolicies(pulumi.ComponentResource):
     def __init__(self, name: str, args: GatewayPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:policies:GatewayPolicies", name, None, opts)
         self._name, self._args = name, args
-        self._service = {"resource_group_name": args.resource_group_name, "service_name": args.apim_name}
         # Rendered documents by name, for the policy lint and for review.
         self.documents = {}
 
@@ -195,7 +194,8 @@ class GatewayPolicies(pulumi.ComponentResource):
             value=args.identity_client_id,
             secret=False,
             tags=["genai-gateway"],
-            **self._service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
         )
         fragments = self._fragments(depends_on=[named_value, *pools, args.usage_logger])
@@ -223,7 +223,8 @@ class GatewayPolicies(pulumi.ComponentResource):
                     validate_certificate_chain=True, validate_certificate_name=True
                 ),
                 circuit_breaker=circuit_breaker(self._args.routing),
-                **self._service,
+                resource_group_name=self._args.resource_group_name,
+                service_name=self._args.apim_name,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.apim]),
             )
         return backends
@@ -246,7 +247,8 @@ class GatewayPolicies(pulumi.ComponentResource):
                             for m in pool.members
                         ]
                     ),
-                    **self._service,
+                    resource_group_name=self._args.resource_group_name,
+                    service_name=self._args.apim_name,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
             )
@@ -312,7 +314,8 @@ class GatewayPolicies(pulumi.ComponentResource):
                     format="rawxml",
                     value=value,
                     description=description,
-                    **self._service,
+                    resource_group_name=args.resource_group_name,
+                    service_name=args.apim_name,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
                 )
             )
@@ -336,7 +339,8 @@ class GatewayPolicies(pulumi.ComponentResource):
             subscription_key_parameter_names=apimanagement.SubscriptionKeyParameterNamesContractArgs(
                 header="api-key", query="api-key"
             ),
-            **self._service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
         )
         included = list(args.included_fragments)
@@ -354,7 +358,8 @@ class GatewayPolicies(pulumi.ComponentResource):
             policy_id="policy",
             format="rawxml",
             value=policy,
-            **self._service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=api, depends_on=[*fragments, *(f.resource for f in included)]),
         )
         no_payload = apimanagement.HttpMessageDiagnosticArgs(
@@ -372,7 +377,8 @@ class GatewayPolicies(pulumi.ComponentResource):
             sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=args.sampling_percentage),
             frontend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
             backend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-            **self._service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=api),
         )
         return api
@@ -388,8 +394,9 @@ class GatewayPolicies(pulumi.ComponentResource):
             subscription_required=True,
             approval_required=False,
             subscriptions_limit=1,
-            state="published",
-            **self._service,
+            state=apimanagement.ProductState.PUBLISHED,
+            resource_group_name=self._args.resource_group_name,
+            service_name=self._args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.apim]),
         )
         apimanagement.ProductApiLink(
@@ -397,7 +404,8 @@ class GatewayPolicies(pulumi.ComponentResource):
             product_id=product.name,
             api_link_id=f"{consumer.product_id}-{API_ID}",
             api_id=api.id,
-            **self._service,
+            resource_group_name=self._args.resource_group_name,
+            service_name=self._args.apim_name,
             opts=pulumi.ResourceOptions(parent=product),
         )
         policy = render("product-policy", consumer=self._args.consumer_policy(consumer))
@@ -408,7 +416,8 @@ class GatewayPolicies(pulumi.ComponentResource):
             policy_id="policy",
             format="rawxml",
             value=policy,
-            **self._service,
+            resource_group_name=self._args.resource_group_name,
+            service_name=self._args.apim_name,
             opts=pulumi.ResourceOptions(parent=product),
         )
         sid = subscription_sid(consumer.name)
@@ -417,14 +426,16 @@ class GatewayPolicies(pulumi.ComponentResource):
             sid=sid,
             display_name=f"{consumer.display_name or consumer.name} key",
             scope=product.id,
-            state="active",
+            state=apimanagement.SubscriptionState.ACTIVE,
             allow_tracing=False,
-            **self._service,
+            resource_group_name=self._args.resource_group_name,
+            service_name=self._args.apim_name,
             opts=pulumi.ResourceOptions(parent=product),
         )
         secrets = apimanagement.list_subscription_secrets_output(
             sid=subscription.name,
-            **self._service,
+            resource_group_name=self._args.resource_group_name,
+            service_name=self._args.apim_name,
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[subscription]),
         )
         quota = self._args.consumer_policy(consumer).quota

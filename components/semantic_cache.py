@@ -83,7 +83,6 @@ class SemanticCache(pulumi.ComponentResource):
         super().__init__("genai-gateway:cache:SemanticCache", name, None, opts)
         s, tags = args.settings, dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
-        service = {"resource_group_name": args.resource_group_name, "service_name": args.apim_name}
         self.documents = {}
 
         cluster = redisenterprise.RedisEnterprise(
@@ -135,7 +134,7 @@ class SemanticCache(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[database]),
         )
-        connection_string = pulumi.Output.secret(
+        connection_string: pulumi.Output[str] = pulumi.Output.secret(
             pulumi.Output.all(cluster.host_name, keys.primary_key).apply(
                 lambda v: f"{v[0]}:{REDIS_PORT},password={v[1]},ssl=True,abortConnect=False"
             )
@@ -147,11 +146,12 @@ class SemanticCache(pulumi.ComponentResource):
             connection_string=connection_string,
             use_from_location="default",
             resource_id=cluster.id.apply(lambda i: f"https://management.azure.com{i}"),
-            **service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim, endpoint.zone_group]),
         )
 
-        pool = self._embeddings_pool(name, args, service)
+        pool = self._embeddings_pool(name, args)
         lookup = render(
             "semantic-cache-lookup",
             score_threshold=s.score_threshold,
@@ -167,7 +167,8 @@ class SemanticCache(pulumi.ComponentResource):
             format="rawxml",
             value=lookup,
             description="Semantic cache lookup, partitioned by consumer",
-            **service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cache, pool]),
         )
         self.store_fragment = apimanagement.PolicyFragment(
@@ -176,14 +177,13 @@ class SemanticCache(pulumi.ComponentResource):
             format="rawxml",
             value=store,
             description="Semantic cache store",
-            **service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cache]),
         )
         self.register_outputs({"cacheId": CACHE_ID, "redisHostName": cluster.host_name})
 
-    def _embeddings_pool(
-        self, name: str, args: SemanticCacheArgs, service: dict[str, Any]
-    ) -> apimanagement.Backend:
+    def _embeddings_pool(self, name: str, args: SemanticCacheArgs) -> apimanagement.Backend:
         """The lookup calls the embeddings deployment itself: its backends point at the full embeddings URL."""
         deployment = args.settings.embeddings_deployment
         hosts = [a for a in args.accounts if any(d.name == deployment for d in a.deployments)]
@@ -199,7 +199,8 @@ class SemanticCache(pulumi.ComponentResource):
                     validate_certificate_chain=True, validate_certificate_name=True
                 ),
                 circuit_breaker=circuit_breaker(args.routing),
-                **service,
+                resource_group_name=args.resource_group_name,
+                service_name=args.apim_name,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
             )
             for a in hosts
@@ -212,6 +213,7 @@ class SemanticCache(pulumi.ComponentResource):
             pool=apimanagement.BackendBaseParametersPoolArgs(
                 services=[apimanagement.BackendPoolItemArgs(id=b.id, priority=1, weight=1) for b in singles]
             ),
-            **service,
+            resource_group_name=args.resource_group_name,
+            service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=self),
         )

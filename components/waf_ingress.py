@@ -128,7 +128,7 @@ class WafIngress(pulumi.ComponentResource):
             ),
             zones=zones,
             identity=network.ManagedServiceIdentityArgs(
-                type="UserAssigned", user_assigned_identities=[identity.id]
+                type=network.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
             ),
             firewall_policy=network.SubResourceArgs(id=self.waf_policy.id),
             gateway_ip_configurations=[

@@ -10,6 +10,7 @@ import argparse
 import copy
 import json
 import time
+from typing import Any
 
 from components.settings import PROJECT
 
@@ -22,7 +23,7 @@ TARGETS = {"prod": 5.0, "large": 20.0}
 def large_config(accounts: int, consumers: int) -> tuple[dict[str, str], list[str]]:
     """prod's configuration with `accounts` OpenAI accounts and `consumers` consumers."""
     flat, secrets = load_stack_config("prod")
-    config = {k: json.loads(v) if v[:1] in "{[" else v for k, v in flat.items()}
+    config: dict[str, Any] = {k: json.loads(v) if v[:1] in "{[" else v for k, v in flat.items()}
     template = config[f"{PROJECT}:openai"]["accounts"]
     ptu, paygo = copy.deepcopy(template[0]), copy.deepcopy(template[1])
     generated = [ptu] + [dict(copy.deepcopy(paygo), name=f"paygo-{i}") for i in range(1, accounts)]

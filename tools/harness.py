@@ -251,7 +251,11 @@ def _run_program(stack: str, config: Mapping[str, str], secret_keys: list[str], 
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     main = str(project_dir / "__main__.py")
-    _sync_await(run_in_stack(lambda: runpy.run_path(main, run_name="__main__")))
+
+    def program() -> None:
+        runpy.run_path(main, run_name="__main__")
+
+    _sync_await(run_in_stack(program))
     return Recording(
         project=PROJECT,
         stack=stack,
