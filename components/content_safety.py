@@ -26,6 +26,7 @@ import pulumi
 from pulumi_azure_native import apimanagement, authorization, cognitiveservices, keyvault
 
 from .access import RoleAssignmentSpec, assign_roles
+from .cognitive_account import locked_down_account
 from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
 from .policy_templates import render
@@ -55,7 +56,6 @@ KEY_SECRET_NAME = "content-safety-key"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 
 # The stated exception to "no local auth": only accounts tagged so may keep keys on.
-LOCAL_AUTH_EXCEPTION_TAG = "localAuthException"
 LOCAL_AUTH_EXCEPTION = "llm-content-safety-backend-credentials"
 
 CONTENT_SAFETY_ROLE = "Cognitive Services User"
@@ -224,27 +224,18 @@ class ContentSafety(pulumi.ComponentResource):
     def _account(self, tags: dict[str, str]) -> cognitiveservices.Account:
         args = self._args
         azure_name = args.naming.unique(ACCOUNT_ABBREVIATION, max_length=SUBDOMAIN_MAX_LENGTH)
-        account = cognitiveservices.Account(
+        account = locked_down_account(
             f"{self._name}-account",
-            account_name=azure_name,
-            resource_group_name=args.resource_group_name,
-            location=args.account_location,
+            azure_name=azure_name,
             kind="ContentSafety",
-            sku=cognitiveservices.SkuArgs(name="S0"),
-            identity=cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED),
-            properties=cognitiveservices.AccountPropertiesArgs(
-                # Needed for Entra ID auth and private endpoints; globally unique and fixed after creation.
-                custom_sub_domain_name=azure_name,
-                public_network_access="Disabled",
-                # The stated exception (see the module docstring and the tag below): the backend entity can
-                # only send a key, so keys stay on. Reachable through the private endpoint only.
-                disable_local_auth=False,
-                network_acls=cognitiveservices.NetworkRuleSetArgs(
-                    default_action="Deny", ip_rules=[], virtual_network_rules=[]
-                ),
-            ),
-            tags={**tags, LOCAL_AUTH_EXCEPTION_TAG: LOCAL_AUTH_EXCEPTION},
-            opts=pulumi.ResourceOptions(parent=self, protect=self._args.protect_stateful),
+            location=args.account_location,
+            resource_group_name=args.resource_group_name,
+            tags=tags,
+            parent=self,
+            protect=args.protect_stateful,
+            # The backend entity can only send a key (see the module docstring): keys stay on, and the account
+            # is reachable through its private endpoint only.
+            key_auth_exception=LOCAL_AUTH_EXCEPTION,
         )
         for i, spec in enumerate(args.diagnostic_settings):
             send_logs(f"{self._name}-cs-logs" + (f"-{i}" if i else ""), account.id, spec, self)

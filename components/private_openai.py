@@ -17,6 +17,7 @@ import pulumi
 from pulumi_azure_native import cognitiveservices
 
 from .access import RoleAssignmentSpec, assign_roles
+from .cognitive_account import locked_down_account
 from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
 from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
@@ -137,27 +138,16 @@ class PrivateOpenAI(pulumi.ComponentResource):
         args = self._args
         prefix = f"{self._name}-{settings.name}"
         azure_name = args.naming.unique(ACCOUNT_ABBREVIATION, settings.name, max_length=SUBDOMAIN_MAX_LENGTH)
-        account = cognitiveservices.Account(
+        account = locked_down_account(
             prefix,
-            account_name=azure_name,
-            resource_group_name=args.resource_group_name,
-            location=settings.location,
+            azure_name=azure_name,
             kind="OpenAI",
-            sku=cognitiveservices.SkuArgs(name="S0"),
-            identity=cognitiveservices.IdentityArgs(type=cognitiveservices.ResourceIdentityType.SYSTEM_ASSIGNED),
-            properties=cognitiveservices.AccountPropertiesArgs(
-                # Needed for Entra ID auth and private endpoints; globally unique and fixed after creation.
-                custom_sub_domain_name=azure_name,
-                public_network_access="Disabled",
-                # Keys off: the gateway authenticates with its managed identity.
-                disable_local_auth=True,
-                network_acls=cognitiveservices.NetworkRuleSetArgs(
-                    default_action="Deny", ip_rules=[], virtual_network_rules=[]
-                ),
-            ),
+            location=settings.location,
+            resource_group_name=args.resource_group_name,
             # `ptu-simulated` makes a Standard deployment standing in for PTU visible in every plan and portal.
             tags={**args.tags, "capacityTier": settings.capacity_tier, "openaiAccount": settings.name},
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_accounts),
+            parent=self,
+            protect=args.protect_accounts,
         )
 
         # Azure rejects concurrent deployment operations on one account: each waits for the previous one.

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from components.access import assignment_name
+from components.cognitive_account import LOCAL_AUTH_EXCEPTION_TAG
 from components.content_safety import (
     BACKEND_ID,
     CONTENT_SAFETY_DNS_ZONE,
@@ -23,7 +24,6 @@ from components.content_safety import (
     KEY_SECRET_NAME,
     KEY_VAULT_DNS_ZONE,
     LOCAL_AUTH_EXCEPTION,
-    LOCAL_AUTH_EXCEPTION_TAG,
 )
 from components.settings import PROJECT
 from tests.support import DELETE, parse, problems, raw_config, with_value
