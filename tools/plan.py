@@ -90,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack", help=f"one of: {', '.join(known_stacks())}")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "plan", help="output folder")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="folder of Pulumi.<stack>.yaml")
     args = parser.parse_args(argv)
 
     try:
-        recording = run_stack(args.stack)
+        recording = run_stack(args.stack, project_dir=args.project_dir)
     except SettingsError as error:
         print(f"error: stack {args.stack}: {error}", file=sys.stderr)
         return 2
