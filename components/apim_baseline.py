@@ -25,7 +25,7 @@ from pulumi_azure_native import (
 )
 
 from .access import RoleAssignmentSpec, assign_roles
-from .diagnostics import DiagnosticSettingSpec, send_logs
+from .diagnostics import DiagnosticSettingSpec, no_payload_logging, send_logs
 from .naming import Naming
 from .network_rules import app_gateway_rules, injected_apim_rules
 from .settings import ApimSettings, GatewaySettings, IngressSettings, NetworkSettings, ObservabilitySettings
@@ -382,9 +382,7 @@ class ApimBaseline(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.apim, *publisher]),
         )
         self.app_insights_logger_id = logger.id
-        no_payload = apimanagement.HttpMessageDiagnosticArgs(
-            headers=[], body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0)
-        )
+        no_payload = no_payload_logging()
         apimanagement.Diagnostic(
             f"{name}-appinsights-diagnostic",
             diagnostic_id="applicationinsights",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import monitor
+from pulumi_azure_native import apimanagement, monitor
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,20 @@ class DiagnosticSettingSpec:
     workspace_id: pulumi.Input[str]
     # Resource-specific tables (e.g. ApiManagementGatewayLogs) instead of the legacy AzureDiagnostics table.
     dedicated_tables: bool = True
+    # Some resource types have only metrics (Redis Enterprise clusters: their logs belong to the databases).
+    logs: bool = True
+    metrics: bool = True
+
+
+def no_payload_logging() -> apimanagement.HttpMessageDiagnosticArgs:
+    """APIM diagnostics log no headers and no body (prompts, completions), and hide a key sent in the query."""
+    return apimanagement.HttpMessageDiagnosticArgs(
+        headers=[],
+        body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0),
+        data_masking=apimanagement.DataMaskingArgs(
+            query_params=[apimanagement.DataMaskingEntityArgs(value="api-key", mode="Hide")]
+        ),
+    )
 
 
 def send_logs(
@@ -24,7 +38,7 @@ def send_logs(
         resource_uri=resource_uri,
         workspace_id=spec.workspace_id,
         log_analytics_destination_type="Dedicated" if spec.dedicated_tables else None,
-        logs=[monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)],
-        metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
+        logs=[monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)] if spec.logs else [],
+        metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)] if spec.metrics else [],
         opts=pulumi.ResourceOptions(parent=parent),
     )

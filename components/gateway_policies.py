@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pulumi
 from pulumi_azure_native import apimanagement
 
+from .diagnostics import no_payload_logging
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
@@ -40,6 +41,7 @@ class FragmentIds:
     usage_record: str = "usage-record"
     errors: str = "openai-errors"
     entra_consumers: str = "entra-consumers"
+    consumer_required: str = "consumer-required"
 
 
 FRAGMENTS = FragmentIds()
@@ -72,6 +74,15 @@ class ConsumerPolicy:
 
 def subscription_sid(consumer: str) -> str:
     return f"{consumer}-key"
+
+
+def spillover_retries(failure_count: int, largest_pool: int) -> int:
+    """Retries that let a request trip every pool member but the last, so it reaches the spill-over tier.
+
+    A member trips after `failure_count` failures and is skipped from then on; a request that meets only
+    throttled members needs failure_count retries per member it passes. APIM allows 1 to 50 retries.
+    """
+    return min(50, max(1, failure_count * (largest_pool - 1)))
 
 
 def circuit_breaker(routing: RoutingSettings) -> apimanagement.BackendCircuitBreakerArgs:
@@ -270,7 +281,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             FRAGMENTS.spillover_retry: (
                 render(
                     "openai-spillover-retry",
-                    retry_count=max(1, largest_pool - 1),
+                    retry_count=spillover_retries(args.routing.circuit_breaker.failure_count, largest_pool),
                     timeout_seconds=args.routing.backend_timeout_seconds,
                 ),
                 "Re-sends a throttled request through the pool so PTU spills over to pay-as-you-go",
@@ -293,6 +304,10 @@ class GatewayPolicies(pulumi.ComponentResource):
                 "One usage record per request to Event Hubs (schemas/usage-record.v1.json)",
             ),
             FRAGMENTS.errors: (render("openai-errors"), "Consistent JSON errors that keep Retry-After"),
+            FRAGMENTS.consumer_required: (
+                render("consumer-required"),
+                "Refuses requests that no consumer's product policy or Entra ID mapping claimed",
+            ),
         }
         if args.entra_id.enabled:
             documents[FRAGMENTS.entra_consumers] = (
@@ -362,9 +377,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=api, depends_on=[*fragments, *(f.resource for f in included)]),
         )
-        no_payload = apimanagement.HttpMessageDiagnosticArgs(
-            headers=[], body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0)
-        )
+        no_payload = no_payload_logging()
         apimanagement.ApiDiagnostic(
             f"{self._name}-api-diagnostic",
             api_id=api.name,

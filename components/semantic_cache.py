@@ -8,6 +8,7 @@ through its private endpoint.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,7 +127,10 @@ class SemanticCache(pulumi.ComponentResource):
             parent=self,
         )
         for i, spec in enumerate(args.diagnostic_settings):
-            send_logs(f"{name}-redis-logs" + (f"-{i}" if i else ""), cluster.id, spec, self)
+            suffix = f"-{i}" if i else ""
+            # The cluster has metrics only; its connection logs belong to the database.
+            send_logs(f"{name}-redis-metrics{suffix}", cluster.id, dataclasses.replace(spec, logs=False), self)
+            send_logs(f"{name}-redis-logs{suffix}", database.id, dataclasses.replace(spec, metrics=False), self)
 
         keys = redisenterprise.list_database_keys_output(
             cluster_name=cluster.name,

@@ -131,6 +131,11 @@ class WafIngress(pulumi.ComponentResource):
                 type=network.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
             ),
             firewall_policy=network.SubResourceArgs(id=self.waf_policy.id),
+            # v2 buffers whole responses by default, which would hold back a streamed completion until it ends;
+            # WAF_v2 needs request buffering to inspect bodies.
+            global_configuration=network.ApplicationGatewayGlobalConfigurationArgs(
+                enable_request_buffering=True, enable_response_buffering=False
+            ),
             gateway_ip_configurations=[
                 network.ApplicationGatewayIPConfigurationArgs(
                     name="gateway-ip", subnet=network.SubResourceArgs(id=args.subnet_id)

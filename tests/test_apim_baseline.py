@@ -358,3 +358,20 @@ def test_public_base_url_is_the_app_gateway_host_in_prod_and_the_gateway_in_dev(
 ) -> None:
     assert prod.outputs["gatewayUrl"] == "https://genai.contoso.example"
     assert dev.outputs["gatewayUrl"] == f"https://{apim_of(dev).get('serviceName')}.azure-api.net"
+
+
+def test_app_gateway_streams_responses_and_buffers_requests_for_the_waf(prod: Recording) -> None:
+    assert prod.one(AGW).get("globalConfiguration") == {
+        "enableRequestBuffering": True,
+        "enableResponseBuffering": False,
+    }
+
+
+def test_diagnostics_mask_a_key_sent_in_the_query_string(stack: Recording) -> None:
+    for diagnostic in stack.of_type("azure-native:apimanagement:Diagnostic") + stack.of_type(
+        "azure-native:apimanagement:ApiDiagnostic"
+    ):
+        for side in ("frontend", "backend"):
+            for direction in ("request", "response"):
+                masking = diagnostic.get(f"{side}.{direction}.dataMasking.queryParams")
+                assert masking == [{"value": "api-key", "mode": "Hide"}]

@@ -148,7 +148,15 @@ def test_every_fragment_is_raw_xml_with_a_fragment_root(stack: Recording) -> Non
 @pytest.mark.parametrize(
     ("section", "fragment_ids"),
     [
-        ("inbound", [FRAGMENTS.adaptive_token_limit, FRAGMENTS.token_usage_metrics, FRAGMENTS.load_balancing]),
+        (
+            "inbound",
+            [
+                FRAGMENTS.consumer_required,
+                FRAGMENTS.adaptive_token_limit,
+                FRAGMENTS.token_usage_metrics,
+                FRAGMENTS.load_balancing,
+            ],
+        ),
         ("backend", [FRAGMENTS.spillover_retry]),
         ("outbound", [FRAGMENTS.usage_record]),
         ("on-error", [FRAGMENTS.errors]),
@@ -187,6 +195,20 @@ def test_callers_api_key_is_never_forwarded(stack: Recording) -> None:
     xml = fragment_xml(stack, FRAGMENTS.load_balancing)
     deletes = [h.get("name") for h in xml.iter("set-header") if h.get("exists-action") == "delete"]
     assert "api-key" in deletes
+    query = [q.get("name") for q in xml.iter("set-query-parameter") if q.get("exists-action") == "delete"]
+    assert "api-key" in query
+
+
+def test_requests_without_a_consumer_are_refused(stack: Recording) -> None:
+    when = fragment_xml(stack, FRAGMENTS.consumer_required).find("choose/when")
+    # The all-access and API-scoped subscriptions skip product policies, which set consumer-id.
+    assert when.get("condition") == '@(!context.Variables.ContainsKey("consumer-id"))'
+    assert when.find("return-response/set-status").get("code") == "403"
+
+
+def test_adaptive_allowance_is_counted_per_consumer(stack: Recording) -> None:
+    limit = fragment_xml(stack, FRAGMENTS.adaptive_token_limit).find("rate-limit-by-key")
+    assert limit.get("counter-key") == '@("adaptive-" + (string)context.Variables["consumer-id"])'
 
 
 def test_routing_sends_every_deployment_to_its_pool(stack: Recording) -> None:
@@ -212,7 +234,9 @@ def test_throttled_request_is_resent_through_the_pool(stack: Recording) -> None:
     forward = retry.find("forward-request")
     assert forward.get("buffer-request-body") == "true"
     largest = max(len(p.get("pool.services")) for p in pools(stack).values())
-    assert int(retry.get("count")) == largest - 1
+    failures = singles(stack)[0].get("circuitBreaker.rules.0.failureCondition.count")
+    # Enough retries to trip every member of the largest pool but the last: dev 1 x 2, prod 3 x 2.
+    assert int(retry.get("count")) == failures * (largest - 1) == {"dev": 2, "prod": 6}[stack.stack]
 
 
 def test_responses_stream_through_the_gateway(stack: Recording) -> None:

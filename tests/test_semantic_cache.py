@@ -72,24 +72,39 @@ def test_embeddings_backends_point_at_the_embeddings_deployment(prod: Recording)
     assert {s["id"] for s in pool.get("pool.services")} == {b.id for b in embeddings}
 
 
-def test_lookup_is_partitioned_by_consumer(prod: Recording) -> None:
-    lookup = xml(fragment(prod, "semantic-cache-lookup")).find("llm-semantic-cache-lookup")
-    assert lookup.find("vary-by").text == '@((string)context.Variables["consumer-id"])'
+def lookup_of(recording: Recording) -> etree._Element:
+    return xml(fragment(recording, "semantic-cache-lookup")).find("choose/when/llm-semantic-cache-lookup")
+
+
+def test_lookup_is_partitioned_by_consumer_and_deployment(prod: Recording) -> None:
+    assert [v.text for v in lookup_of(prod).findall("vary-by")] == [
+        '@((string)context.Variables["consumer-id"])',
+        '@(context.Request.MatchedParameters["deployment-id"])',
+    ]
     # Every consumer path sets consumer-id before the lookup: key callers in their product policy.
     for policy in prod.of_type("azure-native:apimanagement:ProductPolicy"):
         assert xml(policy).find("inbound/set-variable[@name='consumer-id']") is not None
 
 
 def test_lookup_uses_the_threshold_and_the_embeddings_pool_with_the_system_identity(prod: Recording) -> None:
-    lookup = xml(fragment(prod, "semantic-cache-lookup")).find("llm-semantic-cache-lookup")
+    lookup = lookup_of(prod)
     assert lookup.get("score-threshold") == "0.05"
     assert lookup.get("embeddings-backend-id") == "embeddings-pool-text-embedding-3-small"
     assert lookup.get("embeddings-backend-auth") == "system-assigned"
 
 
 def test_store_keeps_answers_for_the_configured_duration(prod: Recording) -> None:
-    store = xml(fragment(prod, "semantic-cache-store")).find("llm-semantic-cache-store")
+    store = xml(fragment(prod, "semantic-cache-store")).find("choose/when/llm-semantic-cache-store")
     assert store.get("duration") == "3600"
+
+
+def test_only_non_streamed_chat_completions_are_cached(prod: Recording) -> None:
+    document = xml(fragment(prod, "semantic-cache-lookup"))
+    eligible = document.find("set-variable[@name='semantic-cache-eligible']").get("value")
+    assert 'EndsWith("/chat/completions")' in eligible and 'body["stream"]' in eligible
+    assert document.find("choose/when").get("condition") == '@((bool)context.Variables["semantic-cache-eligible"])'
+    store_when = xml(fragment(prod, "semantic-cache-store")).find("choose/when")
+    assert "semantic-cache-eligible" in store_when.get("condition")
 
 
 def test_api_policy_looks_up_before_routing_and_stores_before_the_usage_record(prod: Recording) -> None:
@@ -132,3 +147,11 @@ def test_score_threshold_must_be_a_distance_in_0_to_1(prod_config: dict, thresho
 def test_prod_cache_must_be_highly_available(prod_config: dict) -> None:
     [line] = problems(with_value(prod_config, "semanticCache.highAvailability", False))
     assert line == "genai-gateway:semanticCache.highAvailability: false: must be true in production"
+
+
+def test_redis_metrics_come_from_the_cluster_and_logs_from_the_database(prod: Recording) -> None:
+    metrics = prod.one("azure-native:monitor:DiagnosticSetting", "cache-redis-metrics")
+    logs = prod.one("azure-native:monitor:DiagnosticSetting", "cache-redis-logs")
+    assert metrics.get("resourceUri") == prod.one(REDIS).id and metrics.get("logs") == []
+    assert logs.get("resourceUri") == prod.one(DATABASE).id and logs.get("metrics") == []
+    assert logs.get("logs.0.categoryGroup") == "allLogs"
