@@ -46,6 +46,13 @@ def _assignment_name(scope_and_principal: list[str], role: str) -> str:
     return assignment_name(scope_and_principal[0], scope_and_principal[1], role)
 
 
+def _role_definition_for_scope(scope_and_subscription: list[str], role: str) -> str:
+    scope, deploying_subscription = scope_and_subscription
+    parts = scope.split("/")
+    in_scope = parts[2] if len(parts) > 2 and parts[1].lower() == "subscriptions" else deploying_subscription
+    return role_definition_id(in_scope, role)
+
+
 def role_definition_id(subscription_id: str, role: str) -> str:
     guid = ROLE_DEFINITIONS[role]
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
@@ -68,7 +75,9 @@ def assign_roles(
                 scope=scope,
                 principal_id=spec.principal_id,
                 principal_type=spec.principal_type,
-                role_definition_id=client.subscription_id.apply(functools.partial(role_definition_id, role=spec.role)),
+                role_definition_id=pulumi.Output.all(scope, client.subscription_id).apply(
+                    functools.partial(_role_definition_for_scope, role=spec.role)
+                ),
                 role_assignment_name=pulumi.Output.all(scope, spec.principal_id).apply(
                     functools.partial(_assignment_name, role=spec.role)
                 ),

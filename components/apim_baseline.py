@@ -27,7 +27,7 @@ from pulumi_azure_native import (
 from .access import RoleAssignmentSpec, assign_roles
 from .diagnostics import DiagnosticSettingSpec, no_payload_logging, send_logs
 from .naming import Naming
-from .network_rules import app_gateway_rules, injected_apim_rules
+from .network_rules import app_gateway_rules, injected_apim_rules, private_endpoint_rules
 from .settings import ApimSettings, GatewaySettings, IngressSettings, NetworkSettings, ObservabilitySettings
 from .waf_ingress import WafIngress, WafIngressArgs
 
@@ -202,7 +202,9 @@ class ApimBaseline(pulumi.ComponentResource):
             network_security_group_name=self.naming.regional("nsg", "pe"),
             resource_group_name=self.resource_group_name,
             location=args.location,
-            security_rules=[],
+            security_rules=private_endpoint_rules(
+                str(net.subnets.apim), [str(c) for c in net.private_endpoint_clients]
+            ),
             tags=tags,
             opts=child,
         )

@@ -314,7 +314,7 @@ class GatewayPolicies(pulumi.ComponentResource):
                 render(
                     "entra-consumers",
                     tenant_id=args.entra_id.tenant_id,
-                    audience=args.entra_id.audience,
+                    audiences=args.entra_id.audiences,
                     consumers=[args.consumer_policy(c) for c in args.consumers if c.entra_client_app_ids],
                 ),
                 "Entra ID callers: token validation and their consumer's limits and allow-list",

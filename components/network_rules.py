@@ -66,3 +66,18 @@ def app_gateway_rules() -> list[network.SecurityRuleArgs]:
               "Azure infrastructure load balancer probes", protocol="*"),
         _rule("AllowClientHttps", 120, "Inbound", "Internet", "*", ["443"], "Client HTTPS to the WAF listener"),
     ]
+
+
+def private_endpoint_rules(apim_prefix: str, client_prefixes: list[str]) -> list[network.SecurityRuleArgs]:
+    """Private endpoints answer the gateway (and configured readers) only, not every subnet of the VNet."""
+    rules = [
+        _rule("AllowGatewayToServices", 100, "Inbound", apim_prefix, "VirtualNetwork", ["*"],
+              "API Management reaches OpenAI, Event Hubs, Redis, Content Safety and Key Vault", protocol="Tcp"),
+    ]
+    for i, prefix in enumerate(client_prefixes):
+        rules.append(_rule(f"AllowClient{i + 1}", 110 + i, "Inbound", prefix, "VirtualNetwork", ["443"],
+                           "Configured reader of a private endpoint (e.g. the capture storage)"))
+    rules.append(_rule("DenyOtherVirtualNetworkInbound", 4000, "Inbound", "VirtualNetwork", "VirtualNetwork", ["*"],
+                       "Nothing else in the VNet (e.g. the App Gateway subnet) reaches the services", protocol="*",
+                       access="Deny"))
+    return rules

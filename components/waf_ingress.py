@@ -19,8 +19,9 @@ from .settings import IngressSettings
 
 APIM_HEALTH_PATH = "/status-0123456789abcdef"
 TLS_POLICY = "AppGwSslPolicy20220101"
-# Chat completions can take minutes; the default 30 s would cut long generations.
-BACKEND_TIMEOUT_SECONDS = 230
+# Chat completions can take minutes; the default 30 s would cut long generations. Longer than the gateway's
+# own backend timeout (at most 240 s), so a slow model gets the gateway's JSON error, not a WAF 502.
+BACKEND_TIMEOUT_SECONDS = 250
 # CRS 3.2 and DRS 2.1 inspect bodies up to 2 MB, enough for long prompts.
 MAX_INSPECTED_BODY_KB = 2000
 
@@ -61,7 +62,7 @@ class WafIngress(pulumi.ComponentResource):
         )
         secrets_user = assign_roles(
             f"{name}-keyvault-role",
-            s.key_vault_id,
+            f"{s.key_vault_id}/secrets/{s.certificate_secret_name}",
             [
                 RoleAssignmentSpec(
                     "Key Vault Secrets User",

@@ -112,6 +112,20 @@ def test_private_endpoint_subnet_enforces_network_policies(stack: Recording) -> 
     assert subnet.get("networkSecurityGroup.id") == stack.one(NSG, "gateway-pe-nsg").id
 
 
+def test_private_endpoints_answer_only_the_gateway_subnet(stack: Recording) -> None:
+    nsg = stack.one(NSG, "gateway-pe-nsg")
+    allow = rule(nsg, "AllowGatewayToServices")
+    apim_prefix = stack.one(SUBNET, "gateway-apim-subnet").get("addressPrefix")
+    assert (allow["access"], allow["sourceAddressPrefix"], allow["priority"]) == ("Allow", apim_prefix, 100)
+    deny = rule(nsg, "DenyOtherVirtualNetworkInbound")
+    assert (deny["access"], deny["sourceAddressPrefix"], deny["destinationPortRanges"]) == (
+        "Deny",
+        "VirtualNetwork",
+        ["*"],
+    )
+    assert deny["priority"] < 65000  # ahead of Azure's default AllowVnetInBound
+
+
 def test_subnets_of_one_vnet_are_created_one_after_another(prod: Recording) -> None:
     apim, pe, agw = (prod.one(SUBNET, f"gateway-{n}-subnet") for n in ("apim", "pe", "agw"))
     assert prod.depends_on(pe, apim) and prod.depends_on(agw, pe)
@@ -320,8 +334,15 @@ def test_app_gateway_reads_the_certificate_with_its_own_identity(prod: Recording
     identity = prod.one(IDENTITY, "gateway-ingress-identity")
     assert agw.get("identity.userAssignedIdentities") == [identity.id]
     role = prod.one(ROLE, "gateway-ingress-keyvault-role-key-vault-secrets-user")
-    assert role.get("scope").endswith("/providers/Microsoft.KeyVault/vaults/kv-contoso-platform")
-    assert role.get("roleDefinitionId").endswith(ROLE_DEFINITIONS["Key Vault Secrets User"])
+    # Only the listener certificate, not every secret of the platform vault.
+    assert role.get("scope").endswith(
+        "/providers/Microsoft.KeyVault/vaults/kv-contoso-platform/secrets/genai-gateway-tls"
+    )
+    # The role definition id is in the vault's subscription, not the deploying one.
+    assert role.get("roleDefinitionId") == (
+        "/subscriptions/11111111-2222-4333-8444-555555555555/providers/Microsoft.Authorization/roleDefinitions/"
+        + ROLE_DEFINITIONS["Key Vault Secrets User"]
+    )
     assert prod.depends_on(agw, role)
 
 

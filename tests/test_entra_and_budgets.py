@@ -33,7 +33,10 @@ def test_keyless_callers_must_present_a_token_for_the_gateway(prod: Recording) -
     token = when.find("validate-azure-ad-token")
     assert token.get("tenant-id") == "11111111-2222-4333-8444-555555555555"
     assert token.get("failed-validation-httpcode") == "401"
-    assert [a.text for a in token.iter("audience")] == ["api://genai-gateway-prod"]
+    assert [a.text for a in token.iter("audience")] == [
+        "api://genai-gateway-prod",
+        "2d4f6a8c-1b3e-4c5d-9e7f-a1b2c3d4e5f6",
+    ]
     assert [a.text for a in token.iter("application-id")] == ["6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f"]
 
 
@@ -94,6 +97,11 @@ def test_client_app_ids_need_entra_enabled(prod_config: dict) -> None:
 def test_entra_needs_a_tenant(prod_config: dict) -> None:
     [line] = problems(with_value(prod_config, "entraId.tenantId", DELETE))
     assert line == "genai-gateway:entraId.tenantId: (missing): required when entraId.enabled is true"
+
+
+def test_entra_needs_an_audience(prod_config: dict) -> None:
+    [line] = problems(with_value(prod_config, "entraId.audiences", []))
+    assert line == "genai-gateway:entraId.audiences: []: at least one audience is required when entraId.enabled is true"
 
 
 def test_client_app_id_must_be_a_guid(prod_config: dict) -> None:

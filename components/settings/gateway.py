@@ -72,7 +72,8 @@ class RoutingSettings(Model):
     default_strategy: Strategy = "priority"
     pools: list[PoolSettings] = Field(default_factory=list)
     circuit_breaker: CircuitBreakerSettings = Field(default_factory=CircuitBreakerSettings)
-    backend_timeout_seconds: int = Field(240, ge=30, le=600)
+    # forward-request waits for response headers; idle connections beyond 240 s may be dropped by Azure.
+    backend_timeout_seconds: int = Field(240, ge=30, le=240)
 
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
         yield from self.circuit_breaker.problems(f"{key}.circuitBreaker", whole)
@@ -164,8 +165,9 @@ class EntraIdSettings(Model):
 
     enabled: bool = False
     tenant_id: str | None = Field(None, pattern=GUID)
-    # The gateway's application ID URI or client id that tokens must be issued for.
-    audience: str | None = Field(None, min_length=1)
+    # What tokens must be issued for: v1 tokens carry the gateway app's ID URI (api://...), v2 tokens its
+    # client id, so list both unless the app registration pins one token version.
+    audiences: list[str] = Field(default_factory=list)
 
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
         uses = [c.name for c in whole.consumers if c.entra_client_app_ids]
@@ -175,9 +177,10 @@ class EntraIdSettings(Model):
                     f"{key}.enabled", "false", f"must be true: consumers {', '.join(uses)} list entraClientAppIds"
                 )
             return
-        for field_name, alias in (("tenant_id", "tenantId"), ("audience", "audience")):
-            if getattr(self, field_name) is None:
-                yield Problem(f"{key}.{alias}", "(missing)", "required when entraId.enabled is true")
+        if self.tenant_id is None:
+            yield Problem(f"{key}.tenantId", "(missing)", "required when entraId.enabled is true")
+        if not self.audiences:
+            yield Problem(f"{key}.audiences", "[]", "at least one audience is required when entraId.enabled is true")
         if not uses:
             yield Problem(f"{key}.enabled", "true", "no consumer lists entraClientAppIds; disable it or map callers")
 

@@ -65,6 +65,11 @@ class IngressSettings(Model):
                 )
 
     @property
+    def certificate_secret_name(self) -> str:
+        """The secret's name in its vault (the last segment of the versionless secret id)."""
+        return (self.certificate_secret_id or "").rstrip("/").rsplit("/", 1)[-1]
+
+    @property
     def waf_rule_set_type(self) -> str:
         return self.waf_rule_set.rsplit("_", 1)[0]
 

@@ -7,6 +7,8 @@ from ipaddress import IPv4Network
 from itertools import combinations
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from .base import Model, Problem
 
 if TYPE_CHECKING:
@@ -25,6 +27,9 @@ class SubnetSettings(Model):
 class NetworkSettings(Model):
     address_space: IPv4Network
     subnets: SubnetSettings
+    # Networks besides the gateway that may reach the private endpoints over HTTPS (e.g. chargeback jobs
+    # reading the capture storage); everything else in the VNet is denied.
+    private_endpoint_clients: list[IPv4Network] = Field(default_factory=list)
 
     def used_subnets(self, whole: GatewaySettings) -> dict[str, IPv4Network]:
         """The subnets this stack declares, by their config key."""
