@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pulumi
+import pulumi_random as random
 from pulumi_azure_native import apimanagement
 
 from .diagnostics import no_payload_logging
@@ -29,6 +30,7 @@ OPENAI_SPEC_URL = (
 API_ID = "azure-openai"
 API_PATH = "openai"
 IDENTITY_CLIENT_ID_NAMED_VALUE = "gateway-identity-client-id"
+IP_HASH_KEY_NAMED_VALUE = "usage-ip-hash-key"
 METRIC_NAMESPACE = "genai-gateway"
 
 
@@ -209,7 +211,26 @@ class GatewayPolicies(pulumi.ComponentResource):
             service_name=args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
         )
-        fragments = self._fragments(depends_on=[named_value, *pools, args.usage_logger])
+        named_values: list[pulumi.Resource] = [named_value]
+        if args.hash_client_ip:
+            # The HMAC key of the client-IP hash: a bare SHA-256 of an IPv4 address is reversed by brute force.
+            key = random.RandomPassword(
+                f"{name}-ip-hash-key", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
+            )
+            named_values.append(
+                apimanagement.NamedValue(
+                    f"{name}-ip-hash-key-value",
+                    named_value_id=IP_HASH_KEY_NAMED_VALUE,
+                    display_name=IP_HASH_KEY_NAMED_VALUE,
+                    value=key.result,
+                    secret=True,
+                    tags=["genai-gateway"],
+                    resource_group_name=args.resource_group_name,
+                    service_name=args.apim_name,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
+                )
+            )
+        fragments = self._fragments(depends_on=[*named_values, *pools, args.usage_logger])
         api = self._api(fragments)
         self.api_id = api.id
         self.consumers = [self._consumer(c, api) for c in args.consumers]
@@ -300,7 +321,12 @@ class GatewayPolicies(pulumi.ComponentResource):
                 "Token metrics by product, subscription, backend, deployment and tier",
             ),
             FRAGMENTS.usage_record: (
-                render("usage-record", logger_id=args.usage_logger_name, hash_client_ip=args.hash_client_ip),
+                render(
+                    "usage-record",
+                    logger_id=args.usage_logger_name,
+                    hash_client_ip=args.hash_client_ip,
+                    ip_hash_key_named_value=IP_HASH_KEY_NAMED_VALUE,
+                ),
                 "One usage record per request to Event Hubs (schemas/usage-record.v1.json)",
             ),
             FRAGMENTS.errors: (render("openai-errors"), "Consistent JSON errors that keep Retry-After"),

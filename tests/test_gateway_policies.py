@@ -461,3 +461,22 @@ def test_breaker_that_ignores_429_is_rejected(prod_config: dict) -> None:
     config = with_value(prod_config, "routing.circuitBreaker.statusCodeRanges", [{"min": 500, "max": 599}])
     [line] = problems(config)
     assert line.startswith("genai-gateway:routing.circuitBreaker.statusCodeRanges: ") and "must cover 429" in line
+
+
+def test_client_ip_hash_is_keyed_with_a_secret_named_value(prod: Recording, dev: Recording) -> None:
+    code = fragment_xml(prod, FRAGMENTS.usage_record).find("log-to-eventhub").text
+    assert 'new System.Security.Cryptography.HMACSHA256(Encoding.UTF8.GetBytes("{{usage-ip-hash-key}}"))' in code
+    key = prod.one("azure-native:apimanagement:NamedValue", "policies-ip-hash-key-value")
+    assert key.get("displayName") == "usage-ip-hash-key" and key.get("secret") is True
+    assert isinstance(key.inputs["value"], Secret)
+    # dev does not hash client IPs, so it has no key either.
+    assert "clientIpHash" not in fragment_xml(dev, FRAGMENTS.usage_record).find("log-to-eventhub").text
+    assert not [n for n in dev.of_type("azure-native:apimanagement:NamedValue") if n.name.endswith("ip-hash-key-value")]
+
+
+def test_usage_record_marks_answers_from_the_semantic_cache(stack: Recording) -> None:
+    code = fragment_xml(stack, FRAGMENTS.usage_record).find("log-to-eventhub").text
+    # Routing sets backend-id; a request that reaches outbound without it was answered from the cache.
+    assert '!context.Variables.ContainsKey("backend-id") ? "cache"' in code
+    routing = fragment_xml(stack, FRAGMENTS.load_balancing)
+    assert all(w.find("set-variable[@name='backend-id']") is not None for w in routing.find("choose").iter("when"))

@@ -140,6 +140,9 @@ class AzureMocks(pulumi.runtime.Mocks):
         if not args.custom:
             return None, {}
         inputs = _plain(args.inputs)
+        if args.typ == "random:index/randomPassword:RandomPassword":
+            result = self._fabricate(self._random(args.name, int(inputs.get("length", 16))))
+            return f"{args.name}-id", {**args.inputs, "result": result}
         if args.typ == "random:index/randomString:RandomString":
             result = self._random(args.name, int(inputs.get("length", 8)))
             return result, {**args.inputs, "result": result}
