@@ -222,7 +222,7 @@ class GatewayPolicies(pulumi.ComponentResource):
                     f"{name}-ip-hash-key-value",
                     named_value_id=IP_HASH_KEY_NAMED_VALUE,
                     display_name=IP_HASH_KEY_NAMED_VALUE,
-                    value=key.result,
+                    value=pulumi.Output.secret(key.result),
                     secret=True,
                     tags=["genai-gateway"],
                     resource_group_name=args.resource_group_name,
