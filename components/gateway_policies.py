@@ -127,6 +127,8 @@ class GatewayPoliciesArgs:
     consumers: Sequence[ConsumerSettings]
     hash_client_ip: bool
     sampling_percentage: float
+    # Client IPs are personal data: the API diagnostic logs them only where the stack owner decides to.
+    log_client_ip: bool = False
     quotas: Mapping[str, TokenQuota] = field(default_factory=dict)
     entra_id: EntraIdSettings = field(default_factory=EntraIdSettings)
     # In the order they run: inbound ones after the Entra ID check, outbound ones before the usage record.
@@ -156,6 +158,7 @@ class GatewayPoliciesArgs:
             consumers=settings.consumers,
             hash_client_ip=settings.telemetry.hash_client_ip,
             sampling_percentage=settings.observability.sampling_percentage,
+            log_client_ip=settings.observability.log_client_ip,
             quotas={c.name: effective_quota(c, settings) for c in settings.consumers},
             entra_id=settings.entra_id,
             included_fragments=tuple(included_fragments),
@@ -217,12 +220,13 @@ class GatewayPolicies(pulumi.ComponentResource):
             key = random.RandomPassword(
                 f"{name}-ip-hash-key", length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
             )
+            key_value: pulumi.Output[str] = pulumi.Output.secret(key.result)
             named_values.append(
                 apimanagement.NamedValue(
                     f"{name}-ip-hash-key-value",
                     named_value_id=IP_HASH_KEY_NAMED_VALUE,
                     display_name=IP_HASH_KEY_NAMED_VALUE,
-                    value=pulumi.Output.secret(key.result),
+                    value=key_value,
                     secret=True,
                     tags=["genai-gateway"],
                     resource_group_name=args.resource_group_name,
@@ -411,6 +415,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             logger_id=args.app_insights_logger_id,
             always_log="allErrors",
             http_correlation_protocol="W3C",
+            log_client_ip=args.log_client_ip,
             metrics=True,
             verbosity="information",
             sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=args.sampling_percentage),

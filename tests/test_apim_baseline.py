@@ -263,6 +263,15 @@ def test_service_diagnostic_sends_metrics_and_never_payloads(stack: Recording) -
             assert diagnostic.get(f"{side}.{direction}.body.bytes") == 0
 
 
+def test_client_ips_are_not_logged_by_default(stack: Recording) -> None:
+    diagnostics = stack.of_type("azure-native:apimanagement:Diagnostic") + stack.of_type(
+        "azure-native:apimanagement:ApiDiagnostic"
+    )
+    assert len(diagnostics) == 2
+    for diagnostic in diagnostics:
+        assert diagnostic.get("logClientIp") is False
+
+
 def test_gateway_resource_logs_go_to_log_analytics(stack: Recording) -> None:
     setting = stack.one("azure-native:monitor:DiagnosticSetting", "gateway-apim-logs")
     assert setting.get("resourceUri") == apim_of(stack).id

@@ -116,3 +116,76 @@ def test_a_mandatory_guardrail_violation_exits_1(capsys: pytest.CaptureFixture[s
 def test_an_unknown_stack_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["nosuch", "--out", str(tmp_path)]) == 2
     assert "known stacks: dev, prod" in capsys.readouterr().err
+
+
+def test_a_key_in_a_plain_input_is_a_mandatory_violation_that_never_shows_the_key(
+    dev_plan: tuple[int, dict, str],
+) -> None:
+    import copy
+
+    from tools.harness import run_stack
+    from tools.violations import collect
+
+    recording = copy.deepcopy(run_stack("dev"))
+    key = next(iter(recording.outputs["consumerKeys"].value.values()))
+    [api] = recording.of_type("azure-native:apimanagement:Api")
+    api.inputs["description"] = f"calls with key {key}"
+    leaks = [v for v in collect(recording) if v.policy == "no-secret-in-plain-value"]
+    assert [(v.level, v.urn) for v in leaks] == [("mandatory", api.urn)]
+    assert "input description" in leaks[0].message and key not in leaks[0].message
+    assert recording.masked(api.inputs)["description"] == "[secret]"
+
+
+def test_a_secure_config_value_in_a_plain_input_is_a_leak(tmp_path: Path) -> None:
+    from tools.harness import RecordedResource, Recording
+    from tools.violations import secret_leaks
+
+    resource = RecordedResource(
+        "urn:x", "azure-native:apimanagement:NamedValue", "nv", None, True, {"value": SECRET_PLACEHOLDER}, [], {}, False
+    )
+    recording = Recording("genai-gateway", "dev", [resource], {}, set(), {SECRET_PLACEHOLDER})
+    assert [v.policy for v in secret_leaks(recording)] == ["no-secret-in-plain-value"]
+
+
+def test_outputs_the_engine_keeps_secret_stay_secret_downstream(tmp_path: Path) -> None:
+    """pulumi-random marks RandomPassword.result secret (additionalSecretOutputs); the harness does as the engine."""
+    from tools.harness import Secret, run_program
+
+    (tmp_path / "Pulumi.yaml").write_text("name: genai-gateway\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi_random as random\n"
+        "from pulumi_azure_native import apimanagement\n"
+        "pw = random.RandomPassword('pw', length=40, special=False)\n"
+        "apimanagement.NamedValue('nv', named_value_id='k', display_name='k', value=pw.result,\n"
+        "    resource_group_name='rg', service_name='apim')\n"
+    )
+    recording = run_program("dev", {}, [], tmp_path)
+    value = recording.one("azure-native:apimanagement:NamedValue").inputs["value"]
+    assert isinstance(value, Secret) and len(value.value) == 40
+    assert repr(value) == "Secret([secret])" and value.value not in repr(recording)
+
+
+def test_plan_keeps_integers_protect_and_dependencies(dev_plan: tuple[int, dict, str]) -> None:
+    _, plan, _ = dev_plan
+    by_name = {r["name"]: r for r in plan["resources"]}
+    assert by_name["gateway-apim"]["inputs"]["sku"] == {"capacity": 1, "name": "Developer"}
+    assert isinstance(by_name["gateway-apim"]["inputs"]["sku"]["capacity"], int)
+    assert by_name["gateway"]["custom"] is False and by_name["gateway-apim"]["custom"] is True
+    assert by_name["gateway-apim"]["protect"] is False
+    policy = by_name["policies-api-policy"]
+    fragments = [r["urn"] for r in plan["resources"] if r["type"].endswith(":PolicyFragment")]
+    assert set(fragments) <= set(policy["dependencies"])
+
+
+def test_prod_plan_protects_stateful_resources(tmp_path: Path) -> None:
+    assert main(["prod", "--quiet", "--out", str(tmp_path)]) == 0
+    plan = json.loads((tmp_path / "prod.json").read_text())
+    protected = {r["name"] for r in plan["resources"] if r["protect"]}
+    assert {"gateway-apim", "gateway-logs", "openai-ptu-1", "telemetry-namespace"} <= protected
+
+
+def test_a_broken_stack_file_exits_2_naming_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").symlink_to(PROJECT_DIR / "Pulumi.yaml")
+    (tmp_path / "Pulumi.broken.yaml").write_text("config: [not, a, mapping]\n")
+    assert main(["broken", "--project-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "Pulumi.broken.yaml: expected a mapping" in capsys.readouterr().err

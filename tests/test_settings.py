@@ -184,3 +184,18 @@ def test_bad_settings_stop_the_program_before_any_resource_is_declared(
         run_stack("dev", overrides={"apim": {**dev_config["apim"], "sku": "Basic"}})
     assert f"{PROJECT}:apim.sku: 'Basic'" in str(error.value)
     assert declared == []
+
+
+def test_secret_values_never_appear_in_cross_field_errors(prod_config: dict) -> None:
+    flat = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in prod_config.items()}
+    ingress = {**prod_config["ingress"], "certificateSecretId": "https://kv-hunter2.vault.azure.net/secrets/tls"}
+    flat[f"{PROJECT}:ingress"] = json.dumps(ingress)
+    with pytest.raises(SettingsError) as error:
+        load_settings(flat, secret_keys=[f"{PROJECT}:ingress"])
+    assert "hunter2" not in str(error.value)
+    assert f"{PROJECT}:ingress.certificateSecretId: [secret]: must be a secret of the vault" in str(error.value)
+
+
+def test_the_engine_environment_does_not_leak_into_an_offline_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{PROJECT}:bogus": "1"}))
+    assert run_stack("dev").stack == "dev"

@@ -91,6 +91,10 @@ class AzureMocks(pulumi.runtime.Mocks):
     def __init__(self, stack: str) -> None:
         self.stack = stack
         self.computed: set[str] = set()
+        # Keys and passwords: values the engine keeps encrypted. A plain value containing one is a leak.
+        self.secrets: set[str] = set()
+        # Output names the engine would mark secret for the resource being registered (additionalSecretOutputs).
+        self.secret_outputs: list[str] = []
         self.states: dict[str, dict[str, Any]] = {}
 
     # -- helpers -------------------------------------------------------------------------------
@@ -98,13 +102,17 @@ class AzureMocks(pulumi.runtime.Mocks):
         self.computed.add(value)
         return value
 
+    def _secret(self, value: str) -> str:
+        self.secrets.add(value)
+        return value
+
     def _guid(self, *parts: str) -> str:
         return self._fabricate(str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join((self.stack, *parts)))))
 
     def _random(self, name: str, length: int) -> str:
         alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-        digest = hashlib.sha256(f"{self.stack}|{name}".encode()).digest()
-        return "".join(alphabet[b % len(alphabet)] for b in digest[:length])
+        digest = hashlib.shake_256(f"{self.stack}|{name}".encode()).digest(length)
+        return "".join(alphabet[b % len(alphabet)] for b in digest)
 
     # -- Mocks -----------------------------------------------------------------------------------
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -118,30 +126,34 @@ class AzureMocks(pulumi.runtime.Mocks):
         if args.token == "azure-native:apimanagement:listSubscriptionSecrets":
             sid = str(args.args.get("sid"))
             return {
-                "primaryKey": self._fabricate(hashlib.sha256(f"{self.stack}|{sid}|1".encode()).hexdigest()[:32]),
-                "secondaryKey": self._fabricate(hashlib.sha256(f"{self.stack}|{sid}|2".encode()).hexdigest()[:32]),
+                "primaryKey": self._secret(hashlib.sha256(f"{self.stack}|{sid}|1".encode()).hexdigest()[:32]),
+                "secondaryKey": self._secret(hashlib.sha256(f"{self.stack}|{sid}|2".encode()).hexdigest()[:32]),
             }, []
         if args.token == "azure-native:cognitiveservices:listAccountKeys":
             # Fabricated, remembered as computed: the plan shows [computed] even if one leaked unmasked.
             account = str(args.args.get("accountName"))
             return {
-                "key1": self._fabricate(hashlib.sha256(f"{self.stack}|{account}|key1".encode()).hexdigest()),
-                "key2": self._fabricate(hashlib.sha256(f"{self.stack}|{account}|key2".encode()).hexdigest()),
+                "key1": self._secret(hashlib.sha256(f"{self.stack}|{account}|key1".encode()).hexdigest()),
+                "key2": self._secret(hashlib.sha256(f"{self.stack}|{account}|key2".encode()).hexdigest()),
             }, []
         if args.token == "azure-native:redisenterprise:listDatabaseKeys":
             cluster = str(args.args.get("clusterName"))
             return {
-                "primaryKey": self._fabricate(hashlib.sha256(f"{self.stack}|{cluster}|redis1".encode()).hexdigest()),
-                "secondaryKey": self._fabricate(hashlib.sha256(f"{self.stack}|{cluster}|redis2".encode()).hexdigest()),
+                "primaryKey": self._secret(hashlib.sha256(f"{self.stack}|{cluster}|redis1".encode()).hexdigest()),
+                "secondaryKey": self._secret(hashlib.sha256(f"{self.stack}|{cluster}|redis2".encode()).hexdigest()),
             }, []
         raise UnknownResourceType(f"the offline mocks have no canned answer for invoke {args.token}")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        resource_id, state = self._new_resource(args)
+        return resource_id, _mark_secret(state, self.secret_outputs)
+
+    def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
             return None, {}
         inputs = _plain(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
-            result = self._fabricate(self._random(args.name, int(inputs.get("length", 16))))
+            result = self._secret(self._random(args.name, int(inputs.get("length", 16))))
             return f"{args.name}-id", {**args.inputs, "result": result}
         if args.typ == "random:index/randomString:RandomString":
             result = self._random(args.name, int(inputs.get("length", 8)))
@@ -283,6 +295,14 @@ def _fake_public_ip(name: str) -> str:
     digest = hashlib.sha256(name.encode()).digest()
     # 20.0.0.0/8 is an Azure public range; the address itself is made up.
     return f"20.{digest[0]}.{digest[1]}.{max(1, digest[2])}"
+
+
+def _mark_secret(state: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """Wrap the named outputs as the engine does for a resource's additionalSecretOutputs."""
+    return {
+        k: {rpc._special_sig_key: rpc._special_secret_sig, "value": v} if k in names and v is not None else v
+        for k, v in state.items()
+    }
 
 
 def _plain(value: Any) -> Any:

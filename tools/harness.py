@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import runpy
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,27 @@ from pulumi.runtime.sync_await import _sync_await
 from components.settings import PROJECT
 
 from .azure_mocks import AzureMocks
-from .stack_config import PROJECT_DIR, flatten, load_stack_config
+from .stack_config import PROJECT_DIR, SECRET_PLACEHOLDER, flatten, load_stack_config
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
-@dataclass(frozen=True)
 class Secret:
-    """A value the engine would keep encrypted; tests may look inside, the plan never shows it."""
+    """A value the engine would keep encrypted; tests may look inside, the plan never shows it.
 
-    value: Any
+    Not a dataclass: pytest prints dataclass fields when a comparison fails, which would show the value.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(repr(self.value))
 
     def __repr__(self) -> str:
         return "Secret([secret])"
@@ -87,7 +99,13 @@ class Recording:
     stack: str
     resources: list[RecordedResource]
     outputs: dict[str, Any]
-    computed: set[str] = field(default_factory=set)
+    # Values Azure computes at deployment, and keys or passwords; kept out of reprs (they'd show in tracebacks).
+    computed: set[str] = field(default_factory=set, repr=False)
+    secrets: set[str] = field(default_factory=set, repr=False)
+
+    def masked(self, value: Any) -> Any:
+        """A recorded value as the plan shows it."""
+        return plain_json(value, self.computed, self.secrets)
 
     def of_type(self, token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == token]
@@ -158,6 +176,8 @@ class _RecordingMonitor(MockMonitor):
         return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:
+        assert isinstance(self.mocks, AzureMocks)
+        self.mocks.secret_outputs = list(request.additionalSecretOutputs)
         response = super().RegisterResource(request)
         if request.type == STACK_TYPE:
             self.stack_urn = response.urn
@@ -233,10 +253,20 @@ def _without_eager_alias_urns() -> Iterator[None]:
         pulumi_resource.collapse_alias_to_urn = original
 
 
+@contextlib.contextmanager
+def _without_engine_config_env() -> Iterator[None]:
+    """The program also reads config the engine passes in the environment; offline, only the stack file counts."""
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PULUMI_CONFIG")}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def run_program(
     stack: str, config: Mapping[str, str], secret_keys: list[str], project_dir: Path = PROJECT_DIR
 ) -> Recording:
-    with _without_eager_alias_urns():
+    with _without_eager_alias_urns(), _without_engine_config_env():
         return _run_program(stack, config, secret_keys, project_dir)
 
 
@@ -262,22 +292,44 @@ def _run_program(stack: str, config: Mapping[str, str], secret_keys: list[str], 
         resources=monitor.recorded,
         outputs=monitor.stack_outputs,
         computed=mocks.computed,
+        # A `secure:` config value is offline a placeholder; found in a plain value, it is a leak as well.
+        secrets=mocks.secrets | {SECRET_PLACEHOLDER},
     )
 
 
-def plain_json(value: Any, computed: set[str]) -> Any:
-    """A recorded value as the plan shows it: secrets and deployment-time values masked."""
+def plain_json(value: Any, computed: set[str], secrets: Iterable[str] = ()) -> Any:
+    """A recorded value as the plan shows it: secrets and deployment-time values masked.
+
+    A plain string that contains a secret is shown as `[secret]` too; `leaked_secrets` reports it.
+    """
+    secrets = tuple(secrets)
     if isinstance(value, Secret):
         return "[secret]"
     if isinstance(value, Unknown):
         return "[computed]"
     if isinstance(value, dict):
-        return {k: plain_json(v, computed) for k, v in value.items()}
+        return {k: plain_json(v, computed, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [plain_json(v, computed) for v in value]
+        return [plain_json(v, computed, secrets) for v in value]
+    if isinstance(value, str) and any(s in value for s in secrets):
+        return "[secret]"
     if isinstance(value, str) and any(c in value for c in computed):
         return "[computed]"
     return value
+
+
+def leaked_secrets(value: Any, secrets: Iterable[str], path: str = "") -> Iterator[str]:
+    """Paths of plain (not Secret) strings that contain a secret value."""
+    if isinstance(value, Secret):
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from leaked_secrets(v, secrets, f"{path}.{k}" if path else k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from leaked_secrets(v, secrets, f"{path}[{i}]")
+    elif isinstance(value, str) and any(s in value for s in secrets):
+        yield path
 
 
 def dumps(value: Any) -> str:

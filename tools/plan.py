@@ -2,7 +2,8 @@
 
 Runs the program under Pulumi's mock engine with the stack's configuration, evaluates the checks, prints
 a `pulumi preview`-like tree with a summary, and writes `build/plan/<stack>.json`.
-Exit codes: 0 clean, 1 mandatory guardrail violation or lint error, 2 invalid settings.
+Exit codes: 0 clean, 1 mandatory guardrail violation or lint error, 2 invalid settings or stack file,
+3 the program itself failed.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from components.settings import SettingsError
 
-from .harness import RecordedResource, Recording, plain_json, run_stack
-from .stack_config import PROJECT_DIR, known_stacks
+from .harness import RecordedResource, Recording, run_stack
+from .stack_config import PROJECT_DIR, StackFileError, known_stacks
 from .violations import Violation, collect
 
 LIMITS = (
@@ -28,7 +30,6 @@ LIMITS = (
 
 
 def plan_document(recording: Recording, violations: list[Violation]) -> dict[str, Any]:
-    computed = recording.computed
     project, stack = recording.project, recording.stack
     stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
     return {
@@ -41,13 +42,13 @@ def plan_document(recording: Recording, violations: list[Violation]) -> dict[str
                 "name": r.name,
                 "parent": r.parent,
                 "custom": r.custom,
-                "inputs": plain_json(r.inputs, computed),
+                "inputs": recording.masked(r.inputs),
                 "dependencies": [d for d in r.dependencies if d != stack_urn],
                 "protect": r.protect,
             }
             for r in sorted(recording.resources, key=lambda r: r.urn)
         ],
-        "outputs": plain_json(recording.outputs, computed),
+        "outputs": recording.masked(recording.outputs),
         "violations": [v.as_json() for v in violations],
     }
 
@@ -98,9 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"error: stack {args.stack}: {error}", file=sys.stderr)
         return 2
-    except FileNotFoundError as error:
+    except (FileNotFoundError, StackFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Exception:
+        traceback.print_exc()
+        print(f"error: the program failed under the mock engine for stack {args.stack} (see above)", file=sys.stderr)
+        return 3
     violations = collect(recording)
 
     print(f"Previewing update ({args.stack}) offline, under the mock engine:\n")
@@ -108,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(render_tree(recording)))
         print()
     print("\n".join(summary(recording)))
-    outputs = plain_json(recording.outputs, recording.computed)
+    outputs = recording.masked(recording.outputs)
     print("\nOutputs:")
     for key in sorted(outputs):
         print(f"    {key}: {json.dumps(outputs[key])}")

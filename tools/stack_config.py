@@ -16,6 +16,10 @@ SECRET_PLACEHOLDER = "offline-placeholder-for-a-secret"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+class StackFileError(Exception):
+    """The stack file cannot be read as Pulumi stack configuration."""
+
+
 def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
     return project_dir / f"Pulumi.{stack}.yaml"
 
@@ -29,7 +33,12 @@ def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict
     path = stack_file(stack, project_dir)
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name}; known stacks: {', '.join(known_stacks(project_dir))}")
-    document = yaml.safe_load(path.read_text()) or {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path.name} is not valid YAML: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise StackFileError(f"{path.name}: expected a mapping with a `config:` mapping of keys to values")
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():

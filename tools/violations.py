@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .harness import Recording
+from .harness import Recording, leaked_secrets
 from .policy_lint import lint_recording
 
 
@@ -25,10 +25,35 @@ def collect(recording: Recording) -> list[Violation]:
     # Imported here: tools.guardrails builds Violation objects from this module.
     from .guardrails import guardrail_violations
 
-    violations: list[Violation] = []
+    violations: list[Violation] = list(secret_leaks(recording))
     violations.extend(guardrail_violations(recording))
     violations.extend(policy_lint_violations(recording))
     return violations
+
+
+def secret_leaks(recording: Recording) -> list[Violation]:
+    """Keys, passwords or `secure:` config that reached a plain input or output (named by path, never shown)."""
+    found = [
+        Violation(
+            "no-secret-in-plain-value",
+            "mandatory",
+            r.urn,
+            f"{r.type.split(':', 1)[1]} '{r.name}' input {path} holds a secret value in plain text: "
+            "pass it as a pulumi secret (pulumi.Output.secret) or a Key Vault reference.",
+        )
+        for r in recording.resources
+        for path in leaked_secrets(r.inputs, recording.secrets)
+    ]
+    found += [
+        Violation(
+            "no-secret-in-plain-value",
+            "mandatory",
+            None,
+            f"stack output {path} holds a secret value in plain text: export it with pulumi.Output.secret.",
+        )
+        for path in leaked_secrets(recording.outputs, recording.secrets)
+    ]
+    return found
 
 
 def policy_lint_violations(recording: Recording) -> list[Violation]:

@@ -109,7 +109,7 @@ def load_settings(raw: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> Ga
         settings = GatewaySettings.model_validate(data)
     except ValidationError as error:
         raise SettingsError(_problems_from(error, data, secrets)) from None
-    problems = settings.all_problems()
+    problems = [_masked(p, secrets) for p in settings.all_problems()]
     if problems:
         raise SettingsError(problems)
     return settings
@@ -123,6 +123,11 @@ def settings_from_pulumi_config() -> GatewaySettings:
     raw = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     secret = {k for k in raw if runtime_config.is_config_secret(k)}
     return load_settings(raw, secret)
+
+
+def _masked(problem: Problem, secret_keys: set[str]) -> Problem:
+    top = problem.key.removeprefix(f"{PROJECT}:").split(".", 1)[0].split("[", 1)[0]
+    return Problem(problem.key, "[secret]", problem.allowed) if top in secret_keys else problem
 
 
 def _decode(value: Any) -> Any:
