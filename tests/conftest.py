@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support import raw_config
 from tools.harness import Recording, run_stack
 
 STACKS = ("dev", "prod")
@@ -23,3 +24,15 @@ def prod() -> Recording:
 def stack(request: pytest.FixtureRequest) -> Recording:
     """Runs a test once per stack."""
     return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="session")
+def dev_config() -> dict:
+    """dev's configuration as data; change it only through tests.support.with_value (which copies)."""
+    return raw_config("dev")
+
+
+@pytest.fixture(scope="session")
+def prod_config() -> dict:
+    """prod's configuration as data; change it only through tests.support.with_value (which copies)."""
+    return raw_config("prod")

@@ -43,6 +43,12 @@ def with_value(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 DELETE = object()
 
 
+def only(lines: list[str]) -> str:
+    """The one problem line a test expects."""
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
 def parse(config: dict[str, Any]) -> GatewaySettings:
     flat = {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
     return load_settings(flat)

@@ -26,7 +26,7 @@ from components.content_safety import (
     LOCAL_AUTH_EXCEPTION,
 )
 from components.settings import PROJECT
-from tests.support import DELETE, parse, problems, raw_config, with_value
+from tests.support import DELETE, only, parse, problems, raw_config, with_value
 from tools.azure_mocks import SUBSCRIPTION_ID, AzureMocks
 from tools.harness import RecordedResource, Recording, Secret, run_stack
 from tools.plan import plan_document
@@ -394,15 +394,6 @@ def test_fragment_passes_the_policy_lint(prod: Recording, eight_levels: Recordin
 
 
 # -- settings --------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def prod_config() -> dict:
-    return raw_config("prod")
-
-
-def only(lines: list[str]) -> str:
-    assert len(lines) == 1, lines
-    return lines[0]
-
 
 def test_content_safety_is_off_by_default_with_medium_thresholds(prod_config: dict) -> None:
     settings = parse(with_value(prod_config, "contentSafety", DELETE)).content_safety

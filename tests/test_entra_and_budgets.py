@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-import pytest
 from lxml import etree
 
-from tests.support import DELETE, parse, problems, raw_config, with_value
+from tests.support import DELETE, parse, problems, with_value
 from tools.harness import Recording
 from tools.rawxml import to_wellformed
 
@@ -80,11 +79,6 @@ def test_entra_check_runs_first_in_the_api_policy(prod: Recording) -> None:
 def test_dev_has_no_entra_callers(dev: Recording) -> None:
     ids = {f.get("id") for f in dev.of_type("azure-native:apimanagement:PolicyFragment")}
     assert "entra-consumers" not in ids
-
-
-@pytest.fixture(scope="module")
-def prod_config() -> dict:
-    return raw_config("prod")
 
 
 def test_client_app_ids_need_entra_enabled(prod_config: dict) -> None:

@@ -9,7 +9,7 @@ from lxml import etree
 
 from components.gateway_policies import FRAGMENTS, OPENAI_SPEC_URL
 from components.settings.gateway import MAX_POOL_MEMBERS
-from tests.support import problems, raw_config, with_value
+from tests.support import problems, with_value
 from tools.azure_mocks import identity_client_id
 from tools.harness import RecordedResource, Recording, Secret
 from tools.rawxml import to_wellformed
@@ -405,11 +405,6 @@ def test_app_teams_get_the_openai_base_url_and_deployments(dev: Recording, prod:
 
 
 # -- settings validation -------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def prod_config() -> dict:
-    return raw_config("prod")
 
 
 def test_pool_member_naming_an_unknown_account_is_rejected(prod_config: dict) -> None:

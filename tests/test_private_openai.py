@@ -16,7 +16,7 @@ from components.access import ROLE_DEFINITIONS, assignment_name
 from components.private_openai import backend_url
 from components.settings import PROJECT, AccountSettings, GatewaySettings
 from components.settings.openai import PROVISIONED_SKUS
-from tests.support import DELETE, parse, problems, raw_config, with_value
+from tests.support import DELETE, only, parse, problems, raw_config, with_value
 from tools.azure_mocks import SUBSCRIPTION_ID, AzureMocks
 from tools.harness import RecordedResource, Recording, Secret
 
@@ -319,24 +319,10 @@ def test_backend_url_is_the_endpoint_plus_openai_without_a_double_slash(endpoint
 KEY = f"{PROJECT}:openai"
 
 
-@pytest.fixture(scope="module")
-def dev_config() -> dict:
-    return raw_config("dev")
-
-
-@pytest.fixture(scope="module")
-def prod_config() -> dict:
-    return raw_config("prod")
-
-
 def openai_problems(config: dict) -> list[str]:
     """The error lines about `openai` (rules elsewhere, e.g. pools naming accounts, are not under test here)."""
     return [line for line in problems(config) if line.startswith(f"{KEY}:") or line.startswith(f"{KEY}.")]
 
-
-def only(lines: list[str]) -> str:
-    assert len(lines) == 1, lines
-    return lines[0]
 
 
 def test_both_stacks_have_valid_openai_settings(dev_config: dict, prod_config: dict) -> None:

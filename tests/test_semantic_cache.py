@@ -6,7 +6,7 @@ import pytest
 from lxml import etree
 
 from components.access import ROLE_DEFINITIONS
-from tests.support import problems, raw_config, with_value
+from tests.support import problems, with_value
 from tools.harness import RecordedResource, Recording, Secret
 from tools.rawxml import to_wellformed
 
@@ -126,11 +126,6 @@ def test_apim_system_identity_may_call_the_embeddings_deployments(prod: Recordin
 def test_dev_has_no_semantic_cache(dev: Recording) -> None:
     assert not dev.of_type(REDIS) and not dev.of_type("azure-native:apimanagement:Cache")
     assert "semantic-cache" not in dev.one("azure-native:apimanagement:ApiPolicy").get("value")
-
-
-@pytest.fixture(scope="module")
-def prod_config() -> dict:
-    return raw_config("prod")
 
 
 def test_cache_needs_a_deployed_embeddings_model(prod_config: dict) -> None:

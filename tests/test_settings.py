@@ -7,24 +7,9 @@ import json
 import pytest
 
 from components.settings import PROJECT, SettingsError, load_settings
-from tests.support import DELETE, parse, problems, raw_config, with_value
+from tests.support import DELETE, only, parse, problems, with_value
 from tools import azure_mocks
 from tools.harness import run_stack
-
-
-@pytest.fixture(scope="module")
-def dev_config() -> dict:
-    return raw_config("dev")
-
-
-@pytest.fixture(scope="module")
-def prod_config() -> dict:
-    return raw_config("prod")
-
-
-def only(lines: list[str]) -> str:
-    assert len(lines) == 1, lines
-    return lines[0]
 
 
 def test_both_stacks_parse_into_settings(dev_config: dict, prod_config: dict) -> None:

@@ -457,16 +457,6 @@ def test_policy_emits_exactly_the_schema_fields(hash_client_ip: bool) -> None:
 KEY = f"{PROJECT}:telemetry"
 
 
-@pytest.fixture(scope="module")
-def dev_config() -> dict:
-    return raw_config("dev")
-
-
-@pytest.fixture(scope="module")
-def prod_config() -> dict:
-    return raw_config("prod")
-
-
 def test_telemetry_may_be_omitted_outside_production(dev_config: dict) -> None:
     config = with_value(dev_config, "telemetry", DELETE)
     assert problems(config) == []
