@@ -102,9 +102,7 @@ def without(recording: Recording, token: str, name: str | None = None) -> Record
     return copied
 
 
-def assert_fails(
-    violations: list[Violation], rule: str, level: str, phrase: str, resource: str | None = None
-) -> None:
+def assert_fails(violations: list[Violation], rule: str, level: str, phrase: str, resource: str | None = None) -> None:
     matching = [v for v in violations if v.policy == rule and phrase in v.message]
     assert matching, f"no {rule} violation saying {phrase!r}; got {[v.message for v in violations]}"
     assert {v.level for v in matching} == {level}
@@ -151,8 +149,12 @@ def test_the_cli_entry_point_only_builds_the_pack_and_is_never_imported() -> Non
 def test_each_stack_has_a_valid_pack_config(stack_name: str) -> None:
     settings = reconcile(ALL_RULES, load_pack_config(stack_name), f"{stack_name}.json")
     assert {name for name, (level, _) in settings.items() if level == "mandatory"} >= {
-        "no-public-network-access", "openai-private-endpoint", "backend-circuit-breaker",
-        "api-policy-managed-identity", "product-token-limit", "role-assignment-least-privilege",
+        "no-public-network-access",
+        "openai-private-endpoint",
+        "backend-circuit-breaker",
+        "api-policy-managed-identity",
+        "product-token-limit",
+        "role-assignment-least-privilege",
     }
 
 
@@ -213,8 +215,13 @@ def test_no_public_network_access(dev: Recording, prod: Recording) -> None:
 
 def test_no_public_network_access_can_refuse_the_trusted_services_firewall(prod: Recording) -> None:
     strict = {"no-public-network-access": {"allowTrustedServicesFirewall": False}}
-    assert_fails(check(prod, "no-public-network-access", strict), "no-public-network-access", "mandatory",
-                 "deny-all firewall", "telemetry-capture")
+    assert_fails(
+        check(prod, "no-public-network-access", strict),
+        "no-public-network-access",
+        "mandatory",
+        "deny-all firewall",
+        "telemetry-capture",
+    )
 
 
 def test_no_local_auth(dev: Recording, prod: Recording) -> None:
@@ -270,8 +277,9 @@ def test_openai_private_endpoint(dev: Recording) -> None:
     rule = "openai-private-endpoint"
     broken = without(dev, rules.PRIVATE_ENDPOINT, "openai-ptu-1-pe")
     assert_fails(check(broken, rule), rule, "mandatory", "has no private endpoint", "openai-ptu-1")
-    broken = changed(dev, rules.PRIVATE_ENDPOINT, "openai-paygo-1-pe",
-                     privateLinkServiceConnections__0__groupIds=["blob"])
+    broken = changed(
+        dev, rules.PRIVATE_ENDPOINT, "openai-paygo-1-pe", privateLinkServiceConnections__0__groupIds=["blob"]
+    )
     assert_fails(check(broken, rule), rule, "mandatory", "the Azure OpenAI sub-resource is 'account'", "openai-paygo-1")
     broken = without(dev, rules.ZONE_GROUP, "openai-paygo-2-pe-dns")
     assert_fails(check(broken, rule), rule, "mandatory", "has no DNS zone group", "openai-paygo-2")
@@ -283,8 +291,12 @@ def test_backend_circuit_breaker(dev: Recording) -> None:
     assert_fails(check(broken, rule), rule, "mandatory", "has no circuit breaker", backend)
     broken = changed(dev, rules.BACKEND, backend, circuitBreaker__rules__0__acceptRetryAfter=False)
     assert_fails(check(broken, rule), rule, "mandatory", "acceptRetryAfter true", backend)
-    broken = changed(dev, rules.BACKEND, backend,
-                     circuitBreaker__rules__0__failureCondition__statusCodeRanges=[{"min": 500, "max": 599}])
+    broken = changed(
+        dev,
+        rules.BACKEND,
+        backend,
+        circuitBreaker__rules__0__failureCondition__statusCodeRanges=[{"min": 500, "max": 599}],
+    )
     assert_fails(check(broken, rule), rule, "mandatory", "does not cover status 429", backend)
     rule_copy = find(dev, rules.BACKEND, backend).get("circuitBreaker.rules.0")
     broken = changed(dev, rules.BACKEND, backend, circuitBreaker__rules=[rule_copy, rule_copy])
@@ -292,8 +304,9 @@ def test_backend_circuit_breaker(dev: Recording) -> None:
 
 
 def test_backend_circuit_breaker_ignores_backends_that_are_not_azure_openai(dev: Recording) -> None:
-    other = changed(dev, rules.BACKEND, "policies-openai-ptu-1", url="https://api.contoso.example",
-                    circuitBreaker=DELETE)
+    other = changed(
+        dev, rules.BACKEND, "policies-openai-ptu-1", url="https://api.contoso.example", circuitBreaker=DELETE
+    )
     assert check(other, "backend-circuit-breaker") == []
 
 
@@ -341,7 +354,9 @@ def test_api_policy_managed_identity(prod: Recording) -> None:
     broken = changed(prod, rules.POLICY_FRAGMENT, fragment.name, value=keeps_key)
     assert_fails(check(broken, rule), rule, "mandatory", "forwards the caller's 'api-key' header", policy)
 
-    wrong_audience = fragment.get("value").replace("https://cognitiveservices.azure.com", "https://management.azure.com")
+    wrong_audience = fragment.get("value").replace(
+        "https://cognitiveservices.azure.com", "https://management.azure.com"
+    )
     broken = changed(prod, rules.POLICY_FRAGMENT, fragment.name, value=wrong_audience)
     assert_fails(check(broken, rule), rule, "mandatory", "with a managed identity", policy)
 
@@ -373,8 +388,9 @@ def test_consumer_auth_accepts_entra_id_instead_of_a_subscription(dev: Recording
     entra = policy.get("value").replace(
         "<base />", '<base />\n<validate-azure-ad-token tenant-id="contoso.example" />', 1
     )
-    keyless = changed(changed(dev, rules.PRODUCT, product, subscriptionRequired=False),
-                      rules.PRODUCT_POLICY, policy.name, value=entra)
+    keyless = changed(
+        changed(dev, rules.PRODUCT, product, subscriptionRequired=False), rules.PRODUCT_POLICY, policy.name, value=entra
+    )
     assert check(keyless, "consumer-auth-required") == []
 
 
@@ -426,8 +442,13 @@ def test_apim_managed_identity(dev: Recording) -> None:
 def test_apim_diagnostic_no_payload(dev: Recording) -> None:
     rule = "apim-diagnostic-no-payload"
     broken = changed(dev, rules.DIAGNOSTIC, frontend__request__body__bytes=8192)
-    assert_fails(check(broken, rule), rule, "mandatory", "8192 bytes of frontend request bodies",
-                 "gateway-appinsights-diagnostic")
+    assert_fails(
+        check(broken, rule),
+        rule,
+        "mandatory",
+        "8192 bytes of frontend request bodies",
+        "gateway-appinsights-diagnostic",
+    )
     broken = changed(dev, rules.API_DIAGNOSTIC, backend__request__headers=["Api-Key"])
     assert_fails(check(broken, rule), rule, "mandatory", "credential header(s) ['api-key']", "policies-api-diagnostic")
 
@@ -439,17 +460,29 @@ def test_apim_subnet_nsg_rules(dev: Recording, prod: Recording) -> None:
         no_management = [r for r in rules_now if r["name"] != "AllowApimManagement"]
         broken = changed(recording, rules.NSG, nsg, securityRules=no_management)
         assert_fails(check(broken, rule), rule, "mandatory", "allowing TCP 3443 from ApiManagement", nsg)
-    deny = {"name": "DenyAllInbound", "priority": 90, "direction": "Inbound", "access": "Deny", "protocol": "*",
-            "sourceAddressPrefix": "*", "sourcePortRange": "*", "destinationAddressPrefix": "*",
-            "destinationPortRange": "*"}
+    deny = {
+        "name": "DenyAllInbound",
+        "priority": 90,
+        "direction": "Inbound",
+        "access": "Deny",
+        "protocol": "*",
+        "sourceAddressPrefix": "*",
+        "sourcePortRange": "*",
+        "destinationAddressPrefix": "*",
+        "destinationPortRange": "*",
+    }
     broken = changed(dev, rules.NSG, nsg, securityRules=[deny, *find(dev, rules.NSG, nsg).get("securityRules")])
     assert_fails(check(broken, rule), rule, "mandatory", "denies TCP 6390 from AzureLoadBalancer", nsg)
 
 
 def test_apim_subnet_nsg_rules_skip_v2_outbound_integration(dev: Recording) -> None:
     rules_now = find(dev, rules.NSG, "gateway-apim-nsg").get("securityRules")
-    v2 = changed(changed(dev, rules.APIM, sku__name="StandardV2"), rules.NSG, "gateway-apim-nsg",
-                 securityRules=[r for r in rules_now if r["direction"] == "Outbound"])
+    v2 = changed(
+        changed(dev, rules.APIM, sku__name="StandardV2"),
+        rules.NSG,
+        "gateway-apim-nsg",
+        securityRules=[r for r in rules_now if r["direction"] == "Outbound"],
+    )
     assert check(v2, "apim-subnet-nsg-rules") == []
 
 
@@ -475,8 +508,11 @@ def test_prod_waf_prevention(prod: Recording) -> None:
 
 def test_prod_protect_stateful(prod: Recording) -> None:
     rule = "prod-protect-stateful"
-    for token, name in ((rules.WORKSPACE, "gateway-logs"), (rules.COGNITIVE_ACCOUNT, "openai-ptu-1"),
-                        (rules.APIM, "gateway-apim")):
+    for token, name in (
+        (rules.WORKSPACE, "gateway-logs"),
+        (rules.COGNITIVE_ACCOUNT, "openai-ptu-1"),
+        (rules.APIM, "gateway-apim"),
+    ):
         broken = copy.deepcopy(prod)
         find(broken, token, name).protect = False
         assert_fails(check(broken, rule), rule, "mandatory", "is not protected", name)
@@ -508,8 +544,14 @@ def test_no_secret_in_plain_output(prod: Recording) -> None:
 # -- how the evaluation presents resources the way the engine does ----------------------------------------
 def test_validators_see_camel_case_inputs_with_secrets_unwrapped_and_unknowns_guarded() -> None:
     props = engine_props(
-        {"properties": {"disableLocalAuth": True}, "sku": {"capacity": 2}, "key": Secret("s3cr3t"),
-         "later": Unknown(), "fabricated": "id-123", "list": [1, Secret({"a": "b"})]},
+        {
+            "properties": {"disableLocalAuth": True},
+            "sku": {"capacity": 2},
+            "key": Secret("s3cr3t"),
+            "later": Unknown(),
+            "fabricated": "id-123",
+            "list": [1, Secret({"a": "b"})],
+        },
         computed={"id-123"},
     )
     assert props["properties"]["disableLocalAuth"] is True
@@ -561,11 +603,21 @@ def test_stack_policies_link_resources_without_ids_as_in_a_first_preview(stack: 
     assert isinstance(endpoint.get("privateLinkServiceConnections.0.privateLinkServiceId"), Unknown)
     assert guardrail_violations(preview) == guardrail_violations(stack)
     broken = changed(preview, rules.BACKEND, "policies-openai-ptu-1", circuitBreaker=DELETE)
-    assert_fails(check(broken, "backend-circuit-breaker"), "backend-circuit-breaker", "mandatory",
-                 "has no circuit breaker", "policies-openai-ptu-1")
+    assert_fails(
+        check(broken, "backend-circuit-breaker"),
+        "backend-circuit-breaker",
+        "mandatory",
+        "has no circuit breaker",
+        "policies-openai-ptu-1",
+    )
     broken = without(preview, rules.ZONE_GROUP, "openai-ptu-1-pe-dns")
-    assert_fails(check(broken, "openai-private-endpoint"), "openai-private-endpoint", "mandatory",
-                 "has no DNS zone group", "openai-ptu-1")
+    assert_fails(
+        check(broken, "openai-private-endpoint"),
+        "openai-private-endpoint",
+        "mandatory",
+        "has no DNS zone group",
+        "openai-ptu-1",
+    )
 
 
 def test_a_value_unknown_during_preview_is_reported_as_advisory(dev: Recording) -> None:
@@ -611,3 +663,18 @@ def test_the_config_files_are_json_objects_of_known_policies() -> None:
     for path in sorted((PACK_DIR / "config").glob("*.json")):
         assert Path(PROJECT_DIR / f"Pulumi.{path.stem}.yaml").exists(), f"{path.name} has no stack"
         reconcile(ALL_RULES, load_pack_config(path.stem), path.name)
+
+
+def test_rules_see_the_stack_as_parent_of_top_level_resources_and_real_parents_below(prod: Recording) -> None:
+    from tools.guardrails import policy_resources
+
+    resources = {r.urn: r for r in policy_resources(prod)}
+    component = prod.one("genai-gateway:baseline:ApimBaseline")
+    apim = prod.one("azure-native:apimanagement:ApiManagementService")
+    assert resources[component.urn].opts.parent == prod.stack_urn
+    assert resources[apim.urn].opts.parent == component.urn
+    assert resources[apim.urn].parent is resources[component.urn]
+    # URNs carry the parent's type chain, as the engine builds them.
+    assert (
+        apim.urn.split("::")[2] == "genai-gateway:baseline:ApimBaseline$azure-native:apimanagement:ApiManagementService"
+    )

@@ -192,11 +192,6 @@ def engine_props(inputs: Mapping[str, Any], computed: Iterable[str] = ()) -> Map
     return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct)))
 
 
-def stack_urn(recording: Recording) -> str:
-    project, stack = recording.project, recording.stack
-    return f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
-
-
 def resource_options(resource: RecordedResource, root: str) -> PolicyResourceOptions:
     return PolicyResourceOptions(
         protect=resource.protect,
@@ -211,7 +206,7 @@ def resource_options(resource: RecordedResource, root: str) -> PolicyResourceOpt
 
 def policy_resources(recording: Recording) -> list[PolicyResource]:
     """Every recorded resource as a stack policy receives it, parents and dependencies linked."""
-    root = stack_urn(recording)
+    root = recording.stack_urn
     by_urn: dict[str, PolicyResource] = {}
     for r in recording.resources:
         by_urn[r.urn] = PolicyResource(
@@ -270,7 +265,7 @@ class _Evaluation:
 
     def __init__(self, recording: Recording) -> None:
         self.recording = recording
-        self.root = stack_urn(recording)
+        self.root = recording.stack_urn
         self.violations: list[Violation] = []
         self._props: dict[str, Mapping[str, Any]] = {}
         self._resources: list[PolicyResource] | None = None

@@ -103,6 +103,11 @@ class Recording:
     computed: set[str] = field(default_factory=set, repr=False)
     secrets: set[str] = field(default_factory=set, repr=False)
 
+    @property
+    def stack_urn(self) -> str:
+        """The root stack's URN, as the engine names it."""
+        return f"urn:pulumi:{self.stack}::{self.project}::pulumi:pulumi:Stack::{self.project}-{self.stack}"
+
     def masked(self, value: Any) -> Any:
         """A recorded value as the plan shows it."""
         return plain_json(value, self.computed, self.secrets)

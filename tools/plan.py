@@ -30,8 +30,7 @@ LIMITS = (
 
 
 def plan_document(recording: Recording, violations: list[Violation]) -> dict[str, Any]:
-    project, stack = recording.project, recording.stack
-    stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
+    stack_urn = recording.stack_urn
     return {
         "project": recording.project,
         "stack": recording.stack,
