@@ -189,3 +189,11 @@ def test_a_broken_stack_file_exits_2_naming_the_file(capsys: pytest.CaptureFixtu
     (tmp_path / "Pulumi.broken.yaml").write_text("config: [not, a, mapping]\n")
     assert main(["broken", "--project-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
     assert "Pulumi.broken.yaml: expected a mapping" in capsys.readouterr().err
+
+
+def test_a_secret_quoted_by_a_rule_is_masked_in_the_message() -> None:
+    from tools.harness import Recording
+    from tools.plan import masked_message
+
+    recording = Recording("genai-gateway", "dev", [], {}, set(), {"s3cr3t-key"})
+    assert masked_message(recording, "value 's3cr3t-key' is plain") == "value '[secret]' is plain"

@@ -16,6 +16,7 @@ from components.settings import PROJECT
 
 from .harness import run_program
 from .stack_config import load_stack_config
+from .violations import collect
 
 TARGETS = {"prod": 5.0, "large": 20.0}
 
@@ -23,7 +24,7 @@ TARGETS = {"prod": 5.0, "large": 20.0}
 def large_config(accounts: int, consumers: int) -> tuple[dict[str, str], list[str]]:
     """prod's configuration with `accounts` OpenAI accounts and `consumers` consumers."""
     flat, secrets = load_stack_config("prod")
-    config: dict[str, Any] = {k: json.loads(v) if v[:1] in "{[" else v for k, v in flat.items()}
+    config: dict[str, Any] = {k: json.loads(v) if v and v[0] in "{[" else v for k, v in flat.items()}
     template = config[f"{PROJECT}:openai"]["accounts"]
     ptu, paygo = copy.deepcopy(template[0]), copy.deepcopy(template[1])
     generated = [ptu] + [dict(copy.deepcopy(paygo), name=f"paygo-{i}") for i in range(1, accounts)]
@@ -38,8 +39,10 @@ def large_config(accounts: int, consumers: int) -> tuple[dict[str, str], list[st
 
 
 def timed(label: str, config: dict[str, str], secrets: list[str]) -> tuple[int, float]:
+    """The whole offline plan: the program under the mock engine, then the guardrails and the policy lint."""
     start = time.perf_counter()
     recording = run_program("prod", config, secrets)
+    collect(recording)
     elapsed = time.perf_counter() - start
     count = len(recording.resources)
     print(f"{label:<34} {count:>6} resources {elapsed:>7.2f} s {count / elapsed:>8.0f} resources/s")

@@ -29,6 +29,13 @@ LIMITS = (
 )
 
 
+def masked_message(recording: Recording, message: str) -> str:
+    """A rule may quote a value; a secret in it is never printed."""
+    for secret in recording.secrets:
+        message = message.replace(secret, "[secret]")
+    return message
+
+
 def plan_document(recording: Recording, violations: list[Violation]) -> dict[str, Any]:
     stack_urn = recording.stack_urn
     return {
@@ -48,7 +55,7 @@ def plan_document(recording: Recording, violations: list[Violation]) -> dict[str
             for r in sorted(recording.resources, key=lambda r: r.urn)
         ],
         "outputs": recording.masked(recording.outputs),
-        "violations": [v.as_json() for v in violations],
+        "violations": [{**v.as_json(), "message": masked_message(recording, v.message)} for v in violations],
     }
 
 
@@ -119,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     mandatory = [v for v in violations if v.level == "mandatory"]
     print(f"\nChecks: {len(mandatory)} mandatory violation(s), {len(violations) - len(mandatory)} advisory")
     for v in violations:
-        print(f"    [{v.level}] {v.policy}: {v.message}" + (f"\n        at {v.urn}" if v.urn else ""))
+        message = masked_message(recording, v.message)
+        print(f"    [{v.level}] {v.policy}: {message}" + (f"\n        at {v.urn}" if v.urn else ""))
 
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / f"{args.stack}.json"
