@@ -23,6 +23,3 @@ def render(template: str, **values: Any) -> str:
     """The document of `fragments/<template>.xml.j2`, rendered with `values`."""
     return _environment.get_template(f"{template}.xml.j2").render(**values).strip() + "\n"
 
-
-def template_names() -> list[str]:
-    return sorted(p.name.removesuffix(".xml.j2") for p in FRAGMENTS_DIR.glob("*.xml.j2"))

@@ -8,7 +8,6 @@ protect) and the stack outputs, with secrets kept wrapped in `Secret`.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import runpy
 import sys
@@ -170,7 +169,6 @@ class _RecordingMonitor(MockMonitor):
         self.recorded: list[RecordedResource] = []
         self.stack_outputs: dict[str, Any] = {}
         self.stack_urn = ""
-        self._ids: dict[str, str | None] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine's form: the parent's type chain, without the root stack's type.
@@ -336,6 +334,3 @@ def leaked_secrets(value: Any, secrets: Iterable[str], path: str = "") -> Iterat
     elif isinstance(value, str) and any(s in value for s in secrets):
         yield path
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=False)

@@ -93,10 +93,6 @@ class OpenAISettings(Model):
                 return account
         raise KeyError(f"no OpenAI account {name!r}; known: {', '.join(a.name for a in self.accounts)}")
 
-    @property
-    def account_names(self) -> list[str]:
-        return [a.name for a in self.accounts]
-
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
         first_index: dict[str, int] = {}
         for i, account in enumerate(self.accounts):
