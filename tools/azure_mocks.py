@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import threading
 import uuid
 from typing import Any
 
@@ -93,8 +94,9 @@ class AzureMocks(pulumi.runtime.Mocks):
         self.computed: set[str] = set()
         # Keys and passwords: values the engine keeps encrypted. A plain value containing one is a leak.
         self.secrets: set[str] = set()
-        # Output names the engine would mark secret for the resource being registered (additionalSecretOutputs).
-        self.secret_outputs: list[str] = []
+        # The engine registers resources concurrently, one thread each: what one registration asks to keep
+        # secret (additionalSecretOutputs) must not reach another's outputs, so it is kept per thread.
+        self._registration = threading.local()
         self.states: dict[str, dict[str, Any]] = {}
 
     # -- helpers -------------------------------------------------------------------------------
@@ -144,9 +146,15 @@ class AzureMocks(pulumi.runtime.Mocks):
             }, []
         raise UnknownResourceType(f"the offline mocks have no canned answer for invoke {args.token}")
 
+    def registering(self, secret_outputs: list[str]) -> None:
+        """Called by the monitor on the registering thread, just before it calls `new_resource` there."""
+        self._registration.secret_outputs = list(secret_outputs)
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         resource_id, state = self._new_resource(args)
-        return resource_id, _mark_secret(state, self.secret_outputs)
+        secret_outputs: list[str] = getattr(self._registration, "secret_outputs", [])
+        self._registration.secret_outputs = []
+        return resource_id, _mark_secret(state, secret_outputs)
 
     def _new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:

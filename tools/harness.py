@@ -180,7 +180,7 @@ class _RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         assert isinstance(self.mocks, AzureMocks)
-        self.mocks.secret_outputs = list(request.additionalSecretOutputs)
+        self.mocks.registering(list(request.additionalSecretOutputs))
         response = super().RegisterResource(request)
         if request.type == STACK_TYPE:
             self.stack_urn = response.urn
