@@ -409,7 +409,10 @@ def test_app_teams_get_the_openai_base_url_and_deployments(dev: Recording, prod:
 
 def test_pool_member_naming_an_unknown_account_is_rejected(prod_config: dict) -> None:
     [line] = problems(with_value(prod_config, "routing.pools.0.members.1.account", "paygo-9"))
-    assert line.startswith("genai-gateway:routing.pools[0].members[1].account: 'paygo-9': unknown account")
+    assert line.startswith(
+        "genai-gateway:routing.pools['gpt-4o-mini'].members['paygo-9'"
+        "].account: 'paygo-9': unknown account"
+    )
 
 
 def test_pool_member_lacking_the_deployment_is_rejected(prod_config: dict) -> None:
@@ -420,18 +423,21 @@ def test_pool_member_lacking_the_deployment_is_rejected(prod_config: dict) -> No
 @pytest.mark.parametrize(("field", "value"), [("weight", 101), ("weight", -1), ("priority", 101), ("priority", -1)])
 def test_weights_and_priorities_outside_0_to_100_are_rejected(prod_config: dict, field: str, value: int) -> None:
     [line] = problems(with_value(prod_config, f"routing.pools.0.members.0.{field}", value))
-    assert line.startswith(f"genai-gateway:routing.pools[0].members[0].{field}: {value}: ")
+    assert line.startswith(f"genai-gateway:routing.pools['gpt-4o-mini'].members['ptu-1'].{field}: {value}: ")
 
 
 def test_more_than_30_pool_members_are_rejected(prod_config: dict) -> None:
     many = [{"account": "paygo-1"}] * 31
     lines = problems(with_value(prod_config, "routing.pools.1.members", many))
-    assert "genai-gateway:routing.pools[1].members: 31 members: a backend pool holds at most 30" in lines
+    assert (
+        "genai-gateway:routing.pools['text-embedding-3-small'].members: "
+        "31 members: a backend pool holds at most 30"
+    ) in lines
 
 
 def test_consumer_allowed_an_unknown_deployment_is_rejected(prod_config: dict) -> None:
     [line] = problems(with_value(prod_config, "consumers.1.deployments.0", "gpt-5"))
-    assert line.startswith("genai-gateway:consumers[1].deployments[0]: 'gpt-5': unknown deployment")
+    assert line.startswith("genai-gateway:consumers['knowledge-search'].deployments[0]: 'gpt-5': unknown deployment")
 
 
 def test_token_quota_without_a_period_is_rejected(prod_config: dict) -> None:
@@ -444,7 +450,7 @@ def test_consumer_without_a_token_limit_is_rejected(prod_config: dict) -> None:
     from tests.support import DELETE
 
     [line] = problems(with_value(prod_config, "consumers.0.tokensPerMinute", DELETE))
-    assert line == "genai-gateway:consumers[0].tokensPerMinute: (missing): required key"
+    assert line == "genai-gateway:consumers['customer-support'].tokensPerMinute: (missing): required key"
 
 
 def test_duplicate_consumer_names_are_rejected(prod_config: dict) -> None:

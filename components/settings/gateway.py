@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from .base import Model, Problem
+from .base import Model, Problem, item_key
 
 if TYPE_CHECKING:
     from . import GatewaySettings
@@ -81,7 +81,7 @@ class RoutingSettings(Model):
         all_deployments = {d for names in hosted.values() for d in names}
         seen = Counter(p.deployment for p in self.pools)
         for i, pool in enumerate(self.pools):
-            at = f"{key}.pools[{i}]"
+            at = item_key(f"{key}.pools", self.pools, i)
             if pool.deployment not in all_deployments:
                 yield Problem(f"{at}.deployment", repr(pool.deployment),
                               f"no account deploys it (deployments: {', '.join(sorted(all_deployments))})")
@@ -95,10 +95,10 @@ class RoutingSettings(Model):
                               f"a backend pool holds at most {MAX_POOL_MEMBERS}")
             for j, m in enumerate(members):
                 if m.account not in hosted:
-                    yield Problem(f"{at}.members[{j}].account", repr(m.account),
+                    yield Problem(f"{item_key(f'{at}.members', members, j)}.account", repr(m.account),
                                   f"unknown account (accounts: {', '.join(hosted)})")
                 elif pool.deployment not in hosted[m.account]:
-                    yield Problem(f"{at}.members[{j}].account", repr(m.account),
+                    yield Problem(f"{item_key(f'{at}.members', members, j)}.account", repr(m.account),
                                   f"does not deploy {pool.deployment!r} (it deploys: {', '.join(hosted[m.account])})")
             for account, n in Counter(m.account for m in members).items():
                 if n > 1:
@@ -210,7 +210,7 @@ def consumer_problems(consumers: list[ConsumerSettings], key: str, whole: Gatewa
         if n > 1:
             yield Problem(key, repr(name), "consumer names must be unique")
     for i, c in enumerate(consumers):
-        at = f"{key}[{i}]"
+        at = item_key(key, consumers, i)
         if (c.token_quota is None) != (c.token_quota_period is None):
             yield Problem(f"{at}.tokenQuota", str(c.token_quota),
                           "tokenQuota and tokenQuotaPeriod are set together or not at all")
