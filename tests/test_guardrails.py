@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -653,13 +654,15 @@ def test_an_invalid_pack_config_is_refused(config: dict[str, Any], phrase: str) 
 
 
 def test_an_invalid_config_file_is_one_mandatory_violation(dev: Recording, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tools.guardrails.load_pack_config", lambda stack: {"backend-pool-spillover": "loud"})
+    monkeypatch.setattr("tools.guardrails.load_pack_config", lambda *stack: {"backend-pool-spillover": "loud"})
     [violation] = guardrail_violations(dev)
     assert violation.policy == "guardrails-config" and violation.level == "mandatory"
     assert "'loud' is not one of" in violation.message
 
 
 def test_the_config_files_are_json_objects_of_known_policies() -> None:
+    for path in sorted((PACK_DIR / "config" / "environments").glob("*.json")):
+        reconcile(ALL_RULES, json.loads(path.read_text()), path.name)
     for path in sorted((PACK_DIR / "config").glob("*.json")):
         assert Path(PROJECT_DIR / f"Pulumi.{path.stem}.yaml").exists(), f"{path.name} has no stack"
         reconcile(ALL_RULES, load_pack_config(path.stem), path.name)

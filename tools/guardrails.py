@@ -18,7 +18,9 @@ hands them is built the way the engine and the analyzer server build it:
   `property_dependencies` linked to the other `PolicyResource` objects (links to resources outside the list,
   such as the root stack, are dropped, as the analyzer server does). The CLI passes stack policies the
   resources' outputs; azure-native outputs echo the inputs, and offline the inputs are what is known.
-- Configuration: `policies/config/<stack>.json`, reconciled like the CLI reconciles `--policy-pack-config`:
+- Configuration: the stack's level set (see `level_set`: `policies/config/<stack>.json` when the stack has
+  one, else `policies/config/environments/<environment>.json` of its declared `environment`, never lower
+  than the latter), reconciled like the CLI reconciles `--policy-pack-config`:
   each policy's schema defaults, then an `all` enforcement level, then the policy's own entry; without an
   entry a policy keeps the level set in the rules module. Offline the file is checked more strictly than the
   CLI does: an unknown policy or property name, a bad level or a value of the wrong type is an error.
@@ -40,6 +42,7 @@ import inspect
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +63,11 @@ from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deser
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
+from components.settings import PROJECT
 from policies.rules import ALL_RULES, PACK_NAME, PlanOnlyRule, Rule
 
 from .harness import RecordedResource, Recording, Secret, Unknown
-from .stack_config import PROJECT_DIR, known_stacks
+from .stack_config import PROJECT_DIR, StackFileError, known_stacks, load_stack_config
 from .violations import Violation
 
 CONFIG_DIR = PROJECT_DIR / "policies" / "config"
@@ -75,15 +79,72 @@ class GuardrailConfigError(ValueError):
 
 
 # -- configuration ---------------------------------------------------------------------------------------
+# Levels follow the stack's declared `environment`, never its file name: a stack's own file
+# (policies/config/<stack>.json) applies when it exists, else the level set of its environment
+# (policies/config/environments/<environment>.json). A stack's own file may add settings and raise levels,
+# never lower a rule below its environment's level, so no production stack can fall back to advisory.
+ENVIRONMENTS_DIR = CONFIG_DIR / "environments"
+_LEVEL_RANK = {"disabled": 0, "advisory": 1, "mandatory": 2, "remediate": 2}
+
+
 def config_path(stack: str) -> Path:
+    """The stack's own pack configuration (optional)."""
     return CONFIG_DIR / f"{stack}.json"
 
 
-def load_pack_config(stack: str) -> dict[str, Any]:
-    """The raw pack configuration of a stack (`{}` when the stack has no file)."""
-    path = config_path(stack)
+def environment_config_path(environment: str) -> Path:
+    """The level set of an environment (one per allowed `environment` setting)."""
+    return ENVIRONMENTS_DIR / f"{environment}.json"
+
+
+def shown_path(path: Path) -> str:
+    return str(path.relative_to(PROJECT_DIR)) if path.is_relative_to(PROJECT_DIR) else str(path)
+
+
+@dataclass(frozen=True)
+class LevelSet:
+    """Which pack configuration a stack's guardrails run under, and why."""
+
+    stack: str
+    environment: str | None
+    path: Path
+    own: bool  # the stack's own file, checked against its environment's levels
+
+    def describe(self) -> str:
+        if self.own:
+            floor = f", no level below environment {self.environment!r}" if self.environment else ""
+            return f"guardrail levels: {shown_path(self.path)} (the stack's own{floor})"
+        return (
+            f"guardrail levels: {shown_path(self.path)} (the level set of environment {self.environment!r}; "
+            f"the stack has no {shown_path(config_path(self.stack))})"
+        )
+
+
+def stack_environment(stack: str, project_dir: Path = PROJECT_DIR) -> str | None:
+    """The `environment` a stack file declares (None when the file or the setting is missing)."""
+    try:
+        config, _ = load_stack_config(stack, project_dir)
+    except (FileNotFoundError, StackFileError):
+        return None
+    value = config.get(f"{PROJECT}:environment")
+    return value if isinstance(value, str) else None
+
+
+def level_set(stack: str, environment: str | None) -> LevelSet:
+    own = config_path(stack)
+    if own.exists():
+        return LevelSet(stack, environment, own, True)
+    if environment is None:
+        raise GuardrailConfigError(
+            f"stack {stack!r} declares no environment and has no {shown_path(own)}: no guardrail levels apply"
+        )
+    path = environment_config_path(environment)
     if not path.exists():
-        return {}
+        raise GuardrailConfigError(f"no level set for environment {environment!r}: add {shown_path(path)}")
+    return LevelSet(stack, environment, path, False)
+
+
+def read_config(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text() or "{}")
     except ValueError as error:
@@ -91,6 +152,35 @@ def load_pack_config(stack: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise GuardrailConfigError(f"{path.name}: must be a JSON object of policy name -> level or settings")
     return document
+
+
+def load_pack_config(stack: str, environment: str | None = None) -> dict[str, Any]:
+    """The pack configuration a stack runs under (its environment read from its stack file when not given).
+
+    A stack's own file that sets a rule below its environment's level is refused.
+    """
+    environment = environment if environment is not None else stack_environment(stack)
+    chosen = level_set(stack, environment)
+    raw = read_config(chosen.path)
+    if chosen.own and environment is not None and environment_config_path(environment).exists():
+        _check_floor(raw, read_config(environment_config_path(environment)), chosen, environment)
+    return raw
+
+
+def _check_floor(raw: Mapping[str, Any], floor: Mapping[str, Any], chosen: LevelSet, environment: str) -> None:
+    source = shown_path(chosen.path)
+    own = reconcile(ALL_RULES, raw, source)
+    required = reconcile(ALL_RULES, floor, shown_path(environment_config_path(environment)))
+    lowered = [
+        f"{name}: {own[name][0]!r} is below {level!r}"
+        for name, (level, _) in required.items()
+        if _LEVEL_RANK[own[name][0]] < _LEVEL_RANK[level]
+    ]
+    if lowered:
+        raise GuardrailConfigError(
+            f"{source}: a stack of environment {environment!r} may not lower a guardrail below its environment's "
+            f"level set ({shown_path(environment_config_path(environment))}): " + "; ".join(lowered)
+        )
 
 
 def _schema_properties(rule: Rule) -> dict[str, dict[str, Any]]:
@@ -251,7 +341,7 @@ def evaluate(
 ) -> list[Violation]:
     """Violations of `rules` (default: the whole pack and the plan-only rules) under pack `config`."""
     rules = list(rules) if rules is not None else ALL_RULES
-    settings = reconcile(rules, config or {}, source=f"policies/config/{recording.stack}.json")
+    settings = reconcile(rules, config or {}, source="pack config")
     evaluation = _Evaluation(recording)
     for rule in rules:
         level, rule_config = settings[rule.name]
@@ -328,17 +418,25 @@ async def _awaited(awaitable: Any) -> Any:
 
 
 def guardrail_violations(recording: Recording) -> list[Violation]:
-    """The pack's violations under the stack's own configuration; an invalid configuration is one violation."""
+    """The pack's violations under the stack's level set; an invalid or missing configuration is one violation."""
     try:
-        return evaluate(recording, load_pack_config(recording.stack))
+        return evaluate(recording, load_pack_config(recording.stack, recording.environment))
     except GuardrailConfigError as error:
         return [Violation("guardrails-config", "mandatory", None, f"{error}; fix the file (see policies/rules.py)")]
+
+
+def levels_used(recording: Recording) -> str:
+    """The plan's note on which level set the guardrails ran under."""
+    try:
+        return level_set(recording.stack, recording.environment).describe()
+    except GuardrailConfigError as error:
+        return f"guardrail levels: none ({error})"
 
 
 # -- documentation ---------------------------------------------------------------------------------------
 def levels_by_stack(stacks: Sequence[str]) -> dict[str, dict[str, str]]:
     rules = ALL_RULES
-    per_stack = {s: reconcile(rules, load_pack_config(s), f"policies/config/{s}.json") for s in stacks}
+    per_stack = {s: reconcile(rules, load_pack_config(s), s) for s in stacks}
     return {rule.name: {s: per_stack[s][rule.name][0] for s in stacks} for rule in rules}
 
 
@@ -357,7 +455,21 @@ def markdown_table(stacks: Sequence[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.guardrails", description="The guardrail pack's rules.")
     parser.add_argument("--markdown", action="store_true", help="print the rules as a Markdown table")
+    parser.add_argument(
+        "--config-for", metavar="STACK", help="print the pack config file for STACK (for --policy-pack-config)"
+    )
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="folder of Pulumi.<stack>.yaml")
     args = parser.parse_args(argv)
+    if args.config_for:
+        try:
+            environment = stack_environment(args.config_for, args.project_dir)
+            chosen = level_set(args.config_for, environment)
+            load_pack_config(args.config_for, environment)
+        except GuardrailConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(shown_path(chosen.path))
+        return 0
     stacks = known_stacks()
     if args.markdown:
         print(markdown_table(stacks))
