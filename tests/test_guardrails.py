@@ -127,11 +127,11 @@ def test_the_role_allow_list_is_the_programs_data_plane_roles() -> None:
     assert not set(rules.PRIVILEGED_ROLES) & set(ROLE_DEFINITIONS.values())
 
 
-def test_pulumi_policy_yaml_names_the_python_runtime_and_the_projects_venv() -> None:
+def test_pulumi_policy_yaml_names_the_python_runtime_and_a_venv_inside_the_pack() -> None:
     document = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
     assert document["runtime"]["name"] == "python"
     venv = (PACK_DIR / document["runtime"]["options"]["virtualenv"]).resolve()
-    assert venv == PROJECT_DIR / ".venv"
+    assert venv == PACK_DIR / "venv"
     assert (PACK_DIR / "requirements.txt").read_text().count("pulumi-policy") == 1
 
 
@@ -142,7 +142,7 @@ def test_the_cli_entry_point_only_builds_the_pack_and_is_never_imported() -> Non
     calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     assert calls.count("PolicyPack") == 1
     imports = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert "policies.rules" in imports
+    assert "rules" in imports
     assert not [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
 
 
