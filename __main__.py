@@ -3,6 +3,7 @@
 import pulumi
 
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs
+from components.consumer_keys import ConsumerKeyVault, ConsumerKeyVaultArgs, consumer_key_output
 from components.content_safety import ContentSafety, ContentSafetyArgs
 from components.gateway_policies import API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
 from components.private_openai import PrivateOpenAI, PrivateOpenAIArgs
@@ -55,6 +56,21 @@ pulumi.export(
 # For app teams: the base URL an OpenAI SDK takes, the deployments, and per consumer its access.
 pulumi.export("openaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{API_PATH}"))
 pulumi.export("deployments", sorted({d.name for a in settings.openai.accounts for d in a.deployments}))
+# Consumers whose team names its Entra principal get their key in a Key Vault secret only that principal reads.
+key_vault = (
+    ConsumerKeyVault(
+        "keys",
+        ConsumerKeyVaultArgs.from_settings(
+            settings,
+            baseline,
+            policies.consumers,
+            content_safety.key_vault_dns_zone_id if content_safety is not None else None,
+        ),
+    )
+    if any(c.key_vault_reader is not None for c in settings.consumers)
+    else None
+)
+key_secrets = key_vault.secret_uris if key_vault is not None else {}
 pulumi.export(
     "consumers",
     {
@@ -66,9 +82,14 @@ pulumi.export(
             "tokenQuotaPeriod": c.token_quota_period,
             # Tokens a month the consumer's currency budget buys (see README, "Currency budgets").
             "budgetTokenQuota": c.budget_token_quota,
+            # The stack output that holds its key, and (with keyVaultReader) the Key Vault secret that does.
+            "keyOutput": consumer_key_output(c.name),
+            "keyVaultSecretUri": key_secrets.get(c.name),
         }
         for c in policies.consumers
     },
 )
-# Subscription keys only as secrets: `pulumi stack output consumerKeys --show-secrets`.
-pulumi.export("consumerKeys", pulumi.Output.secret({c.name: c.primary_key for c in policies.consumers}))
+# One secret output per consumer (never one map of every team's key): a team reads only its own,
+# `pulumi stack output consumerKey-<name> --show-secrets` or `StackReference.require_output(...)`.
+for c in policies.consumers:
+    pulumi.export(consumer_key_output(c.name), pulumi.Output.secret(c.primary_key))

@@ -125,6 +125,7 @@ class ContentSafety(pulumi.ComponentResource):
     account_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     vault: keyvault.Vault
+    key_vault_dns_zone_id: pulumi.Output[str]
     named_value: apimanagement.NamedValue
 
     def __init__(self, name: str, args: ContentSafetyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -293,6 +294,8 @@ class ContentSafety(pulumi.ComponentResource):
         zone = private_dns_zone(
             f"{name}-kv-dns", KEY_VAULT_DNS_ZONE, args.resource_group_name, args.vnet_id, tags, self
         )
+        # One privatelink.vaultcore.azure.net zone per resource group: other vaults of the stack register here.
+        self.key_vault_dns_zone_id = zone.id
         endpoint = private_endpoint(
             f"{name}-kv-pe",
             azure_name=args.naming.regional("pe", "kv", ACCOUNT_ABBREVIATION),

@@ -131,7 +131,7 @@ class FakeGateway:
                 }
                 for name, c in self.consumers.items()
             },
-            "consumerKeys": {name: c.key for name, c in self.consumers.items()},
+            **{f"consumerKey-{name}": c.key for name, c in self.consumers.items()},
         }
 
     # --- token accounting (per key, sliding minute) ---

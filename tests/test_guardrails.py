@@ -530,11 +530,11 @@ def test_prod_no_simulated_ptu(dev: Recording, prod: Recording) -> None:
 
 def test_no_secret_in_plain_output(prod: Recording) -> None:
     rule = "no-secret-in-plain-output"
-    keys = prod.outputs["consumerKeys"]
-    assert isinstance(keys, Secret)
-    plain = edited(prod, lambda r: r.outputs.update(consumerKeys=keys.value))
-    assert_fails(check(plain, rule), rule, "mandatory", "Stack output 'consumerKeys' is named like a secret")
-    a_key = next(iter(keys.value.values()))
+    key = prod.outputs["consumerKey-customer-support"]
+    assert isinstance(key, Secret)
+    plain = edited(prod, lambda r: r.outputs.update(apiKeys={"customer-support": key.value}))
+    assert_fails(check(plain, rule), rule, "mandatory", "Stack output 'apiKeys' is named like a secret")
+    a_key = key.value
     leaked = edited(prod, lambda r: r.outputs.update(debug={"header": a_key}))
     assert_fails(check(leaked, rule), rule, "mandatory", "'debug.header' holds a secret value in plain text")
     connection = "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc="

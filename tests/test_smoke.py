@@ -164,14 +164,18 @@ def test_outputs_are_read_from_the_outputs_file_without_the_pulumi_cli(
 
 
 def test_missing_consumer_keys_are_a_configuration_error(run: Any) -> None:
-    code, output, fake = run(None, edit=lambda o: o.pop("consumerKeys"))
+    def drop_keys(outputs: dict) -> None:
+        for key in [k for k in outputs if k.startswith("consumerKey-")]:
+            outputs.pop(key)
+
+    code, output, fake = run(None, edit=drop_keys)
     assert code == smoke.EXIT_USAGE
-    assert "lack consumerKeys" in output
+    assert "lack consumerKey-<name>" in output
     assert fake.requests == 0
 
 
 def test_masked_consumer_keys_are_a_configuration_error(run: Any) -> None:
-    code, output, _ = run(None, edit=lambda o: o.update(consumerKeys=dict.fromkeys(o["consumerKeys"], "[secret]")))
+    code, output, _ = run(None, edit=lambda o: o.update({k: "[secret]" for k in o if k.startswith("consumerKey-")}))
     assert code == smoke.EXIT_USAGE
     assert "--show-secrets" in output
 

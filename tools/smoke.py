@@ -167,6 +167,15 @@ def _is_chat_model(name: str) -> bool:
     return not any(marker in lowered for marker in NON_CHAT_MODEL_MARKERS)
 
 
+# One secret output per consumer (the program never exports a map of every team's key).
+KEY_OUTPUT_PREFIX = "consumerKey-"
+
+
+def consumer_keys(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Consumer name -> its key, from the `consumerKey-<name>` outputs."""
+    return {k[len(KEY_OUTPUT_PREFIX) :]: v for k, v in outputs.items() if k.startswith(KEY_OUTPUT_PREFIX)}
+
+
 def target_from_outputs(outputs: dict[str, Any]) -> Target:
     base_url = outputs.get("openaiBaseUrl")
     if not base_url and outputs.get("gatewayUrl"):
@@ -179,16 +188,16 @@ def target_from_outputs(outputs: dict[str, Any]) -> Target:
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise SmokeConfigError("openaiBaseUrl uses plain http: keys are only sent over https (or to loopback)")
 
-    keys = outputs.get("consumerKeys")
-    if keys is None:
+    keys = consumer_keys(outputs)
+    if not keys:
         raise SmokeConfigError(
-            "the stack outputs lack consumerKeys (a secret): read them with --show-secrets, or add them to "
-            "the --outputs file"
+            f"the stack outputs lack {KEY_OUTPUT_PREFIX}<name> (secrets): read them with --show-secrets, or add "
+            "them to the --outputs file"
         )
-    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
-        raise SmokeConfigError("consumerKeys must map each consumer name to its subscription key")
+    if not all(isinstance(v, str) for v in keys.values()):
+        raise SmokeConfigError(f"each {KEY_OUTPUT_PREFIX}<name> output must be that consumer's subscription key")
     if any(v in ("[secret]", "[secret-value]", "") for v in keys.values()):
-        raise SmokeConfigError("consumerKeys holds masked values: read the outputs with --show-secrets")
+        raise SmokeConfigError(f"{KEY_OUTPUT_PREFIX}<name> holds masked values: read the outputs with --show-secrets")
 
     described = outputs.get("consumers")
     if not isinstance(described, dict) or not described:
@@ -217,7 +226,7 @@ def target_from_outputs(outputs: dict[str, Any]) -> Target:
             tokens_per_minute=tpm if isinstance(tpm, int) and tpm > 0 else None,
         )
     if not consumers:
-        raise SmokeConfigError("no consumer in the stack outputs has a key in consumerKeys")
+        raise SmokeConfigError(f"no consumer in the stack outputs has a {KEY_OUTPUT_PREFIX}<name> output")
     return Target(base_url.rstrip("/"), tuple(deployments), chat, consumers)
 
 
@@ -624,9 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     redact = Redactor()
     try:
         outputs = outputs_from_file(args.outputs) if args.outputs else outputs_from_pulumi(args.stack)
-        keys = outputs.get("consumerKeys")
-        if isinstance(keys, dict):
-            redact.add(*(v for v in keys.values() if isinstance(v, str)))
+        redact.add(*(v for v in consumer_keys(outputs).values() if isinstance(v, str)))
         target = target_from_outputs(outputs)
         plan = choose_plan(target, args.consumer, args.deployment)
     except SmokeConfigError as error:

@@ -185,6 +185,14 @@ class EntraIdSettings(Model):
             yield Problem(f"{key}.enabled", "true", "no consumer lists entraClientAppIds; disable it or map callers")
 
 
+class KeyVaultReaderSettings(Model):
+    """The app team's Entra principal that may read this consumer's key from the platform Key Vault."""
+
+    # Object id of the team's group, service principal (e.g. its app's managed identity) or user.
+    principal_id: str = Field(pattern=GUID)
+    principal_type: Literal["Group", "ServicePrincipal", "User"]
+
+
 class ConsumerSettings(Model):
     name: str = Field(pattern=NAME)
     display_name: str | None = Field(None, max_length=100)
@@ -197,6 +205,8 @@ class ConsumerSettings(Model):
     monthly_budget: BudgetSettings | None = None
     # Entra ID client applications that call as this consumer (instead of with its subscription key).
     entra_client_app_ids: list[str] = Field(default_factory=list)
+    # Set: the key is also written to a secret of the platform Key Vault that only this principal may read.
+    key_vault_reader: KeyVaultReaderSettings | None = None
 
     @property
     def product_id(self) -> str:
