@@ -101,11 +101,11 @@ def mermaid(plan: Mapping[str, Any]) -> str:
     for bid in sorted(pools):
         for member in (pools[bid].get("pool") or {}).get("services") or []:
             single = backends.get(str(member.get("id", "")).rsplit("/", 1)[-1], {})
-            account = _account_of(str(single.get("url") or ""), accounts)
-            if account is None:
+            host = _account_of(str(single.get("url") or ""), accounts)
+            if host is None:
                 continue
             edge = f"priority {member.get('priority')}, weight {member.get('weight')}"
-            lines.append(f"  {_id('account', account)} -- \"{edge}\" --> {_id('pool', bid)}")
+            lines.append(f"  {_id('account', host)} -- \"{edge}\" --> {_id('pool', bid)}")
     for name in sorted(consumers):
         for deployment in consumers[name].get("deployments") or []:
             pool = pool_backend_id(str(deployment))
