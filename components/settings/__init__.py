@@ -118,17 +118,24 @@ def load_settings(raw: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> Ga
         settings = GatewaySettings.model_validate(data)
     except ValidationError as error:
         found += _problems_from(error, data, secrets)
-        # The rules that span fields still run on whatever did validate, so one run reports every problem.
-        broken: list[tuple[int | str, ...]] = []
-        partial = construct(GatewaySettings, data, (), broken)
-        cross_field = guarded(partial.problem_sections(f"{PROJECT}:", partial))
-        skip = [_key_path(loc, data) for loc in broken] + [p.key for p in found]
-        found += [_masked(p, secrets) for p in not_under(cross_field, skip)]
+        found += _cross_field_problems(data, found, secrets)
         raise SettingsError(found) from None
     found += [_masked(p, secrets) for p in settings.all_problems()]
     if found:
         raise SettingsError(found)
     return settings
+
+
+def _cross_field_problems(data: Mapping[str, Any], found: list[Problem], secrets: set[str]) -> list[Problem]:
+    """The rules that span fields, run on whatever did validate, so one run reports every problem."""
+    broken: list[tuple[int | str, ...]] = []
+    try:
+        partial = construct(GatewaySettings, data, (), broken)
+        problems = list(guarded(partial.problem_sections(f"{PROJECT}:", partial)))
+    except Exception:  # a best effort beyond the type errors, which are reported regardless
+        return []
+    skip = [_key_path(loc, data) for loc in broken] + [p.key for p in found]
+    return [_masked(p, secrets) for p in not_under(problems, skip)]
 
 
 def _namespace_problems(raw: Mapping[str, Any]) -> list[Problem]:
