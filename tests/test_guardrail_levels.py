@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from components.settings import GatewaySettings
-from tools import guardrails
-from tools.guardrails import GuardrailConfigError, environment_config_path, load_pack_config, reconcile
+from tools import guardrail_config, guardrails
+from tools.guardrail_config import GuardrailConfigError, environment_config_path, load_pack_config, reconcile
 from tools.plan import main
 from tools.stack_config import PROJECT_DIR
 
@@ -65,11 +65,11 @@ def test_every_allowed_environment_has_a_level_set() -> None:
     environments = typing.get_args(GatewaySettings.model_fields["environment"].annotation)
     assert set(environments) == {"dev", "test", "staging", "prod"}
     for environment in environments:
-        reconcile(guardrails.ALL_RULES, load_pack_config("any-stack", environment), environment)
+        reconcile(guardrail_config.ALL_RULES, load_pack_config("any-stack", environment), environment)
 
 
 def test_the_prod_level_set_makes_every_prod_rule_mandatory() -> None:
-    levels = reconcile(guardrails.ALL_RULES, load_pack_config("any-stack", "prod"))
+    levels = reconcile(guardrail_config.ALL_RULES, load_pack_config("any-stack", "prod"))
     assert {name: levels[name][0] for name in PROD_RULES} == dict.fromkeys(PROD_RULES, "mandatory")
     assert "advisory" not in {level for name, (level, _) in levels.items() if name != "local-auth-exceptions"}
 
@@ -77,7 +77,7 @@ def test_the_prod_level_set_makes_every_prod_rule_mandatory() -> None:
 def test_a_stack_file_may_not_lower_a_rule_below_its_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(guardrails, "CONFIG_DIR", tmp_path)
+    monkeypatch.setattr(guardrail_config, "CONFIG_DIR", tmp_path)
     (tmp_path / "prod-eu.json").write_text(json.dumps({"prod-zone-redundancy": "advisory"}))
     with pytest.raises(GuardrailConfigError, match="'advisory' is below 'mandatory'") as error:
         load_pack_config("prod-eu", "prod")
@@ -90,14 +90,14 @@ def test_a_lowered_stack_file_is_one_mandatory_violation_of_the_plan(
     from tools.harness import Recording
 
     assert isinstance(prod, Recording)
-    monkeypatch.setattr(guardrails, "CONFIG_DIR", tmp_path)
+    monkeypatch.setattr(guardrail_config, "CONFIG_DIR", tmp_path)
     (tmp_path / "prod.json").write_text(json.dumps({"all": "advisory"}))
     [violation] = guardrails.guardrail_violations(prod)
     assert (violation.policy, violation.level) == ("guardrails-config", "mandatory")
 
 
 def test_a_stack_file_may_raise_levels_and_add_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(guardrails, "CONFIG_DIR", tmp_path)
+    monkeypatch.setattr(guardrail_config, "CONFIG_DIR", tmp_path)
     (tmp_path / "dev-eu.json").write_text(json.dumps({"backend-pool-spillover": "mandatory"}))
     assert load_pack_config("dev-eu", "dev") == {"backend-pool-spillover": "mandatory"}
 
