@@ -16,8 +16,10 @@ Why these choices:
   firewall (the docs do not say; a real deployment confirms), and RBAC still decides who reads. Readers use
   the data plane, so they reach the vault from the VNet or a network listed in `network.privateEndpointClients`.
 - RBAC on a single secret: Key Vault's RBAC model accepts a role assignment scoped to an individual secret
-  (https://learn.microsoft.com/azure/key-vault/general/rbac-guide, "Secret scope role assignment"), so a
-  team's principal reads its own key and can list nothing else.
+  (`.../vaults/<vault>/secrets/<name>`; https://learn.microsoft.com/azure/key-vault/general/rbac-guide,
+  "Secret scope role assignment"), which that guide keeps for limited cases such as a secret shared with
+  another team ("Best practices for individual keys, secrets, and certificates role assignments"): here each
+  team reads its own key and can list nothing else.
 - *Key Vault Secrets User* (4633458b-17de-408a-b874-0445c86b69e6) reads secret contents only
   (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-secrets-user).
 - The secret holds the subscription's primary key as API Management reports it at deployment; after a key
