@@ -8,34 +8,75 @@ token-limit policy and a subscription for every consumer.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 import pulumi
 import pulumi_random as random
 from pulumi_azure_native import apimanagement
 
-from .diagnostics import no_payload_logging
+from .openai_api import OPENAI_SPEC_URL as OPENAI_SPEC_URL
+from .openai_api import DeclaredApi, api_specs, declare_api, declare_llm_logging
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
+from .usage_record import SCHEMA_VERSION
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
 from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
 
-# Azure OpenAI inference API, GA 2024-10-21, pinned to a commit of the Azure REST API specs.
-OPENAI_SPEC_URL = (
-    "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/132b90d1f06386034a6c2b34e903dbd3b03f9806/"
-    "specification/cognitiveservices/data-plane/AzureOpenAI/inference/stable/2024-10-21/inference.json"
-)
 API_ID = "azure-openai"
 API_PATH = "openai"
+ENTRA_API_PATH = "entra/openai"
 IDENTITY_CLIENT_ID_NAMED_VALUE = "gateway-identity-client-id"
 IP_HASH_KEY_NAMED_VALUE = "usage-ip-hash-key"
 METRIC_NAMESPACE = "genai-gateway"
+# The surface of the current API for the usage record's `api` field ("v1" is the path-less v1 API).
+DATED_API = "dated"
+# How the dated API names the deployment: the path parameter of /deployments/{deployment-id}/...
+DATED_DEPLOYMENT_EXPRESSION = 'context.Request.MatchedParameters.GetValueOrDefault("deployment-id", "")'
+
+
+@dataclass(frozen=True)
+class GatewayHeaders:
+    """Response headers the gateway sets itself: never Azure OpenAI's x-ratelimit-* names (README, Headers)."""
+
+    remaining_tokens: str = "x-gateway-remaining-tokens"
+    remaining_quota_tokens: str = "x-gateway-remaining-quota-tokens"
+    tokens_consumed: str = "x-gateway-tokens-consumed"
+    request_id: str = "x-gateway-request-id"
+
+
+HEADERS = GatewayHeaders()
+# Headers of a backend's answer that describe the backend (its region, its deployment's capacity and
+# utilization, its own request ids): removed before the caller sees the response.
+STRIPPED_BACKEND_HEADERS = (
+    "x-ms-region",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-reset-tokens",
+    "x-ratelimit-reset-requests",
+    "azure-openai-deployment-utilization",
+    "x-ms-deployment-name",
+    "azureml-model-session",
+    "apim-request-id",
+    "x-ms-client-request-id",
+    "retry-after-ms",
+)
+# Longest wait the OpenAI SDKs honour in Retry-After.
+MAX_RETRY_AFTER_SECONDS = 60
+# The adaptive limit's window.
+ADAPTIVE_RETRY_AFTER_SECONDS = 60
 
 
 @dataclass(frozen=True)
 class FragmentIds:
+    request: str = "openai-request"
+    response: str = "openai-response"
     load_balancing: str = "openai-load-balancing"
     spillover_retry: str = "openai-spillover-retry"
     adaptive_token_limit: str = "adaptive-token-limit"
@@ -87,6 +128,52 @@ def spillover_retries(failure_count: int, largest_pool: int) -> int:
     return min(50, max(1, failure_count * (largest_pool - 1)))
 
 
+@dataclass(frozen=True)
+class AdaptiveTier:
+    """One tier's adaptive allowance: base + share x unused global budget, at most `ceiling`."""
+
+    name: str
+    base_tokens_per_minute: int
+    share_of_unused: float
+    ceiling: int
+
+
+def adaptive_tiers(limits: TokenLimitSettings) -> list[AdaptiveTier]:
+    budget = limits.global_tokens_per_minute
+    return [
+        AdaptiveTier(name, tier.base_tokens_per_minute, tier.share_of_unused,
+                     tier.base_tokens_per_minute + int(budget * tier.share_of_unused))
+        for name, tier in (("high", limits.high), ("low", limits.low))
+    ]
+
+
+@dataclass(frozen=True)
+class Ipv4Subnet:
+    """A subnet as the numbers a policy expression compares an address with."""
+
+    network: int
+    mask: int
+
+
+def ipv4_subnet(cidr: str) -> Ipv4Subnet:
+    network = ipaddress.IPv4Network(cidr)
+    return Ipv4Subnet(int(network.network_address), int(network.netmask))
+
+
+def iso_seconds(duration: str) -> int:
+    """Seconds of an ISO-8601 duration of days, hours, minutes and seconds (`PT1M` -> 60)."""
+    match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", duration)
+    if not match:
+        raise ValueError(f"not an ISO-8601 duration: {duration!r}")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def endpoint_host(endpoint: str) -> str:
+    """`https://<subdomain>.openai.azure.com/` -> `<subdomain>.openai.azure.com`."""
+    return (urlparse(endpoint).hostname or endpoint).lower()
+
+
 def circuit_breaker(routing: RoutingSettings) -> apimanagement.BackendCircuitBreakerArgs:
     """The one breaker rule Azure allows per backend: trips on the configured codes, rests per Retry-After."""
     breaker = routing.circuit_breaker
@@ -133,6 +220,8 @@ class GatewayPoliciesArgs:
     entra_id: EntraIdSettings = field(default_factory=EntraIdSettings)
     # In the order they run: inbound ones after the Entra ID check, outbound ones before the usage record.
     included_fragments: Sequence[IncludedFragment] = ()
+    # With the WAF ingress: the App Gateway subnet, whose connections carry the client in X-Forwarded-For.
+    app_gateway_subnet: str | None = None
 
     @classmethod
     def from_settings(
@@ -162,6 +251,11 @@ class GatewayPoliciesArgs:
             quotas={c.name: effective_quota(c, settings) for c in settings.consumers},
             entra_id=settings.entra_id,
             included_fragments=tuple(included_fragments),
+            app_gateway_subnet=(
+                str(settings.network.subnets.app_gateway)
+                if settings.ingress.enabled and settings.network.subnets.app_gateway is not None
+                else None
+            ),
         )
 
     def consumer_policy(self, consumer: ConsumerSettings) -> ConsumerPolicy:
@@ -235,7 +329,9 @@ class GatewayPolicies(pulumi.ComponentResource):
                 )
             )
         fragments = self._fragments(depends_on=[*named_values, *pools, args.usage_logger])
-        api = self._api(fragments)
+        apis = self._apis(fragments)
+        # Products link only to the key API: subscriptions belong to key callers.
+        api = apis[0].api
         self.api_id = api.id
         self.consumers = [self._consumer(c, api) for c in args.consumers]
         self.register_outputs({"apiId": self.api_id, "backendIds": [account_backend_id(a.key) for a in args.accounts]})
@@ -291,10 +387,16 @@ class GatewayPolicies(pulumi.ComponentResource):
         return pools
 
     # -- policies -------------------------------------------------------------------------------------
-    def _fragments(self, depends_on: Sequence[pulumi.Resource]) -> list[apimanagement.PolicyFragment]:
+    def _documents(self) -> dict[str, tuple[pulumi.Input[str], str]]:
         args = self._args
         largest_pool = max((len(p.members) for p in args.pools), default=1)
-        documents = {
+        breaker = args.routing.circuit_breaker
+        retry_after = min(MAX_RETRY_AFTER_SECONDS, max(1, iso_seconds(breaker.trip_duration)))
+        documents: dict[str, tuple[pulumi.Input[str], str]] = {
+            FRAGMENTS.request: (
+                render("openai-request", api=DATED_API, deployment_expression=DATED_DEPLOYMENT_EXPRESSION),
+                "The request's deployment, operation and API surface, as variables for every later fragment",
+            ),
             FRAGMENTS.load_balancing: (
                 render(
                     "openai-load-balancing",
@@ -306,34 +408,60 @@ class GatewayPolicies(pulumi.ComponentResource):
             FRAGMENTS.spillover_retry: (
                 render(
                     "openai-spillover-retry",
-                    retry_count=spillover_retries(args.routing.circuit_breaker.failure_count, largest_pool),
+                    pools=args.pools,
+                    retry_count=spillover_retries(breaker.failure_count, largest_pool),
                     timeout_seconds=args.routing.backend_timeout_seconds,
                 ),
-                "Re-sends a throttled request through the pool so PTU spills over to pay-as-you-go",
+                "Re-selects the pool and re-sends a throttled request so PTU spills over to pay-as-you-go",
             ),
             FRAGMENTS.adaptive_token_limit: (
                 render(
                     "adaptive-token-limit",
                     global_tokens_per_minute=args.token_limits.global_tokens_per_minute,
-                    high=args.token_limits.high,
-                    low=args.token_limits.low,
+                    tiers=adaptive_tiers(args.token_limits),
+                    retry_after_seconds=ADAPTIVE_RETRY_AFTER_SECONDS,
                 ),
-                "Global token budget, and per-tier allowances that grow with the unused budget",
+                "Global token budget, and per-consumer allowances that grow with the unused budget",
             ),
             FRAGMENTS.token_usage_metrics: (
                 render("token-usage-metrics", metric_namespace=METRIC_NAMESPACE),
-                "Token metrics by product, subscription, backend, deployment and tier",
+                "Token metrics by consumer, subscription, backend, deployment and tier",
+            ),
+            FRAGMENTS.response: (
+                pulumi.Output.all(*[a.endpoint for a in args.accounts]).apply(
+                    lambda endpoints: render(
+                        "openai-response",
+                        host_tiers=[
+                            (endpoint_host(e), a.tier) for e, a in zip(endpoints, args.accounts, strict=True)
+                        ],
+                        stripped_headers=STRIPPED_BACKEND_HEADERS,
+                        headers=HEADERS,
+                        retry_after_seconds=retry_after,
+                    )
+                ),
+                "Backend tier and region for the record; strips backend headers; OpenAI-shaped errors",
             ),
             FRAGMENTS.usage_record: (
                 render(
                     "usage-record",
                     logger_id=args.usage_logger_name,
+                    schema_version=SCHEMA_VERSION,
+                    api=DATED_API,
                     hash_client_ip=args.hash_client_ip,
                     ip_hash_key_named_value=IP_HASH_KEY_NAMED_VALUE,
+                    app_gateway_subnet=ipv4_subnet(args.app_gateway_subnet) if args.app_gateway_subnet else None,
                 ),
-                "One usage record per request to Event Hubs (schemas/usage-record.v1.json)",
+                "One usage record per request to Event Hubs (schemas/usage-record.v2.json)",
             ),
-            FRAGMENTS.errors: (render("openai-errors"), "Consistent JSON errors that keep Retry-After"),
+            FRAGMENTS.errors: (
+                render(
+                    "openai-errors",
+                    headers=HEADERS,
+                    retry_after_seconds=retry_after,
+                    timeout_seconds=args.routing.backend_timeout_seconds,
+                ),
+                "The gateway's own errors in the OpenAI error contract, keeping Retry-After",
+            ),
             FRAGMENTS.consumer_required: (
                 render("consumer-required"),
                 "Refuses requests that no consumer's product policy or Entra ID mapping claimed",
@@ -346,12 +474,18 @@ class GatewayPolicies(pulumi.ComponentResource):
                     tenant_id=args.entra_id.tenant_id,
                     audiences=args.entra_id.audiences,
                     consumers=[args.consumer_policy(c) for c in args.consumers if c.entra_client_app_ids],
+                    headers=HEADERS,
                 ),
                 "Entra ID callers: token validation and their consumer's limits and allow-list",
             )
+        return documents
+
+    def _fragments(self, depends_on: Sequence[pulumi.Resource]) -> list[apimanagement.PolicyFragment]:
+        args = self._args
         fragments = []
-        for fragment_id, (value, description) in documents.items():
-            self.documents[f"fragment:{fragment_id}"] = value
+        for fragment_id, (value, description) in self._documents().items():
+            if isinstance(value, str):
+                self.documents[f"fragment:{fragment_id}"] = value
             fragments.append(
                 apimanagement.PolicyFragment(
                     f"{self._name}-{fragment_id}",
@@ -366,66 +500,44 @@ class GatewayPolicies(pulumi.ComponentResource):
             )
         return fragments
 
-    def _api(self, fragments: Sequence[pulumi.Resource]) -> apimanagement.Api:
+    def _apis(self, fragments: Sequence[pulumi.Resource]) -> list[DeclaredApi]:
         args = self._args
-        api = apimanagement.Api(
-            f"{self._name}-api",
-            api_id=API_ID,
-            display_name="Azure OpenAI",
-            description="Azure OpenAI inference API (2024-10-21) behind the GenAI gateway",
-            path=API_PATH,
-            protocols=["https"],
-            format="openapi+json-link",
-            value=OPENAI_SPEC_URL,
-            api_type="http",
-            # With Entra ID callers the key becomes optional; the entra-consumers fragment then demands a token.
-            subscription_required=not args.entra_id.enabled,
-            # The official OpenAI SDKs send the key as api-key: they work unchanged against the gateway.
-            subscription_key_parameter_names=apimanagement.SubscriptionKeyParameterNamesContractArgs(
-                header="api-key", query="api-key"
-            ),
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
-        )
         included = list(args.included_fragments)
-        policy = render(
-            "api-policy",
-            fragments=FRAGMENTS,
-            entra_id=args.entra_id.enabled,
-            inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],
-            outbound_extra=[f.fragment_id for f in included if f.section == "outbound"],
-        )
-        self.documents["api:policy"] = policy
-        apimanagement.ApiPolicy(
-            f"{self._name}-api-policy",
-            api_id=api.name,
-            policy_id="policy",
-            format="rawxml",
-            value=policy,
+        declared = []
+        for spec in api_specs(args.entra_id.enabled):
+            policy = render(
+                "api-policy",
+                fragments=FRAGMENTS,
+                entra_id=spec.entra_id,
+                inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],
+                outbound_extra=[f.fragment_id for f in included if f.section == "outbound"],
+            )
+            self.documents[f"api:{spec.api_id}:policy"] = policy
+            declared.append(
+                declare_api(
+                    f"{self._name}-api" if not spec.entra_id else f"{self._name}-entra-api",
+                    spec,
+                    policy=policy,
+                    resource_group_name=args.resource_group_name,
+                    apim_name=args.apim_name,
+                    apim=args.apim,
+                    app_insights_logger_id=args.app_insights_logger_id,
+                    log_client_ip=args.log_client_ip,
+                    sampling_percentage=args.sampling_percentage,
+                    policy_depends_on=[*fragments, *(f.resource for f in included)],
+                    parent=self,
+                )
+            )
+        declare_llm_logging(
+            self._name,
+            declared,
             resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=api, depends_on=[*fragments, *(f.resource for f in included)]),
-        )
-        no_payload = no_payload_logging()
-        apimanagement.ApiDiagnostic(
-            f"{self._name}-api-diagnostic",
-            api_id=api.name,
-            diagnostic_id="applicationinsights",
-            logger_id=args.app_insights_logger_id,
-            always_log="allErrors",
-            http_correlation_protocol="W3C",
+            apim_name=args.apim_name,
+            apim=args.apim,
             log_client_ip=args.log_client_ip,
-            metrics=True,
-            verbosity="information",
-            sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=args.sampling_percentage),
-            frontend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-            backend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=api),
+            parent=self,
         )
-        return api
+        return declared
 
     # -- consumers --------------------------------------------------------------------------------------
     def _consumer(self, consumer: ConsumerSettings, api: apimanagement.Api) -> ConsumerAccess:
@@ -452,7 +564,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             service_name=self._args.apim_name,
             opts=pulumi.ResourceOptions(parent=product),
         )
-        policy = render("product-policy", consumer=self._args.consumer_policy(consumer))
+        policy = render("product-policy", consumer=self._args.consumer_policy(consumer), headers=HEADERS)
         self.documents[f"product:{consumer.product_id}"] = policy
         apimanagement.ProductPolicy(
             f"{name}-policy",
