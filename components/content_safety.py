@@ -105,6 +105,7 @@ class ContentSafetyArgs:
                     CONTENT_SAFETY_ROLE,
                     baseline.apim.identity.apply(_system_principal_id),
                     description="APIM gateway (system-assigned identity) calls Azure AI Content Safety",
+                    label="apim-system",
                 ),
             ),
             # Cognitive Services accounts log to AzureDiagnostics.
