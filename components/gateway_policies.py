@@ -23,9 +23,9 @@ from .openai_api import OPENAI_SPEC_URL as OPENAI_SPEC_URL
 from .openai_api import DeclaredApi, api_specs, declare_api, declare_llm_logging
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
-from .usage_record import SCHEMA_VERSION
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
 from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
+from .usage_record import SCHEMA_VERSION
 
 API_ID = "azure-openai"
 API_PATH = "openai"

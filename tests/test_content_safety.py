@@ -1,4 +1,4 @@
-"""ContentSafety: a private, keyless Azure AI Content Safety account behind `llm-content-safety`, on in prod, off in dev.
+"""ContentSafety: a private, keyless Azure AI Content Safety account behind `llm-content-safety` (on in prod only).
 
 Asserted on the properties Azure receives. The backend authenticates with API Management's managed identity
 (declared through an ARM deployment, since the typed SDK cannot carry `credentials.managedIdentity`): no key is
@@ -286,7 +286,8 @@ def test_inputs_longer_than_content_safety_can_check_get_their_own_400(prod: Rec
     names = [e.tag for e in when]
     assert names.index("set-variable") < names.index("choose") < names.index("llm-content-safety")
     [too_long] = when.iterfind("choose/when")
-    assert too_long.get("condition") == f'@((int)context.Variables["content-safety-characters"] > {MAX_TEXT_CHARACTERS})'
+    expected = f'@((int)context.Variables["content-safety-characters"] > {MAX_TEXT_CHARACTERS})'
+    assert too_long.get("condition") == expected
     assert MAX_TEXT_CHARACTERS == 10_000
     response = too_long.find("return-response")
     assert response.find("set-status").get("code") == "400"
@@ -295,7 +296,11 @@ def test_inputs_longer_than_content_safety_can_check_get_their_own_400(prod: Rec
 
 def test_a_block_is_marked_so_its_403_says_content_safety(prod: Recording) -> None:
     when = fragment_xml(prod).find("choose/when")
-    marks = [(e.get("name"), e.get("value")) for e in when.findall("set-variable") if e.get("name") == "content-safety-checking"]
+    marks = [
+        (e.get("name"), e.get("value"))
+        for e in when.findall("set-variable")
+        if e.get("name") == "content-safety-checking"
+    ]
     assert marks == [("content-safety-checking", "@(true)"), ("content-safety-checking", "@(false)")]
     errors = next(f for f in prod.of_type(FRAGMENT) if f.get("id") == "openai-errors").get("value")
     assert 'code = "ContentSafetyBlocked"' in errors and "content-safety-checking" in errors
@@ -387,12 +392,3 @@ def test_thresholds_of_disabled_content_safety_are_not_checked_against_the_outpu
     config = with_value(prod_config, "contentSafety.enabled", False)
     assert problems(with_value(config, "contentSafety.categories.Hate", 3)) == []
 
-
-def _unwrapped(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return "[secret]"
-    if isinstance(value, dict):
-        return {k: _unwrapped(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrapped(v) for v in value]
-    return value

@@ -337,7 +337,8 @@ def test_adaptive_limit_has_a_global_budget_and_tier_shares(dev: Recording) -> N
     tiers = {}
     for when in xml.find("choose").iter("when"):
         [tier] = re.findall(r'== "(\w+)"\)', when.get("condition"))
-        tiers[tier] = (when.find("azure-openai-token-limit"), when.find("set-variable[@name='adaptive-token-allowance']"))
+        allowance = when.find("set-variable[@name='adaptive-token-allowance']")
+        tiers[tier] = (when.find("azure-openai-token-limit"), allowance)
     assert set(tiers) == {"high", "low"}
     # dev: global 30000; high base 8000 share 0.5, low base 2000 share 0.1. The counter's ceiling is the largest
     # allowance a tier can reach, a literal: the reference does not say tokens-per-minute takes an expression.

@@ -103,7 +103,7 @@ def without(recording: Recording, token: str, name: str | None = None) -> Record
 
 
 def with_key_vault(recording: Recording, **properties: Any) -> Recording:
-    """A copy with a locked-down Key Vault (no stack declares one since Content Safety went keyless) and `properties`."""
+    """A copy with a locked-down Key Vault and `properties` (no stack declares one since Content Safety is keyless)."""
     copied = copy.deepcopy(recording)
     vault_properties: dict[str, Any] = {
         "tenantId": "11111111-2222-4333-8444-555555555555",
@@ -274,9 +274,10 @@ def test_no_local_auth_allows_only_stated_exceptions(prod: Recording) -> None:
     assert not [a for a in prod.of_type(rules.COGNITIVE_ACCOUNT) if a.get("tags.localAuthException")]
     assert all(a.get("properties.disableLocalAuth") is True for a in prod.of_type(rules.COGNITIVE_ACCOUNT))
     cluster = "cache-redis"
-    broken = changed(prod, "azure-native:redisenterprise:RedisEnterprise", cluster, tags__localAuthException="convenience")
+    redis = "azure-native:redisenterprise:RedisEnterprise"
+    broken = changed(prod, redis, cluster, tags__localAuthException="convenience")
     assert_fails(check(broken, rule), rule, "mandatory", "'convenience' is not a stated exception")
-    untagged = changed(prod, "azure-native:redisenterprise:RedisEnterprise", cluster, tags__localAuthException=DELETE)
+    untagged = changed(prod, redis, cluster, tags__localAuthException=DELETE)
     assert_fails(check(untagged, rule), rule, "mandatory", "cache-redis-db")
 
 
@@ -285,7 +286,8 @@ def test_the_content_safety_exception_is_retired(prod: Recording) -> None:
     [account] = [a for a in prod.of_type(rules.COGNITIVE_ACCOUNT) if a.get("kind") == "ContentSafety"]
     broken = changed(prod, rules.COGNITIVE_ACCOUNT, account.name, properties__disableLocalAuth=False,
                      tags__localAuthException="llm-content-safety-backend-credentials")  # fmt: skip
-    assert_fails(check(broken, "no-local-auth"), "no-local-auth", "mandatory", "is not a stated exception", account.name)
+    rule = "no-local-auth"
+    assert_fails(check(broken, rule), rule, "mandatory", "is not a stated exception", account.name)
 
 
 def test_local_auth_exceptions_are_reported_on_every_plan(prod: Recording) -> None:

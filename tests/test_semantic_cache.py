@@ -133,7 +133,11 @@ def test_api_policy_looks_up_before_routing_and_stores_before_the_usage_record(p
 
 
 def test_apim_system_identity_may_call_the_embeddings_deployments(prod: Recording) -> None:
-    roles = [r for r in prod.of_type("azure-native:authorization:RoleAssignment") if r.name.endswith("-apim-system")]
+    roles = [
+        r
+        for r in prod.of_type("azure-native:authorization:RoleAssignment")
+        if r.name.startswith("openai-") and r.name.endswith("-apim-system")
+    ]
     accounts = {a.id for a in prod.of_type("azure-native:cognitiveservices:Account") if a.get("kind") == "OpenAI"}
     assert {r.get("scope") for r in roles} == accounts
     for role in roles:

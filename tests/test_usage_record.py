@@ -12,7 +12,14 @@ from lxml import etree
 
 from components.gateway_policies import FRAGMENTS
 from components.openai_api import AZURE_MONITOR_LOGGER, LLM_LOGGING_API_VERSION
-from components.usage_record import ALL_FIELDS, OPTIONAL_FIELDS, REQUIRED_FIELDS, SCHEMA_PATH, V1_SCHEMA_PATH, load_schema
+from components.usage_record import (
+    ALL_FIELDS,
+    OPTIONAL_FIELDS,
+    REQUIRED_FIELDS,
+    SCHEMA_PATH,
+    V1_SCHEMA_PATH,
+    load_schema,
+)
 from tools.harness import RecordedResource, Recording
 from tools.rawxml import to_wellformed
 
