@@ -19,17 +19,17 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import apimanagement
 
+from .openai_api import ENTRA_API, KEY_API, DeclaredApi, api_specs, declare_api, declare_llm_logging
 from .openai_api import OPENAI_SPEC_URL as OPENAI_SPEC_URL
-from .openai_api import DeclaredApi, api_specs, declare_api, declare_llm_logging
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
 from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
 from .usage_record import SCHEMA_VERSION
 
-API_ID = "azure-openai"
-API_PATH = "openai"
-ENTRA_API_PATH = "entra/openai"
+API_ID = KEY_API.api_id
+API_PATH = KEY_API.path
+ENTRA_API_PATH = ENTRA_API.path
 IDENTITY_CLIENT_ID_NAMED_VALUE = "gateway-identity-client-id"
 IP_HASH_KEY_NAMED_VALUE = "usage-ip-hash-key"
 METRIC_NAMESPACE = "genai-gateway"

@@ -642,3 +642,8 @@ def test_usage_record_marks_answers_from_the_semantic_cache(stack: Recording) ->
     assert 'bool cacheHit = !context.Variables.ContainsKey("backend-id");' in code
     routing = fragment_xml(stack, FRAGMENTS.load_balancing)
     assert all(w.find("set-variable[@name='backend-id']") is not None for w in routing.find("choose").iter("when"))
+
+
+def test_entra_callers_get_their_own_base_url(dev: Recording, prod: Recording) -> None:
+    assert prod.outputs["entraOpenaiBaseUrl"] == "https://genai.contoso.example/entra/openai"
+    assert "entraOpenaiBaseUrl" not in dev.outputs
