@@ -54,5 +54,7 @@ def test_every_rendered_expression_compiles(dev: Recording, prod: Recording) -> 
     assert len(every) > 100
     result = compile_expressions(every)
     by_key = {e.key: e.code for e in every}
-    problems = [f"{e.key} {e.line}:{e.column} {e.message} in {by_key.get(e.key or '', '')[:120]}" for e in result.errors]
+    problems = [
+        f"{e.key} {e.line}:{e.column} {e.message} in {by_key.get(e.key or '', '')[:120]}" for e in result.errors
+    ]
     assert problems == []
