@@ -392,3 +392,12 @@ def test_thresholds_of_disabled_content_safety_are_not_checked_against_the_outpu
     config = with_value(prod_config, "contentSafety.enabled", False)
     assert problems(with_value(config, "contentSafety.categories.Hate", 3)) == []
 
+
+
+def test_the_lint_knows_backends_declared_in_arm_templates(prod: Recording) -> None:
+    from tools.policy_lint import references_of
+
+    backends = references_of(prod).backends
+    assert BACKEND_ID in backends
+    # Only backends: the LLM logging template declares diagnostics, which name no backend.
+    assert "azuremonitor" not in backends and "azure-openai" not in backends
