@@ -7,7 +7,8 @@ import re
 import pytest
 from lxml import etree
 
-from components.gateway_policies import FRAGMENTS, OPENAI_SPEC_URL
+from components.gateway_fragments import FRAGMENTS
+from components.openai_api import OPENAI_SPEC_URL
 from components.settings.gateway import MAX_POOL_MEMBERS
 from tests.support import problems, with_value
 from tools.azure_mocks import identity_client_id

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from components.gateway_policies import FRAGMENTS
+from components.gateway_fragments import FRAGMENTS
 from components.openai_api import AZURE_MONITOR_LOGGER, LLM_LOGGING_API_VERSION
 from components.usage_record import (
     ALL_FIELDS,

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from components.gateway_policies import API_ID, METRIC_NAMESPACE
+from components.gateway_fragments import METRIC_NAMESPACE
+from components.gateway_policies import API_ID
 from components.policy_templates import render
 from components.settings.gateway import account_backend_id
 from components.usage_workbook import (
