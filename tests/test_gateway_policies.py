@@ -354,11 +354,18 @@ def test_adaptive_allowance_is_clamped(dev: Recording) -> None:
     for when in xml.find("choose").iter("when"):
         allowance = when.find("set-variable[@name='adaptive-token-allowance']").get("value")
         # The unused global budget never counts below zero, and the allowance stays within [base, ceiling].
-        assert 'Math.Max(0, Convert.ToInt32(context.Variables.GetValueOrDefault("global-remaining-tokens", 0)))' in (
-            allowance
-        )
+        unused = 'Math.Max(0, (context.Variables.ContainsKey("global-remaining-tokens") ? Convert.ToInt32('
+        assert unused in allowance
         ceiling = when.find("azure-openai-token-limit").get("tokens-per-minute")
         assert re.search(rf"Math\.Max\(\d+, Math\.Min\({ceiling}, allowance\)\)", allowance)
+
+
+def test_adaptive_numbers_never_go_through_a_typed_get_value_or_default(stack: Recording) -> None:
+    # A literal set-variable holds a string and a policy's variable may hold another numeric type, so a typed
+    # GetValueOrDefault would throw: every number is read with ContainsKey and Convert.
+    text = fragment(stack, FRAGMENTS.adaptive_token_limit).get("value")
+    assert not re.search(r'GetValueOrDefault\("(global-remaining|adaptive-)[^"]*", (0|ceiling|int\.MaxValue)\)', text)
+    assert 'Convert.ToInt32(context.Variables["adaptive-token-ceiling"])' in text
 
 
 def test_consumer_over_its_adaptive_allowance_gets_429_with_retry_after(dev: Recording) -> None:
