@@ -163,7 +163,7 @@ class PrivateOpenAI(pulumi.ComponentResource):
                     model=cognitiveservices.DeploymentModelArgs(
                         format="OpenAI", name=deployment.model.name, version=deployment.model.version
                     ),
-                    version_upgrade_option=deployment.version_upgrade_option,
+                    version_upgrade_option=deployment.upgrade_option,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )

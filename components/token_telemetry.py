@@ -215,7 +215,7 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             kind="StorageV2",
-            sku=storage.SkuArgs(name="Standard_ZRS" if s.event_hub.zone_redundant else "Standard_LRS"),
+            sku=storage.SkuArgs(name=s.capture_sku),
             access_tier=storage.AccessTier.HOT,
             # Entra ID only: no account keys, no SAS, no anonymous blobs.
             allow_shared_key_access=False,

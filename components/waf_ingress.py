@@ -18,7 +18,8 @@ from .naming import Naming
 from .settings import IngressSettings
 
 APIM_HEALTH_PATH = "/status-0123456789abcdef"
-TLS_POLICY = "AppGwSslPolicy20220101"
+# TLS 1.2 minimum with GCM suites only; AppGwSslPolicy20220101 still admits CBC suites (shared azure-facts.md).
+TLS_POLICY = "AppGwSslPolicy20220101S"
 # Chat completions can take minutes; the default 30 s would cut long generations. Longer than the gateway's
 # own backend timeout (at most 240 s), so a slow model gets the gateway's JSON error, not a WAF 502.
 BACKEND_TIMEOUT_SECONDS = 250

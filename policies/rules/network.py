@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from .base import (
     APP_GATEWAY,
     COGNITIVE_ACCOUNT,
     EVENTHUB_NAMESPACE,
+    GCM_ONLY_APP_GATEWAY_POLICIES,
     KEY_VAULT,
     OPENAI_DNS_ZONE,
     OPENAI_GROUP_ID,
@@ -106,7 +108,7 @@ _MODERN_APP_GATEWAY_POLICIES = ("AppGwSslPolicy20170401S", "AppGwSslPolicy202201
     "Every service that has a minimum TLS setting requires TLS 1.2 or later.",
     (EVENTHUB_NAMESPACE, STORAGE_ACCOUNT, REDIS_ENTERPRISE, REDIS_CACHE, APP_GATEWAY),
     "Event Hubs and Redis: minimumTlsVersion '1.2'; storage: minimumTlsVersion TLS1_2 and "
-    "enableHttpsTrafficOnly true; Application Gateway: sslPolicy Predefined AppGwSslPolicy20220101 (or Custom "
+    "enableHttpsTrafficOnly true; Application Gateway: sslPolicy Predefined AppGwSslPolicy20220101S (or Custom "
     "with minProtocolVersion TLSv1_2). API Management's protocols are checked by apim-hardened-protocols.",
 )
 def tls_minimum(args: ResourceValidationArgs, cfg: dict[str, Any]) -> Iterator[str]:
@@ -126,11 +128,41 @@ def tls_minimum(args: ResourceValidationArgs, cfg: dict[str, Any]) -> Iterator[s
         )
         if not ok:
             yield (f"{what} has sslPolicy {policy_type or 'unset'} {policy_name or minimum or ''}".rstrip()
-                   + ": use policyType Predefined with policyName AppGwSslPolicy20220101 (TLS 1.2 minimum).")
+                   + ": use policyType Predefined with policyName AppGwSslPolicy20220101S (TLS 1.2 minimum, GCM only).")
     else:
         version = get(props, "minimumTlsVersion")
         if text(version) not in _MODERN_TLS:
             yield f"{what} has minimumTlsVersion {version or 'unset'}: set it to '1.2'."
+
+
+# Suites an Application Gateway custom policy may keep: ECDHE key exchange with AES-GCM.
+_GCM_SUITE = re.compile(r"^TLS_ECDHE_(RSA|ECDSA)_WITH_AES_(128|256)_GCM_SHA(256|384)$")
+
+
+@resource_policy(
+    "app-gateway-strong-ciphers",
+    "The Application Gateway listener admits TLS 1.2+ with forward-secret AES-GCM suites only (no CBC suites).",
+    (APP_GATEWAY,),
+    "Set sslPolicy to policyType Predefined with policyName AppGwSslPolicy20220101S (components/waf_ingress.py "
+    "TLS_POLICY), or CustomV2 with minProtocolVersion TLSv1_2 and only TLS_ECDHE_*_WITH_AES_*_GCM_* cipherSuites.",
+)
+def app_gateway_strong_ciphers(args: ResourceValidationArgs, cfg: dict[str, Any]) -> Iterator[str]:
+    policy = get(args.props, "sslPolicy") or {}
+    policy_type, policy_name = text(get(policy, "policyType")), text(get(policy, "policyName"))
+    if same(policy_type, "Predefined") and policy_name in GCM_ONLY_APP_GATEWAY_POLICIES:
+        return
+    if policy_type.lower() in ("custom", "customv2"):
+        suites = [text(s) for s in items(get(policy, "cipherSuites"))]
+        weak = [s for s in suites if not _GCM_SUITE.match(s.upper())]
+        minimum = text(get(policy, "minProtocolVersion")).upper()
+        if suites and not weak and minimum in ("TLSV1_2", "TLSV1_3"):
+            return
+        detail = f"cipher suites {', '.join(weak) or '(none listed)'}" if weak or not suites else f"minimum {minimum}"
+        yield (f"{label(args.resource_type, args.name)} has a {policy_type} sslPolicy with {detail}: list only "
+               "TLS_ECDHE_*_WITH_AES_*_GCM_* suites with minProtocolVersion TLSv1_2, or use AppGwSslPolicy20220101S.")
+        return
+    yield (f"{label(args.resource_type, args.name)} uses sslPolicy {policy_type or 'unset'} {policy_name}".rstrip()
+           + ", which admits CBC suites: use policyType Predefined with policyName AppGwSslPolicy20220101S.")
 
 
 @stack_policy(
