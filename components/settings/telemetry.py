@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from .base import Model, Problem
+from .ingress import MAX_ROLE_PROPAGATION_SECONDS, ROLE_PROPAGATION_SECONDS
 
 if TYPE_CHECKING:
     from . import GatewaySettings
@@ -26,6 +27,9 @@ GEO_ZONE_REDUNDANT_SKUS = ("Standard_GZRS", "Standard_RAGZRS")
 # "grant" declares Storage Blob Data Contributor on the capture account for it (authorization.getClientConfig),
 # "inherited" declares nothing because that principal already holds it at resource group or subscription scope.
 DeployerAccess = Literal["grant", "inherited"]
+# Azure refuses a role assignment whose principalType does not match the principal (UnmatchedPrincipalType), and
+# the program can't tell the kind of the identity running `pulumi up`: the stack says it.
+PrincipalType = Literal["User", "ServicePrincipal", "Group"]
 
 
 class EventHubSettings(Model):
@@ -45,6 +49,10 @@ class CaptureSettings(Model):
     # None: Standard_ZRS with a zone-redundant namespace, Standard_LRS without.
     storage_sku: CaptureStorageSku | None = None
     deployer_access: DeployerAccess = "grant"
+    # The kind of identity that runs `pulumi up` for this stack (CI: a service principal or managed identity).
+    deployer_principal_type: PrincipalType = "ServicePrincipal"
+    # The event hub is created this long after the capture account's role assignments (linked-access check).
+    role_propagation_seconds: int = Field(ROLE_PROPAGATION_SECONDS, ge=0, le=MAX_ROLE_PROPAGATION_SECONDS)
 
     def sku_for(self, zone_redundant: bool) -> str:
         if self.storage_sku is not None:

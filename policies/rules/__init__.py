@@ -65,6 +65,7 @@ from .base import (
     GCM_ONLY_APP_GATEWAY_POLICIES,
     INJECTION_SKUS,
     KEY_VAULT,
+    KEY_VAULT_DNS_ZONE,
     LEGACY_PROTOCOL_SETTINGS,
     MANDATORY,
     MAX_POOL_MEMBERS,
@@ -81,6 +82,7 @@ from .base import (
     PRIVILEGED_ROLES,
     PRODUCT,
     PRODUCT_POLICY,
+    RECORD_SET,
     REDIS_CACHE,
     REDIS_DATABASE,
     REDIS_ENTERPRISE,
@@ -98,6 +100,7 @@ from .base import (
     WEAK_CIPHER_SUITES,
     WORKSPACE,
     ZONE_GROUP,
+    ZONE_LINK,
     ResourceCheck,
     Stack,
     StackCheck,
@@ -138,7 +141,7 @@ from .network import (
     tls_minimum,
 )
 from .openai import LIFECYCLE_FILE, lifecycle_table, model_lifecycle, model_retired
-from .plan_only import PLAN_ONLY_RULES, PlanOnlyRule
+from .plan_only import PLAN_ONLY_RULES, PlanOnlyRule, PlanResource
 from .production import (
     prod_capture_geo_zone_redundant,
     prod_no_simulated_ptu,
@@ -146,6 +149,7 @@ from .production import (
     prod_waf_prevention,
     prod_zone_redundancy,
 )
+from .references import uncovered_references
 
 POLICIES: list[Policy] = [
     no_public_network_access,
@@ -202,6 +206,7 @@ __all__ = [
     "GCM_ONLY_APP_GATEWAY_POLICIES",
     "INJECTION_SKUS",
     "KEY_VAULT",
+    "KEY_VAULT_DNS_ZONE",
     "LEGACY_PROTOCOL_SETTINGS",
     "LIFECYCLE_FILE",
     "LOCAL_AUTH_EXCEPTION_TAG",
@@ -222,6 +227,7 @@ __all__ = [
     "PRIVILEGED_ROLES",
     "PRODUCT",
     "PRODUCT_POLICY",
+    "RECORD_SET",
     "REDIS_CACHE",
     "REDIS_DATABASE",
     "REDIS_ENTERPRISE",
@@ -240,7 +246,9 @@ __all__ = [
     "WEAK_CIPHER_SUITES",
     "WORKSPACE",
     "ZONE_GROUP",
+    "ZONE_LINK",
     "PlanOnlyRule",
+    "PlanResource",
     "ResourceCheck",
     "Rule",
     "Stack",
@@ -288,4 +296,5 @@ __all__ = [
     "subscription_keys_not_inline",
     "text",
     "tls_minimum",
+    "uncovered_references",
 ]

@@ -47,6 +47,8 @@ WAF_POLICY = "azure-native:network:WebApplicationFirewallPolicy"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
+ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
+RECORD_SET = "azure-native:privatedns:PrivateRecordSet"
 SUBNET = "azure-native:network:Subnet"
 NSG = "azure-native:network:NetworkSecurityGroup"
 SECURITY_RULE = "azure-native:network:SecurityRule"
@@ -65,6 +67,7 @@ API_DIAGNOSTIC = "azure-native:apimanagement:ApiDiagnostic"
 # -- Azure facts the rules rely on -----------------------------------------------------------------------
 OPENAI_GROUP_ID = "account"
 OPENAI_DNS_ZONE = "privatelink.openai.azure.com"
+KEY_VAULT_DNS_ZONE = "privatelink.vaultcore.azure.net"
 COGNITIVE_SERVICES_AUDIENCE = "https://cognitiveservices.azure.com"
 # A backend URL that reaches Azure OpenAI (an account endpoint + "openai").
 # A backend URL that reaches Azure OpenAI: an openai.azure.com endpoint, or a multi-service endpoint + "/openai".

@@ -238,3 +238,4 @@ def _zone_names(stack: Stack, zone_group: PolicyResource) -> set[str]:
         if isinstance(zone_id, str) and "/privatednszones/" in zone_id.lower():
             names.add(last_segment(zone_id).lower())
     return {n for n in names if n}
+
