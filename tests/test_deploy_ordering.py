@@ -80,14 +80,17 @@ def test_no_wait_when_propagation_is_set_to_zero(prod_config: dict) -> None:
     assert all(recording.depends_on(hub, a) for a in role_assignments(recording, BLOB_CONTRIBUTOR, account.id))
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("telemetry.capture.deployerAccess", "someone-else"),
-    ("telemetry.capture.deployerPrincipalType", "Robot"),
-    ("telemetry.capture.rolePropagationSeconds", 3600),
+@pytest.mark.parametrize(("key", "value", "allowed"), [
+    ("telemetry.capture.deployerAccess", "someone-else", "input should be 'grant' or 'inherited'"),
+    ("telemetry.capture.deployerPrincipalType", "Robot", "input should be 'User', 'ServicePrincipal' or 'Group'"),
+    ("telemetry.capture.rolePropagationSeconds", 3600, "input should be less than or equal to 1800"),
+    ("ingress.rolePropagationSeconds", -1, "input should be greater than or equal to 0"),
 ])
-def test_bad_deployer_settings_are_rejected_naming_the_key(prod_config: dict, key: str, value: Any) -> None:
-    line = only(problems(with_value(prod_config, key, value)))
-    assert line.startswith(f"genai-gateway:{key}: {value!r}: ") or line.startswith(f"genai-gateway:{key}: {value}: ")
+def test_bad_deployer_and_wait_settings_are_rejected_naming_the_key(
+    prod_config: dict, key: str, value: Any, allowed: str
+) -> None:
+    shown = repr(value) if isinstance(value, str) else str(value)
+    assert only(problems(with_value(prod_config, key, value))) == f"genai-gateway:{key}: {shown}: {allowed}"
 
 
 # -- Cognitive Services accounts: private endpoint after the last deployment ----------------------------

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import shutil
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -211,6 +215,17 @@ def test_the_lifecycle_file_is_found_relative_to_the_pack_not_the_working_direct
     finally:
         lifecycle_table.cache_clear()
     assert LIFECYCLE_FILE.parts[-3:] == ("policies", "data", "model-lifecycle.json")
+
+
+def test_the_pack_finds_its_lifecycle_file_when_copied_elsewhere_as_the_cli_packs_it(tmp_path: Any) -> None:
+    # `pulumi policy publish` packs policies/ on its own: the rules must not rely on the project around them.
+    packed = tmp_path / "packed_pack"
+    shutil.copytree(LIFECYCLE_FILE.parent.parent, packed, ignore=shutil.ignore_patterns("__pycache__"))
+    code = "import packed_pack.rules as r; print(len(r.lifecycle_table()), r.LIFECYCLE_FILE)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    count, path = result.stdout.split()
+    assert int(count) == len(lifecycle_table()) and path.startswith(str(packed))
 
 
 def test_a_malformed_lifecycle_entry_is_an_error_naming_it() -> None:
