@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from pulumi_policy import ReportViolation, Secret
 
@@ -37,7 +38,9 @@ _NAMED_VALUE_REF = re.compile(r"\{\{\s*([A-Za-z0-9._-]+)\s*\}\}")
 _ARM_ID = re.compile(r"^/subscriptions/[^/]+/", re.IGNORECASE)
 
 
-class _Resource:  # the PlanResource protocol this module reads
+class _Resource(Protocol):
+    """What this module reads of a resource (plan_only.PlanResource provides it)."""
+
     urn: str
     type: str
     name: str
