@@ -172,6 +172,9 @@ APIM_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ApiManagement/
     # an ARM id in the inputs
     (("azure-native:authorization:RoleAssignment", "role", {"scope": APIM_ID + "/loggers/l"}, "/r/1"),
      ("azure-native:apimanagement:ApiManagementService", "apim", {"serviceName": "apim-x"}, APIM_ID)),
+    # a service host name that carries the resource's name
+    (("azure-native:apimanagement:Backend", "backend", {"url": "https://oai-x.openai.azure.com/openai"}, "/b/1"),
+     ("azure-native:cognitiveservices:Account", "account", {"accountName": "oai-x"}, "/rg/accounts/oai-x")),
     # a parent name
     (("azure-native:apimanagement:Backend", "backend", {"serviceName": "apim-x", "backendId": "b"}, "/s/apim-x/b"),
      SERVICE),

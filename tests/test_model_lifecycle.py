@@ -133,15 +133,17 @@ def test_a_provisioned_deployment_refuses_an_automatic_upgrade_option(prod_confi
     assert line.startswith(f"{KEY}.accounts[0].deployments[0].versionUpgradeOption: {option!r}: automatic model")
 
 
-def test_without_an_upgrade_option_each_deployment_type_gets_its_default(dev_config: dict) -> None:
-    from tests.support import parse
+def test_without_an_upgrade_option_each_deployment_type_gets_its_default(prod_config: dict) -> None:
+    from tests.support import DELETE, parse
 
-    config = with_value(dev_config, "openai.accounts.1.deployments.0", {
-        "name": "gpt-5.4", "model": {"name": "gpt-5.4", "version": "2026-03-05"}, "sku": "DataZoneStandard",
-        "capacity": 10,
-    })
-    deployment = parse(config).openai.accounts[1].deployments[0]
-    assert deployment.upgrade_option == "OnceCurrentVersionExpired"
+    config = prod_config
+    for account in (0, 1):
+        config = with_value(config, f"openai.accounts.{account}.deployments.0.versionUpgradeOption", DELETE)
+    accounts = parse(config).openai.accounts
+    assert accounts[0].deployments[0].sku == "DataZoneProvisionedManaged"
+    assert accounts[0].deployments[0].upgrade_option == "NoAutoUpgrade"
+    assert accounts[1].deployments[0].sku == "DataZoneStandard"
+    assert accounts[1].deployments[0].upgrade_option == "OnceCurrentVersionExpired"
 
 
 # -- the guardrails ---------------------------------------------------------------------------------------

@@ -122,10 +122,11 @@ PLAN_ONLY_RULES: list[PlanOnlyRule] = [
     ),
     PlanOnlyRule(
         name="references-have-dependencies",
-        description="Every reference from one resource to another (an ARM id or a name in its inputs, a parent "
-        "name such as serviceName or accountName, a fragment-id, backend-id, logger-id or {{named value}} in a "
-        "policy document) is covered by a recorded dependency, directly or transitively, so `pulumi up` creates "
-        "the target first (checked by the offline plan: in a preview the ids of new resources are unknown).",
+        description="Every reference from one resource to another (an ARM id, a service host name or a name in its "
+        "inputs, a parent name such as serviceName or accountName, a fragment-id, backend-id, logger-id or "
+        "{{named value}} in a policy document) is covered by a recorded dependency, directly or transitively, so "
+        "`pulumi up` creates the target first (checked by the offline plan: in a preview the ids of new "
+        "resources are unknown).",
         enforcement_level=MANDATORY,
         remediation_steps="Pass the target's output (resource.id, resource.name) instead of a plain string, or add "
         "the target to the resource's depends_on.",

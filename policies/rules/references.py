@@ -36,6 +36,14 @@ LOGGER = "azure-native:apimanagement:Logger"
 NAMED_VALUE = "azure-native:apimanagement:NamedValue"
 _NAMED_VALUE_REF = re.compile(r"\{\{\s*([A-Za-z0-9._-]+)\s*\}\}")
 _ARM_ID = re.compile(r"^/subscriptions/[^/]+/", re.IGNORECASE)
+# A host name of a service endpoint: its first label is the resource's name (an account's custom subdomain, an
+# Event Hubs namespace, an APIM service, a storage account, a vault, a Redis cluster).
+_SERVICE_HOST = re.compile(
+    r"^(?:https?://)?([a-z0-9][a-z0-9-]*)\.(?:[a-z0-9-]+\.)?(?:openai\.azure\.com|cognitiveservices\.azure\.com|"
+    r"servicebus\.windows\.net|azure-api\.net|blob\.core\.windows\.net|vault\.azure\.net|redis\.azure\.net)"
+    r"(?:[:/]|$)",
+    re.IGNORECASE,
+)
 
 
 class _Resource(Protocol):
@@ -85,11 +93,14 @@ class ReferenceIndex:
         self.by_own_name: dict[tuple[str, str], list[str]] = {}
         # APIM entities policy documents name: (type, service name, entity id) -> urn.
         self.apim_entities: dict[tuple[str, str, str], str] = {}
+        # Resource name (the last segment of its id) -> urns, for host names that carry it.
+        self.by_name: dict[str, list[str]] = {}
         for r in self.resources:
             if not r.custom or not r.id:
                 continue
             self.by_id[r.id.lower()] = r.urn
             own = last_segment(r.id).lower()
+            self.by_name.setdefault(own, []).append(r.urn)
             for key, value in r.inputs.items():
                 if isinstance(value, str) and value.lower() == own:
                     self.by_own_name.setdefault((key, own), []).append(r.urn)
@@ -128,6 +139,9 @@ class ReferenceIndex:
         for path, value in _strings(resource.inputs, ""):
             if _ARM_ID.match(value):
                 yield from found(self._by_arm_id(value), path)
+            elif (host := _SERVICE_HOST.match(value)) is not None:
+                for target in self.by_name.get(host.group(1).lower(), []):
+                    yield from found(target, path)
         own = last_segment(resource.id).lower() if resource.id else ""
         for key, named in resource.inputs.items():
             # A resource's own name is unique only under its parent (every diagnostic setting is 'default'):
