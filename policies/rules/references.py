@@ -117,15 +117,14 @@ class ReferenceIndex:
                     self.apim_entities[(r.type, service, entity.lower())] = r.urn
 
     def _by_arm_id(self, value: str) -> str | None:
-        lowered = value.lower().rstrip("/")
-        if lowered in self.by_id:
-            return self.by_id[lowered]
-        # A sub-resource (`<gateway id>/frontendPorts/https`, `<vault id>/secrets/x`): its closest declared parent.
-        best: str | None = None
-        for resource_id in self.by_id:
-            if lowered.startswith(resource_id + "/") and (best is None or len(resource_id) > len(best)):
-                best = resource_id
-        return self.by_id[best] if best is not None else None
+        """The resource an ARM id names; for a sub-resource (`<gateway id>/frontendPorts/https`, `<vault id>/secrets/x`)
+        its closest declared ancestor."""
+        candidate = value.lower().rstrip("/")
+        while candidate.count("/") > 2:
+            if candidate in self.by_id:
+                return self.by_id[candidate]
+            candidate = candidate.rsplit("/", 1)[0]
+        return None
 
     def references(self, resource: _Resource) -> Iterator[Reference]:
         seen: set[tuple[str, str]] = set()
