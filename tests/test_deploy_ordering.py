@@ -111,6 +111,16 @@ def test_each_account_private_endpoint_waits_for_its_last_deployment(stack: Reco
         assert all(stack.depends_on(endpoints[0], d) for d in deployments)
 
 
+def test_a_private_endpoint_not_waiting_for_the_deployments_fails_the_guardrail(stack: Recording) -> None:
+    rule = "private-endpoint-after-deployments"
+    assert reconcile(rules.POLICIES, load_pack_config(stack.stack))[rule][0] == "mandatory"
+    broken = copy.deepcopy(stack)
+    endpoint = find(broken, rules.PRIVATE_ENDPOINT, "openai-ptu-1-pe")
+    endpoint.dependencies = [d for d in endpoint.dependencies if "cognitiveservices:Deployment" not in d]
+    assert_fails(check(broken, rule), rule, "mandatory", "does not wait for its deployment(s) openai-ptu-1-gpt-5.4",
+                 "openai-ptu-1-pe")
+
+
 # -- App Gateway: the certificate read waits for its role ------------------------------------------------
 def test_the_app_gateway_waits_for_its_key_vault_role_to_propagate(prod: Recording) -> None:
     gateway = find(prod, rules.APP_GATEWAY)

@@ -140,7 +140,13 @@ from .network import (
     openai_private_endpoint,
     tls_minimum,
 )
-from .openai import LIFECYCLE_FILE, lifecycle_table, model_lifecycle, model_retired
+from .openai import (
+    LIFECYCLE_FILE,
+    lifecycle_table,
+    model_lifecycle,
+    model_retired,
+    private_endpoint_after_deployments,
+)
 from .plan_only import PLAN_ONLY_RULES, PlanOnlyRule, PlanResource
 from .production import (
     prod_capture_geo_zone_redundant,
@@ -160,6 +166,7 @@ POLICIES: list[Policy] = [
     openai_private_endpoint,
     model_retired,
     model_lifecycle,
+    private_endpoint_after_deployments,
     backend_circuit_breaker,
     backend_pool_shape,
     backend_pool_spillover,
@@ -282,6 +289,7 @@ __all__ = [
     "number",
     "openai_private_endpoint",
     "peek",
+    "private_endpoint_after_deployments",
     "prod_capture_geo_zone_redundant",
     "prod_no_simulated_ptu",
     "prod_protect_stateful",

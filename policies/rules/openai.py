@@ -1,4 +1,5 @@
-"""Azure OpenAI model lifecycle: no deployment of a retired model version, and notice of what retires soon.
+"""Azure OpenAI model deployments: no retired model version, notice of what retires soon, and a private endpoint
+created only once the account has applied its deployments.
 
 The dates are data, not code: `policies/data/model-lifecycle.json` lists model versions with their
 deprecation (no longer offered to new customers) and retirement (deployments stop answering) dates per
@@ -20,9 +21,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pulumi_policy import PolicyConfigSchema, ResourceValidationArgs
+from pulumi_policy import PolicyConfigSchema, PolicyResource, ResourceValidationArgs
 
-from .base import ADVISORY, DEPLOYMENT, MANDATORY, get, label, resource_policy, text
+from .base import (
+    ADVISORY,
+    COGNITIVE_ACCOUNT,
+    DEPLOYMENT,
+    MANDATORY,
+    PRIVATE_ENDPOINT,
+    Stack,
+    get,
+    label,
+    resource_policy,
+    stack_policy,
+    text,
+)
+from .network import _targets
 
 LIFECYCLE_FILE = Path(__file__).resolve().parent.parent / "data" / "model-lifecycle.json"
 # How the file is named in messages: relative to the pack, wherever the pack lives.
@@ -200,3 +214,42 @@ def model_lifecycle(args: ResourceValidationArgs, cfg: dict[str, Any]) -> Iterat
         since = f" since {dates.deprecation.isoformat()}" if dates.deprecation else ""
         yield (f"{what} deploys {name} {version}, deprecated{since}: Azure no longer offers it to new customers, "
                "so a subscription that never used it may not be able to create it.")
+
+
+@stack_policy(
+    "private-endpoint-after-deployments",
+    "A Cognitive Services account's private endpoint is created after its model deployments: Azure refuses it "
+    "while the account still applies a deployment (AccountProvisioningStateInvalid).",
+    "Create the account's deployments one after another and give its private endpoint depends_on the last one "
+    "(components/private_openai.py passes it to components/private_link.py private_endpoint). Sources: "
+    "hashicorp/terraform-provider-azurerm#31712, Azure/bicep-registry-modules#5957.",
+)
+def private_endpoint_after_deployments(stack: Stack, cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    deployments = stack.of_type(DEPLOYMENT)
+    for account in stack.of_type(COGNITIVE_ACCOUNT):
+        own = [d for d in deployments if Stack.linked(d, "accountName", account, "accountName")]
+        if not own:
+            continue
+        for pe in stack.of_type(PRIVATE_ENDPOINT):
+            if not _targets(pe, account):
+                continue
+            waited = _waits_for(pe)
+            missing = sorted(d.name for d in own if d not in waited)
+            if missing:
+                yield (f"{label(pe.resource_type, pe.name)} targets {label(account.resource_type, account.name)} but "
+                       f"does not wait for its deployment(s) {', '.join(missing)}: Azure refuses a private endpoint "
+                       "while the account applies a deployment; add the last deployment to its depends_on.", pe.urn)
+
+
+def _waits_for(resource: PolicyResource) -> list[PolicyResource]:
+    """Every resource `resource` depends on, directly or transitively."""
+    seen: list[PolicyResource] = []
+    todo = list(resource.dependencies)
+    while todo:
+        current = todo.pop()
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo.extend(current.dependencies)
+    return seen
+
