@@ -144,6 +144,47 @@ def test_the_propagation_wait_is_configurable(prod_config: dict) -> None:
     assert sleep.get("createDuration") == "600s"
 
 
+# -- the platform vault resolves from the VNet ------------------------------------------------------------
+def test_a_stack_zone_shadowing_the_platform_vault_is_refused() -> None:
+    resources = _shadowed_vault_stack(record_for=None)
+    violations = check(resources, "ingress-key-vault-resolvable", {})
+    assert_fails(violations, "ingress-key-vault-resolvable", "mandatory", "has no record for it", "agw")
+
+
+def test_an_a_record_for_the_platform_vault_resolves_it() -> None:
+    assert check(_shadowed_vault_stack(record_for="kv-platform"), "ingress-key-vault-resolvable", {}) == []
+    assert check(_shadowed_vault_stack(record_for="kv-other"), "ingress-key-vault-resolvable", {}) != []
+
+
+def test_without_a_vault_zone_of_its_own_the_vnet_resolves_the_vault(prod: Recording) -> None:
+    broken = _shadowed_vault_stack(record_for=None)
+    broken.resources = [r for r in broken.resources if r.type != rules.PRIVATE_ZONE]
+    assert check(broken, "ingress-key-vault-resolvable", {}) == []
+
+
+def test_the_vault_rule_is_mandatory_in_prod() -> None:
+    assert reconcile(rules.POLICIES, load_pack_config("prod"))["ingress-key-vault-resolvable"][0] == "mandatory"
+
+
+def _resource(rtype: str, name: str, inputs: dict[str, Any], rid: str | None = None,
+              deps: list[str] | None = None) -> RecordedResource:
+    urn = f"urn:pulumi:t::genai-gateway::{rtype}::{name}"
+    return RecordedResource(urn, rtype, name, None, True, inputs, deps or [], {}, False, rid)
+
+
+def _shadowed_vault_stack(record_for: str | None) -> Recording:
+    zone = _resource(rules.PRIVATE_ZONE, "kv-zone", {"privateZoneName": "privatelink.vaultcore.azure.net"}, "/z")
+    link = _resource(rules.ZONE_LINK, "kv-zone-link", {"privateZoneName": "privatelink.vaultcore.azure.net"})
+    gateway = _resource(rules.APP_GATEWAY, "agw", {"sslCertificates": [
+        {"name": "listener", "keyVaultSecretId": "https://kv-platform.vault.azure.net/secrets/tls"}]})
+    resources = [zone, link, gateway]
+    if record_for:
+        resources.append(_resource(rules.RECORD_SET, "kv-record", {
+            "privateZoneName": "privatelink.vaultcore.azure.net", "recordType": "A",
+            "relativeRecordSetName": record_for, "aRecords": [{"ipv4Address": "10.0.0.4"}]}))
+    return Recording(project="genai-gateway", stack="t", resources=resources, outputs={})
+
+
 # -- every reference is covered by a dependency ------------------------------------------------------------
 def test_both_stacks_cover_every_reference_with_a_dependency(stack: Recording) -> None:
     assert uncovered_references(plan_resources(stack)) == []

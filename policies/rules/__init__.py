@@ -136,6 +136,7 @@ from .identity import (
 )
 from .network import (
     app_gateway_strong_ciphers,
+    ingress_key_vault_resolvable,
     no_public_network_access,
     openai_private_endpoint,
     tls_minimum,
@@ -163,6 +164,7 @@ POLICIES: list[Policy] = [
     local_auth_exceptions,
     tls_minimum,
     app_gateway_strong_ciphers,
+    ingress_key_vault_resolvable,
     openai_private_endpoint,
     model_retired,
     model_lifecycle,
@@ -275,6 +277,7 @@ __all__ = [
     "elements",
     "get",
     "included_fragments",
+    "ingress_key_vault_resolvable",
     "is_false",
     "is_true",
     "items",
