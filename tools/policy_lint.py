@@ -12,7 +12,9 @@ tools/policy_catalogue.json, a catalogue of APIM policy elements sourced from th
   reference says expressions aren't allowed;
 - references resolve: backend ids, logger ids, fragment ids and `{{named values}}` name what the plan declares,
   and caching policies have an external cache;
-- every `@(...)` / `@{...}` expression parses as C# and uses only types of the APIM allow-list.
+- every `@(...)` / `@{...}` expression uses only types of the APIM allow-list (tree-sitter), and compiles with
+  Mono's C# compiler against the typed model of APIM's context, returning the type its attribute needs
+  (tools/policy_expressions.py, tools/csharp/); without Mono, its syntax is only parsed (tree-sitter).
 
 How expressions are found: APIM's `rawxml` format accepts expressions written as plain C#, so an attribute such
 as `condition="@(context.Request.Headers.GetValueOrDefault("x","") != "")"` is not well-formed XML as written. A
@@ -1014,10 +1016,13 @@ def main(argv: list[str] | None = None) -> int:
     if references is None:
         print("note: no --backend/--logger/--fragment/--named-value/--cache given: references are not resolved")
     errors: list[LintError] = []
+    found: list[FoundExpression] | None = [] if mcs_available() else None
     for path in args.files:
         text = path.read_text(encoding="utf-8")
         kind: Kind = args.kind or ("fragment" if re.match(r"\s*(<\?.*?\?>\s*)?<fragment[\s>/]", text, re.S) else "api")
-        errors.extend(lint_document(str(path), text, kind, references))
+        errors.extend(lint_document(str(path), text, kind, references, found=found))
+    # Named values given on the command line have no value: placeholders stand in for them.
+    errors.extend([not_compiled_note()] if found is None else compile_step(found, references))
     for error in errors:
         print(f"[{error.level}] {error}")
     failed = [e for e in errors if e.level == "error"]

@@ -1,0 +1,176 @@
+"""The policy lint's compile step: every expression of a plan compiles against APIM's context model.
+
+Each error class fails the plan with its message, at the document line of the expression (and the line of its
+`fragments/*.xml.j2` template when the document was rendered from one).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+
+from components import policy_templates
+from tools import policy_lint
+from tools.harness import RecordedResource, Recording
+from tools.plan import main as plan_main
+from tools.policy_expressions import FoundExpression, compile_found, placeholder
+from tools.policy_lint import FRAGMENT_TYPE, POLICY_TYPES, LintError, lint_document, lint_recording, references_of
+from tools.violations import collect
+
+APIM = "azure-native:apimanagement:"
+
+
+def resource(type_: str, name: str, **inputs: Any) -> RecordedResource:
+    return RecordedResource(
+        urn=f"urn:pulumi:test::genai-gateway::{APIM}{type_}::{name}",
+        type=APIM + type_,
+        name=name,
+        parent=None,
+        custom=True,
+        inputs=inputs,
+        dependencies=[],
+        property_dependencies={},
+        protect=False,
+    )
+
+
+def plan_with(inbound: str, *named_values: RecordedResource) -> Recording:
+    """A plan whose API policy holds `inbound` (from document line 3)."""
+    document = f"<policies>\n<inbound>\n{inbound}\n</inbound>\n<backend><forward-request /></backend>\n</policies>\n"
+    policy = resource("ApiPolicy", "api-policy", apiId="openai", policyId="policy", value=document, format="rawxml")
+    return Recording(project="genai-gateway", stack="test", resources=[*named_values, policy], outputs={})
+
+
+def errors_of(recording: Recording) -> list[LintError]:
+    return [e for e in lint_recording(recording) if e.level == "error"]
+
+
+def only_error(inbound: str, *named_values: RecordedResource) -> LintError:
+    errors = errors_of(plan_with(inbound, *named_values))
+    assert len(errors) == 1, [str(e) for e in errors]
+    return errors[0]
+
+
+def test_an_unknown_member_on_context_request_fails_with_the_compilers_message() -> None:
+    error = only_error('<set-variable name="x" value="@(context.Request.UserAgent)" />')
+    assert error.document == "api policy 'api-policy'" and error.line == 3
+    assert error.urn is not None and error.urn.endswith("::api-policy")
+    assert "CS1061: Type `Apim.Policies.IRequest' does not contain a definition for `UserAgent'" in error.message
+    assert "attribute `value`" in error.message and "document line 3" in error.message
+
+
+def test_a_cast_that_cannot_compile_fails() -> None:
+    error = only_error('<set-variable name="x" value="@((int)context.Request.Headers)" />')
+    assert "CS0030: Cannot convert type" in error.message and "to `int'" in error.message
+
+
+def test_a_condition_that_is_not_boolean_fails() -> None:
+    error = only_error(
+        '<choose><when condition="@(context.Request.Headers.GetValueOrDefault("x", ""))">'
+        '<set-variable name="x" value="1" /></when></choose>'
+    )
+    assert "returning bool" in error.message
+    assert "CS0029: Cannot implicitly convert type `string' to `bool'" in error.message
+
+
+def test_a_type_outside_the_allow_list_fails() -> None:
+    error = only_error('<set-variable name="x" value="@(System.IO.File.ReadAllText("/etc/passwd"))" />')
+    assert "`System.IO.File.ReadAllText` uses a .NET type outside the APIM policy-expression allow-list" in (
+        error.message
+    )
+
+
+def test_a_syntax_error_fails_with_the_compilers_message_and_column() -> None:
+    error = only_error('<set-variable name="x" value="@(context.Request.Method ==)" />')
+    assert "CS1525: Unexpected symbol `)'" in error.message and "expression line 1, column 28" in error.message
+
+
+def test_a_multi_statement_body_without_return_on_every_path_fails() -> None:
+    error = only_error('<set-variable name="x" value="@{ if (context.Tracing) { return 1; } }" />')
+    assert "CS0161: the expression: not all code paths return a value" in error.message
+
+
+def test_an_unknown_named_value_fails() -> None:
+    error = only_error('<set-variable name="x" value="@("{{no-such-value}}".Length)" />')
+    assert "named value {{no-such-value}} is not declared" in error.message
+
+
+def test_named_values_are_substituted_with_their_declared_value_before_compiling() -> None:
+    limit = resource("NamedValue", "limit", displayName="calls-limit", value="10", secret=False)
+    recording = plan_with(
+        '<rate-limit-by-key calls="@({{calls-limit}} * 2)" renewal-period="60"'
+        ' counter-key="@(context.RequestId.ToString())" />',
+        limit,
+    )
+    assert errors_of(recording) == []
+
+
+def test_a_secret_named_value_is_compiled_as_a_placeholder_that_only_fits_a_string_literal() -> None:
+    secret = resource("NamedValue", "limit", displayName="calls-limit", value="10", secret=True)
+    inside_string = plan_with('<set-variable name="x" value="@("{{calls-limit}}".Length)" />', secret)
+    as_code = plan_with('<set-variable name="x" value="@({{calls-limit}} * 2)" />', secret)
+    assert errors_of(inside_string) == []
+    (error,) = errors_of(as_code)
+    assert f"CS0103: The name `{placeholder('calls-limit')}' does not exist" in error.message
+
+
+def test_an_error_in_a_rendered_template_names_the_template_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken.xml.j2").write_text(
+        "<policies>\n<inbound>\n{% for code in codes %}\n"
+        '<set-variable name="x" value="@(context.Response.StatusCode == {{ code }}\n'
+        '    && context.Request.Nope)" />\n{% endfor %}\n</inbound>\n</policies>\n'
+    )
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(tmp_path), undefined=jinja2.StrictUndefined)
+    monkeypatch.setattr(policy_templates, "_environment", environment)
+    monkeypatch.setattr(policy_templates, "FRAGMENTS_DIR", tmp_path)
+    document = policy_templates.render("broken", codes=[429, 503])
+    policy = resource("ApiPolicy", "api-policy", apiId="openai", policyId="p", value=document, format="rawxml")
+    errors = errors_of(Recording(project="genai-gateway", stack="test", resources=[policy], outputs={}))
+    assert [e.line for e in errors] == [5, 8]  # the second line of each rendered expression
+    assert all("fragments/broken.xml.j2 line 5" in e.message for e in errors)
+    assert all("`Nope'" in e.message for e in errors)
+
+
+def test_a_compile_error_fails_the_plan_as_a_mandatory_violation() -> None:
+    recording = plan_with('<set-variable name="x" value="@(context.Request.UserAgent)" />')
+    violations = [v for v in collect(recording) if v.policy == "policy-lint"]
+    assert [v.level for v in violations] == ["mandatory"]
+
+
+def found_expressions(recording: Recording) -> list[FoundExpression]:
+    references = references_of(recording)
+    found: list[FoundExpression] = []
+    for token in (FRAGMENT_TYPE, *POLICY_TYPES):
+        for r in recording.of_type(token):
+            kind = "fragment" if token == FRAGMENT_TYPE else POLICY_TYPES[token]
+            lint_document(r.name, r.get("value"), kind, references, found=found)  # type: ignore[arg-type]
+    return found
+
+
+def test_every_expression_of_the_stack_compiles(stack: Recording) -> None:
+    found = found_expressions(stack)
+    assert len(found) >= 20
+    assert {f.returns for f in found} >= {"bool", "int", "string", "object"}
+    problems, unplaced = compile_found(found, references_of(stack).named_value_values)
+    assert [p.message for p in problems] == [] and unplaced == []
+
+
+def test_without_mono_the_plan_says_expressions_were_only_parsed(
+    dev: Recording, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(policy_lint, "mcs_available", lambda: False)
+    assert plan_main(["dev", "--quiet", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "policy expressions were only parsed (tree-sitter), not compiled" in out
+    assert "apt-get install -y mono-mcs libnewtonsoft-json5.0-cil" in out and "brew install mono" in out
+
+
+def test_without_mono_syntax_errors_are_still_found_by_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(policy_lint, "mcs_available", lambda: False)
+    error = only_error('<set-variable name="x" value="@(context.Request.Method ==)" />')
+    assert "C# syntax error" in error.message
