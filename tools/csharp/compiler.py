@@ -213,7 +213,10 @@ def _parse(output: str, unit: _Unit, generated_name: str) -> list[CompileError]:
         key: str | None = None
         if match:
             file, row, column = match.group("file"), int(match.group("line")), int(match.group("column"))
-            message = f"{match.group('code')}: {match.group('message')}"
+            # mcs's hint after an unknown member is about assemblies, which an expression cannot add.
+            message = f"{match.group('code')}: {match.group('message')}".replace(
+                " Are you missing an assembly reference?", ""
+            )
             if Path(file).name in unit.files:
                 key = unit.files[Path(file).name]
                 if (row, column) > unit.ends[key]:  # the wrapper's `);` after the code: the closing `)`
