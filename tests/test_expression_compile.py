@@ -174,3 +174,16 @@ def test_without_mono_syntax_errors_are_still_found_by_the_parser(monkeypatch: p
     monkeypatch.setattr(policy_lint, "mcs_available", lambda: False)
     error = only_error('<set-variable name="x" value="@(context.Request.Method ==)" />')
     assert "C# syntax error" in error.message
+
+
+def test_a_body_read_as_a_type_the_reference_does_not_list_fails() -> None:
+    error = only_error('<set-variable name="x" value="@(context.Request.Body.As<Dictionary<string, string>>())" />')
+    assert "`Body.As<Dictionary<string,string>>`: APIM reads a body only as" in error.message
+
+
+@pytest.mark.parametrize(
+    "type_",
+    ["string", "byte[]", "JObject", "JArray", "XDocument", "Newtonsoft.Json.Linq.JToken", "System.Xml.Linq.XNode"],
+)
+def test_a_body_read_as_a_listed_type_passes(type_: str) -> None:
+    assert errors_of(plan_with(f'<set-variable name="x" value="@(context.Request.Body.As<{type_}>(true))" />')) == []
