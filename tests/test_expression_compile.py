@@ -14,7 +14,8 @@ import pytest
 
 from components import policy_templates
 from tools import policy_lint
-from tools.harness import RecordedResource, Recording
+from tools.csharp import compiler
+from tools.harness import RecordedResource, Recording, Secret
 from tools.plan import main as plan_main
 from tools.policy_expressions import FoundExpression, compile_found, placeholder
 from tools.policy_lint import FRAGMENT_TYPE, POLICY_TYPES, LintError, lint_document, lint_recording, references_of
@@ -108,13 +109,26 @@ def test_named_values_are_substituted_with_their_declared_value_before_compiling
     assert errors_of(recording) == []
 
 
-def test_a_secret_named_value_is_compiled_as_a_placeholder_that_only_fits_a_string_literal() -> None:
-    secret = resource("NamedValue", "limit", displayName="calls-limit", value="10", secret=True)
-    inside_string = plan_with('<set-variable name="x" value="@("{{calls-limit}}".Length)" />', secret)
-    as_code = plan_with('<set-variable name="x" value="@({{calls-limit}} * 2)" />', secret)
+def test_a_secret_named_value_is_compiled_as_a_mask_of_the_same_form_never_the_secret() -> None:
+    secret = resource("NamedValue", "limit", displayName="calls-limit", value="42", secret=True)
+    as_code = plan_with(
+        '<rate-limit-by-key calls="@({{calls-limit}} * 2)" renewal-period="60" counter-key="k" />', secret
+    )
+    as_word = resource("NamedValue", "key", displayName="key", value=Secret("s3cret"), secret=True)
+    misused = plan_with('<set-variable name="x" value="@({{key}}.Length)" />', as_word)
+    assert errors_of(as_code) == []
+    (error,) = errors_of(misused)
+    assert "CS0103: The name `x0xxxx' does not exist" in error.message and "s3cret" not in error.message
+    assert not any("s3cret" in p.read_text() for p in compiler.CACHE_DIR.glob("*.cs"))
+
+
+def test_a_named_value_known_only_after_deployment_is_a_placeholder_that_fits_a_string_literal() -> None:
+    vault = resource("NamedValue", "kv", displayName="from-vault", secret=True, keyVault={"secretIdentifier": "x"})
+    inside_string = plan_with('<set-variable name="x" value="@("{{from-vault}}".Length)" />', vault)
+    as_code = plan_with('<set-variable name="x" value="@({{from-vault}} * 2)" />', vault)
     assert errors_of(inside_string) == []
     (error,) = errors_of(as_code)
-    assert f"CS0103: The name `{placeholder('calls-limit')}' does not exist" in error.message
+    assert f"CS0103: The name `{placeholder('from-vault')}' does not exist" in error.message
 
 
 def test_an_error_in_a_rendered_template_names_the_template_line(
@@ -187,3 +201,28 @@ def test_a_body_read_as_a_type_the_reference_does_not_list_fails() -> None:
 )
 def test_a_body_read_as_a_listed_type_passes(type_: str) -> None:
     assert errors_of(plan_with(f'<set-variable name="x" value="@(context.Request.Body.As<{type_}>(true))" />')) == []
+
+
+def test_a_fragment_that_does_not_compile_fails_the_offline_plan_naming_resource_document_and_template(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fragments = tmp_path / "fragments"
+    fragments.mkdir()
+    for template in policy_templates.FRAGMENTS_DIR.glob("*.xml.j2"):
+        (fragments / template.name).write_text(template.read_text())
+    broken = fragments / "openai-errors.xml.j2"
+    source = broken.read_text()
+    line = next(i for i, text in enumerate(source.split("\n"), 1) if "context.LastError.Source" in text)
+    broken.write_text(source.replace("context.LastError.Source", "context.LastError.Kind", 1))
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(fragments), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
+    monkeypatch.setattr(policy_templates, "_environment", environment)
+    monkeypatch.setattr(policy_templates, "FRAGMENTS_DIR", fragments)
+    assert plan_main(["dev", "--quiet", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "Checks: 1 mandatory violation(s)" in out
+    assert "[mandatory] policy-lint: fragment 'openai-errors', line " in out
+    assert "does not contain a definition for `Kind'" in out
+    assert f"fragments/openai-errors.xml.j2 line {line})" in out
+    assert "at urn:pulumi:dev::genai-gateway::" in out and "PolicyFragment::policies-openai-errors" in out

@@ -37,7 +37,8 @@ from lxml import etree
 from .csharp.allow_list import allowed_types
 from .csharp.compiler import INSTALL_HINT, mcs_available
 from .csharp_expressions import TypeAllowList, check_expression
-from .policy_expressions import FoundExpression, compile_found
+from .harness import Secret
+from .policy_expressions import FoundExpression, compile_found, mask
 from .rawxml import PLACEHOLDER, Prepared, RawExpression, prepare
 
 Kind = Literal["fragment", "api", "product", "operation", "global"]
@@ -608,16 +609,20 @@ def references_of(recording: Any) -> References:
 
 
 def _named_value_values(resources: Iterable[Any]) -> dict[str, str | None]:
-    """displayName -> the value a policy gets for `{{displayName}}`; None for a secret, a Key Vault reference
-    or a value known only after deployment (the compile step puts a placeholder there)."""
+    """displayName -> what the compile step puts for `{{displayName}}`: the declared value; for a secret the
+    plan holds, a mask of the same form (tools.policy_expressions.mask: never the secret itself); None for a
+    Key Vault reference or a value known only after deployment (the compile step puts a placeholder there)."""
     values: dict[str, str | None] = {}
     for resource in resources:
         name = resource.get("displayName") or resource.get("namedValueId")
         if not isinstance(name, str):
             continue
         value = resource.get("value")
-        known = isinstance(value, str) and not resource.get("secret") and resource.get("keyVault") is None
-        values[name] = value if known else None
+        if not isinstance(value, str) or resource.get("keyVault") is not None:
+            values[name] = None
+        else:
+            secret = bool(resource.get("secret")) or isinstance(resource.inputs.get("value"), Secret)
+            values[name] = mask(value) if secret else value
     return values
 
 
