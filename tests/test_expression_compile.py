@@ -226,3 +226,21 @@ def test_a_fragment_that_does_not_compile_fails_the_offline_plan_naming_resource
     assert "does not contain a definition for `Kind'" in out
     assert f"fragments/openai-errors.xml.j2 line {line})" in out
     assert "at urn:pulumi:dev::genai-gateway::" in out and "PolicyFragment::policies-openai-errors" in out
+
+
+def test_the_whole_plan_is_one_compiler_run_and_a_repeated_plan_none(
+    dev: Recording, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[str] = []
+    real_run = compiler._run
+
+    def counting(*args: Any) -> Any:
+        runs.append(args[3])  # the content hash
+        return real_run(*args)
+
+    monkeypatch.setattr(compiler, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(compiler, "_run", counting)
+    assert [e for e in lint_recording(dev) if e.level == "error"] == []
+    assert len(runs) == 1 and len(list(tmp_path.glob("*.dll"))) == 1
+    lint_recording(dev)
+    assert len(runs) == 1
