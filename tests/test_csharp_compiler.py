@@ -35,6 +35,10 @@ def compile_one(code: str, returns: str = "object") -> CompileResult:
         ('@(context.Timestamp.ToString("o"))', "string"),
         ('@(context.Request.MatchedParameters.GetValueOrDefault("deployment-id", ""))', "string"),
         ('@{ context.Trace("x"); return Regex.IsMatch("a", "a") ? 1L : 2L; }', "long"),
+        # Forms outside the reference's table that APIM's samples use: no default, MatchedParameters.
+        ('@(context.Request.Headers.GetValueOrDefault("Authorization"))', "string"),
+        ('@(context.Variables.GetValueOrDefault<string>("user-id"))', "string"),
+        ('@(context.Variables.GetValueOrDefault("attempt", 0) + 1)', "int"),
     ],
 )
 def test_documented_members_compile(code: str, returns: str) -> None:
