@@ -82,8 +82,9 @@ class ConsumerKeyVaultArgs:
     vnet_id: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
     deliveries: Sequence[KeyDelivery]
-    # An existing privatelink.vaultcore.azure.net zone of this VNet (one zone per name and resource group);
-    # None: the component creates and links it.
+    # An existing privatelink.vaultcore.azure.net zone (settings consumerKeyVault.privateDnsZoneId), e.g. the
+    # landing zone's, which already resolves the platform's other vaults; None: the component creates its own
+    # and links it to the VNet (then it answers for every vault name there, so only where no other vault is read).
     private_dns_zone_id: pulumi.Input[str] | None = None
     diagnostic_settings: Sequence[DiagnosticSettingSpec] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -95,7 +96,6 @@ class ConsumerKeyVaultArgs:
         settings: GatewaySettings,
         baseline: ApimBaseline,
         consumers: Sequence[ConsumerAccess],
-        private_dns_zone_id: pulumi.Input[str] | None = None,
     ) -> ConsumerKeyVaultArgs:
         keys = {c.name: c.primary_key for c in consumers}
         return cls(
@@ -109,7 +109,7 @@ class ConsumerKeyVaultArgs:
                 for c in settings.consumers
                 if c.key_vault_reader is not None
             ],
-            private_dns_zone_id=private_dns_zone_id,
+            private_dns_zone_id=settings.consumer_key_vault.private_dns_zone_id,
             diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),
             tags=dict(baseline.tags),
             protect_stateful=settings.is_production,

@@ -6,7 +6,7 @@ import pytest
 
 from components.access import ROLE_DEFINITIONS
 from components.consumer_keys import secret_name
-from tests.support import DELETE, only, problems, with_value
+from tests.support import DELETE, only, problems, raw_config, with_value
 from tools.harness import Recording, Secret, run_stack
 
 VAULT = "azure-native:keyvault:Vault"
@@ -81,19 +81,42 @@ def test_the_vault_is_protected_in_prod_only(dev: Recording, prod: Recording) ->
     assert prod.one(VAULT, "keys-vault").protect and not dev.one(VAULT, "keys-vault").protect
 
 
-def test_the_vault_has_a_private_endpoint_in_the_one_vault_zone(dev: Recording, prod: Recording) -> None:
-    for stack in (dev, prod):
-        vault = stack.one(VAULT, "keys-vault")
-        endpoint = stack.one(ENDPOINT, "keys-pe")
-        [connection] = endpoint.get("privateLinkServiceConnections")
-        assert (connection["privateLinkServiceId"], connection["groupIds"]) == (vault.id, ["vault"])
-        zones = [z for z in stack.of_type(ZONE) if z.get("privateZoneName") == "privatelink.vaultcore.azure.net"]
-        assert len(zones) == 1  # prod shares Content Safety's zone: one zone per name and resource group
+def _endpoint_zone(stack: Recording) -> str:
+    vault = stack.one(VAULT, "keys-vault")
+    endpoint = stack.one(ENDPOINT, "keys-pe")
+    [connection] = endpoint.get("privateLinkServiceConnections")
+    assert (connection["privateLinkServiceId"], connection["groupIds"]) == (vault.id, ["vault"])
+    [group] = [g for g in stack.of_type("azure-native:network:PrivateDnsZoneGroup") if g.parent == endpoint.urn]
+    [config] = group.get("privateDnsZoneConfigs")
+    return str(config["privateDnsZoneId"])
+
+
+def test_without_a_platform_zone_the_vault_registers_in_a_zone_of_its_own(dev: Recording) -> None:
+    [zone] = [z for z in dev.of_type(ZONE) if z.get("privateZoneName") == "privatelink.vaultcore.azure.net"]
+    assert _endpoint_zone(dev) == zone.id
+
+
+def test_with_a_platform_zone_the_vault_registers_there_and_declares_none(prod: Recording) -> None:
+    platform = raw_config("prod")["consumerKeyVault"]["privateDnsZoneId"]
+    assert _endpoint_zone(prod) == platform
+    # No zone of the stack answers for *.vault.azure.net, so the App Gateway still resolves its certificate's vault.
+    assert [z for z in prod.of_type(ZONE) if z.get("privateZoneName") == "privatelink.vaultcore.azure.net"] == []
+
+
+def test_behind_the_waf_ingress_the_platform_zone_is_required(prod_config: dict) -> None:
+    line = only(problems(with_value(prod_config, "consumerKeyVault", DELETE)))
+    assert line.startswith("genai-gateway:consumerKeyVault.privateDnsZoneId: (missing): required when ingress.enabled")
+    assert "customer-support, knowledge-search" in line
+
+
+def test_the_platform_zone_must_be_a_vault_private_dns_zone_id(prod_config: dict) -> None:
+    zones = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones"
+    other = f"{zones}/privatelink.blob.core.windows.net"
+    line = only(problems(with_value(prod_config, "consumerKeyVault.privateDnsZoneId", other)))
+    assert line.startswith("genai-gateway:consumerKeyVault.privateDnsZoneId: ") and "pattern" in line
 
 
 def test_a_stack_without_key_readers_declares_no_key_vault() -> None:
-    from tests.support import raw_config
-
     consumers = [{k: v for k, v in c.items() if k != "keyVaultReader"} for c in raw_config("dev")["consumers"]]
     recording = run_stack("dev", {"consumers": consumers})
     assert recording.of_type("genai-gateway:keys:ConsumerKeyVault") == []

@@ -16,15 +16,15 @@ def test_the_committed_diagram_of_each_stack_is_up_to_date(stack: Recording) -> 
 
 def test_the_diagram_shows_spill_over_from_ptu_to_pay_as_you_go(prod: Recording) -> None:
     text = document(plan_document(prod, []))
-    assert 'account_ptu_1 -- "priority 1, weight 100" --> pool_pool_gpt_4o_mini' in text
-    assert 'account_paygo_1 -- "priority 2, weight 70" --> pool_pool_gpt_4o_mini' in text
-    assert "gpt-4o-mini: ProvisionedManaged, 50 PTU" in text
+    assert 'account_ptu_1 -- "priority 1, weight 100" --> pool_pool_gpt_5_4' in text
+    assert 'account_paygo_1 -- "priority 2, weight 70" --> pool_pool_gpt_5_4' in text
+    assert "gpt-5.4: DataZoneProvisionedManaged, 50 PTU" in text
 
 
 def test_the_diagram_links_consumers_to_their_deployments_pools_with_their_limits(dev: Recording) -> None:
     text = document(plan_document(dev, []))
     assert "pool_pool_text_embedding_3_small --> consumer_team_beta" in text
-    assert "pool_pool_gpt_4o_mini --> consumer_team_beta" not in text
+    assert "pool_pool_gpt_5_4 --> consumer_team_beta" not in text
     assert "team-gamma<br/>2,000 tokens/min<br/>quota 200,000 Daily" in text
     assert "simulated PTU, swedencentral" in text
 

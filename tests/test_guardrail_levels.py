@@ -15,7 +15,10 @@ from tools.guardrail_config import GuardrailConfigError, environment_config_path
 from tools.plan import main
 from tools.stack_config import PROJECT_DIR
 
-PROD_RULES = ("prod-zone-redundancy", "prod-waf-prevention", "prod-protect-stateful", "prod-no-simulated-ptu")
+PROD_RULES = (
+    "prod-zone-redundancy", "prod-waf-prevention", "prod-protect-stateful", "prod-no-simulated-ptu",
+    "prod-capture-geo-zone-redundant",
+)
 
 
 def prod_copy(tmp_path: Path, stack: str, change: dict | None = None, drop: tuple[str, ...] = ()) -> Path:
@@ -71,7 +74,8 @@ def test_every_allowed_environment_has_a_level_set() -> None:
 def test_the_prod_level_set_makes_every_prod_rule_mandatory() -> None:
     levels = reconcile(guardrail_config.ALL_RULES, load_pack_config("any-stack", "prod"))
     assert {name: levels[name][0] for name in PROD_RULES} == dict.fromkeys(PROD_RULES, "mandatory")
-    assert "advisory" not in {level for name, (level, _) in levels.items() if name != "local-auth-exceptions"}
+    dev = reconcile(guardrail_config.ALL_RULES, load_pack_config("any-stack", "dev"))
+    assert not [name for name, (level, _) in dev.items() if level == "mandatory" and levels[name][0] != "mandatory"]
 
 
 def test_a_stack_file_may_not_lower_a_rule_below_its_environment(
@@ -115,3 +119,10 @@ def test_the_cli_config_path_for_a_stack_follows_its_environment(
     assert capsys.readouterr().out.strip() == "policies/config/environments/prod.json"
     assert guardrails.main(["--config-for", "dev"]) == 0
     assert capsys.readouterr().out.strip() == "policies/config/environments/dev.json"
+
+
+def test_every_level_set_names_at_least_the_rules_dev_names() -> None:
+    # A rule added to one environment's file and forgotten in another would fall back to its default there.
+    folder = environment_config_path("dev").parent
+    sets = {path.stem: set(json.loads(path.read_text())) for path in folder.glob("*.json")}
+    assert {name: sorted(sets["dev"] - rules) for name, rules in sets.items()} == {name: [] for name in sets}

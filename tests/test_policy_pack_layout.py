@@ -26,10 +26,20 @@ class Recorder:
         seen.update(kwargs)
 pulumi_policy.PolicyPack = Recorder
 runpy.run_path(sys.argv[1], run_name="__main__")
+import importlib, pathlib, pkgutil
+rules = sys.modules["rules"]
+files = [
+    str(value)
+    for info in pkgutil.iter_modules(rules.__path__, "rules.")
+    for value in vars(importlib.import_module(info.name)).values()
+    if isinstance(value, pathlib.Path)
+]
 print(json.dumps({
     "name": seen["name"],
     "policies": [p.name for p in seen["policies"]],
     "path": sys.path,
+    "files": files,
+    "missing": [f for f in files if not pathlib.Path(f).exists()],
 }))
 """
 
@@ -51,6 +61,8 @@ def test_the_pack_folder_alone_builds_every_policy_without_the_repository(tmp_pa
     assert built["name"] == PACK_NAME
     assert built["policies"] == [p.name for p in POLICIES]
     assert not any(str(PROJECT_DIR) == entry for entry in built["path"])
+    # Data files are found next to the rules in the copy, not in the project.
+    assert all(f.startswith(str(pack)) for f in built["files"]) and built["missing"] == []
 
 
 def test_the_pack_imports_only_the_standard_library_its_own_rules_and_its_requirements() -> None:
@@ -79,17 +91,32 @@ def test_the_pack_imports_only_the_standard_library_its_own_rules_and_its_requir
                 assert providers & requirements, f"{source.relative_to(PROJECT_DIR)} imports {module}"
 
 
-def test_the_pack_neither_changes_sys_path_nor_locates_files_from_its_own_path() -> None:
-    # Files found through __file__ or a sys.path change are what break once the CLI packs the folder.
+def test_the_pack_never_changes_sys_path() -> None:
+    # A sys.path change to reach code outside the folder is what breaks once the CLI packs it.
     for source in PACK_DIR.rglob("*.py"):
         if "venv" in source.parts:
             continue
         tree = ast.parse(source.read_text())
-        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
         attributes = {
             (n.value.id, n.attr)
             for n in ast.walk(tree)
             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
         }
-        assert "__file__" not in names, source
         assert ("sys", "path") not in attributes, source
+
+
+def test_every_file_the_rules_read_lies_inside_the_pack() -> None:
+    import importlib
+    import pkgutil
+
+    import policies.rules as package
+
+    paths = [
+        (f"{info.name}.{name}", value)
+        for info in pkgutil.iter_modules(package.__path__, "policies.rules.")
+        for name, value in vars(importlib.import_module(info.name)).items()
+        if isinstance(value, Path)
+    ]
+    for name, path in paths:
+        assert path.resolve().is_relative_to(PACK_DIR), f"{name} = {path} is outside the pack"
+        assert path.exists(), f"{name} = {path} does not exist"

@@ -179,7 +179,7 @@ def test_deployments_carry_model_sku_capacity_and_upgrade_policy_from_settings(s
                 "version": settings.model.version,
             }
             assert resource.get("sku") == {"name": settings.sku, "capacity": settings.capacity}
-            assert resource.get("properties.versionUpgradeOption") == settings.version_upgrade_option
+            assert resource.get("properties.versionUpgradeOption") == settings.upgrade_option
 
 
 def test_deployments_on_one_account_are_created_one_after_another(stack: Recording) -> None:
@@ -328,7 +328,7 @@ def openai_problems(config: dict) -> list[str]:
 def test_both_stacks_have_valid_openai_settings(dev_config: dict, prod_config: dict) -> None:
     assert openai_problems(dev_config) == []
     assert openai_problems(prod_config) == []
-    assert settings_of("dev").openai.account("paygo-1").deployment_names == ["gpt-4o-mini", "text-embedding-3-small"]
+    assert settings_of("dev").openai.account("paygo-1").deployment_names == ["gpt-5.4", "text-embedding-3-small"]
 
 
 def test_openai_section_is_required(dev_config: dict) -> None:
@@ -351,9 +351,9 @@ def test_account_names_must_be_unique(dev_config: dict) -> None:
 
 
 def test_deployment_names_must_be_unique_within_an_account(dev_config: dict) -> None:
-    line = only(openai_problems(with_value(dev_config, "openai.accounts.1.deployments.1.name", "gpt-4o-mini")))
+    line = only(openai_problems(with_value(dev_config, "openai.accounts.1.deployments.1.name", "gpt-5.4")))
     assert line == (
-        f"{KEY}.accounts['paygo-1'].deployments[1].name: 'gpt-4o-mini': "
+        f"{KEY}.accounts['paygo-1'].deployments[1].name: 'gpt-5.4': "
         "deployment names must be unique in an account; already used by deployments[0]"
     )
 
@@ -362,14 +362,14 @@ def test_deployment_names_must_be_unique_within_an_account(dev_config: dict) -> 
 def test_capacity_must_be_greater_than_zero(dev_config: dict, capacity: int) -> None:
     line = only(openai_problems(with_value(dev_config, "openai.accounts.0.deployments.0.capacity", capacity)))
     assert line == (
-        f"{KEY}.accounts['ptu-1'].deployments['gpt-4o-mini'].capacity: "
+        f"{KEY}.accounts['ptu-1'].deployments['gpt-5.4'].capacity: "
         f"{capacity}: input should be greater than 0"
     )
 
 
 def test_unknown_deployment_sku_is_rejected_with_the_known_ones(dev_config: dict) -> None:
     line = only(openai_problems(with_value(dev_config, "openai.accounts.1.deployments.0.sku", "PayAsYouGo")))
-    assert line.startswith(f"{KEY}.accounts['paygo-1'].deployments['gpt-4o-mini'].sku: 'PayAsYouGo': ")
+    assert line.startswith(f"{KEY}.accounts['paygo-1'].deployments['gpt-5.4'].sku: 'PayAsYouGo': ")
     for sku in ("Standard", "GlobalStandard", "DataZoneStandard", *sorted(PROVISIONED_SKUS)):
         assert f"'{sku}'" in line
 
@@ -377,20 +377,20 @@ def test_unknown_deployment_sku_is_rejected_with_the_known_ones(dev_config: dict
 def test_unknown_version_upgrade_option_is_rejected(dev_config: dict) -> None:
     config = with_value(dev_config, "openai.accounts.0.deployments.0.versionUpgradeOption", "Always")
     line = only(openai_problems(config))
-    assert line.startswith(f"{KEY}.accounts['ptu-1'].deployments['gpt-4o-mini'].versionUpgradeOption: 'Always': ")
+    assert line.startswith(f"{KEY}.accounts['ptu-1'].deployments['gpt-5.4'].versionUpgradeOption: 'Always': ")
     assert "'NoAutoUpgrade'" in line
 
 
 def test_model_format_is_not_configurable(dev_config: dict) -> None:
-    model = {"name": "gpt-4o-mini", "version": "2024-07-18", "format": "OpenAI"}
+    model = {"name": "gpt-5.4", "version": "2026-03-05", "format": "OpenAI"}
     line = only(openai_problems(with_value(dev_config, "openai.accounts.0.deployments.0.model", model)))
-    assert line.startswith(f"{KEY}.accounts['ptu-1'].deployments['gpt-4o-mini'].model.format: unknown key")
+    assert line.startswith(f"{KEY}.accounts['ptu-1'].deployments['gpt-5.4'].model.format: unknown key")
 
 
 def test_ptu_account_needs_a_provisioned_sku(prod_config: dict) -> None:
     line = only(openai_problems(with_value(prod_config, "openai.accounts.0.deployments.0.sku", "GlobalStandard")))
     assert line.startswith(
-        f"{KEY}.accounts['ptu-1'].deployments['gpt-4o-mini'].sku: "
+        f"{KEY}.accounts['ptu-1'].deployments['gpt-5.4'].sku: "
         f"'GlobalStandard': a ptu account needs a provisioned"
     )
     assert "simulated: true" in line
@@ -400,7 +400,7 @@ def test_simulated_ptu_must_not_use_a_provisioned_sku(dev_config: dict) -> None:
     config = with_value(dev_config, "openai.accounts.0.deployments.0.sku", "GlobalProvisionedManaged")
     line = only(openai_problems(config))
     assert line.startswith(
-        f"{KEY}.accounts['ptu-1'].deployments['gpt-4o-mini'].sku: "
+        f"{KEY}.accounts['ptu-1'].deployments['gpt-5.4'].sku: "
         f"'GlobalProvisionedManaged': a simulated PTU"
     )
 
@@ -413,7 +413,7 @@ def test_only_a_ptu_account_can_be_simulated(dev_config: dict) -> None:
 def test_paygo_account_cannot_use_a_provisioned_sku(dev_config: dict) -> None:
     line = only(openai_problems(with_value(dev_config, "openai.accounts.2.deployments.0.sku", "ProvisionedManaged")))
     assert line.startswith(
-        f"{KEY}.accounts['paygo-2'].deployments['gpt-4o-mini'].sku: "
+        f"{KEY}.accounts['paygo-2'].deployments['gpt-5.4'].sku: "
         f"'ProvisionedManaged': a paygo account uses"
     )
 

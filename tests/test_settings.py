@@ -227,7 +227,7 @@ def test_a_cross_field_rule_on_a_list_next_to_a_type_error_in_another_item(dev_c
     config = with_value(dev_config, "openai.accounts.1.deployments.0.capacity", "ten")
     config = with_value(config, "routing.pools.0.members", [{"account": "paygo-9"}])
     lines = problems(config)
-    assert lines[0].startswith(f"{PROJECT}:openai.accounts['paygo-1'].deployments['gpt-4o-mini'].capacity: 'ten': ")
+    assert lines[0].startswith(f"{PROJECT}:openai.accounts['paygo-1'].deployments['gpt-5.4'].capacity: 'ten': ")
     assert lines[1].startswith(f"{PROJECT}:routing.pools['text-embedding-3-small'].members['paygo-9'].account: ")
     assert len(lines) == 2
 

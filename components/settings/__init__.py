@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .apim import ApimSettings
 from .base import ITEM_NAMES, PROJECT, Model, Problem, SettingsError, item_name, shown
+from .consumer_keys import ConsumerKeyVaultSettings
 from .content_safety import ContentSafetySettings
 from .gateway import (
     ConsumerSettings,
@@ -38,6 +39,7 @@ __all__ = [
     "PROJECT",
     "AccountSettings",
     "ApimSettings",
+    "ConsumerKeyVaultSettings",
     "ConsumerSettings",
     "ContentSafetySettings",
     "DeploymentSettings",
@@ -80,6 +82,7 @@ class GatewaySettings(Model):
     token_limits: TokenLimitSettings
     consumers: list[ConsumerSettings] = Field(min_length=1)
     entra_id: EntraIdSettings = Field(default_factory=EntraIdSettings)
+    consumer_key_vault: ConsumerKeyVaultSettings = Field(default_factory=ConsumerKeyVaultSettings)
     pricing: PricingSettings | None = None
 
     @property
