@@ -140,11 +140,14 @@ def test_budget_currency_must_match_the_price_table(prod_config: dict) -> None:
 
 
 def test_budget_needs_a_price_for_every_model_the_consumer_calls(prod_config: dict) -> None:
-    config = with_value(
-        prod_config, "pricing.models", {"gpt-4o-mini": {"inputPerMillion": 0.15, "outputPerMillion": 0.6}}
-    )
-    [line] = problems(config)
-    assert "pricing.models has no price for model 'text-embedding-3-small'" in line
+    # In a currency the price table is not in, every model needs the stack's own price.
+    config = with_value(prod_config, "pricing.currency", "EUR")
+    config = with_value(config, "consumers.0.monthlyBudget.currency", "EUR")
+    config = with_value(config, "pricing.models", {"gpt-4o-mini": {"inputPerMillion": 0.15, "outputPerMillion": 0.6}})
+    lines = problems(config)
+    assert lines and all("no price for model 'text-embedding-3-small'" in line for line in lines)
+    assert all("the price table is in USD; set genai-gateway:pricing.models.text-embedding-3-small" in line
+               for line in lines)
 
 
 def test_budget_needs_a_price_table(prod_config: dict) -> None:
