@@ -10,12 +10,11 @@ memory does not grow with the number of records.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .pricing import Catalogue, price, ptu_hourly_cost, ptu_pools
+from .pricing import Catalogue, Pricer, ptu_hourly_cost, ptu_pools
 from .reading import Period, Usage
 
 UNUSED_PTU = "(unused PTU)"
@@ -55,6 +54,9 @@ class Row:
         return self.paygo_cost + self.ptu_cost
 
 
+SUMMED = tuple(f for f in Row.__dataclass_fields__ if f not in ("day", "consumer", "deployment", "model"))
+
+
 @dataclass
 class Statement:
     currency: str
@@ -62,8 +64,9 @@ class Statement:
     # PTU pool -> hourly cost, or None when no price is known (then its cost is not in the statement).
     ptu_pools: dict[str, float | None] = field(default_factory=dict)
     unpriced_models: set[str] = field(default_factory=set)
-    first: datetime | None = None
-    last: datetime | None = None
+    # First and last hour of the records ("YYYY-MM-DDTHH").
+    first: str | None = None
+    last: str | None = None
 
     @property
     def total(self) -> float:
@@ -74,15 +77,17 @@ class Aggregator:
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
         self.rows: dict[Key, Row] = {}
-        # (pool, hour) -> row key -> tokens sent through the pool in that hour.
-        self.ptu_use: dict[tuple[str, datetime], dict[Key, int]] = defaultdict(lambda: defaultdict(int))
+        self.pricer = Pricer(catalogue)
+        # (pool, hour "YYYY-MM-DDTHH") -> row key -> tokens sent through the pool in that hour.
+        self.ptu_use: dict[tuple[str, str], dict[Key, int]] = {}
         self.unpriced_models: set[str] = set()
-        self.first: datetime | None = None
-        self.last: datetime | None = None
+        # First and last hour seen ("YYYY-MM-DDTHH").
+        self.first: str | None = None
+        self.last: str | None = None
 
     def add(self, usage: Usage) -> None:
-        priced = price(usage, self.catalogue)
-        key = (usage.timestamp.date().isoformat(), usage.consumer, usage.deployment, priced.model)
+        priced = self.pricer.price(usage)
+        key = (usage.day, usage.consumer, usage.deployment, priced.model)
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = Row(*key)
@@ -106,19 +111,48 @@ class Aggregator:
             if priced.ptu_pool is not None:
                 tokens = usage.prompt + usage.completion
                 row.ptu_tokens += tokens
-                hour = usage.timestamp.replace(minute=0, second=0, microsecond=0)
-                self.ptu_use[(priced.ptu_pool, hour)][key] += tokens
-        if self.first is None or usage.timestamp < self.first:
-            self.first = usage.timestamp
-        if self.last is None or usage.timestamp > self.last:
-            self.last = usage.timestamp
+                shares = self.ptu_use.setdefault((priced.ptu_pool, usage.hour), {})
+                shares[key] = shares.get(key, 0) + tokens
+        if self.first is None or usage.hour < self.first:
+            self.first = usage.hour
+        if self.last is None or usage.hour > self.last:
+            self.last = usage.hour
 
     def add_all(self, usages: Iterable[Usage]) -> Aggregator:
         for usage in usages:
             self.add(usage)
         return self
 
-    def statement(self, period: Period = Period()) -> Statement:
+    def merge(self, other: Aggregator) -> Aggregator:
+        """Adds another aggregator's sums (one worker's files) into this one."""
+        for key, theirs in other.rows.items():
+            mine = self.rows.get(key)
+            if mine is None:
+                self.rows[key] = theirs
+                continue
+            for name in SUMMED:
+                setattr(mine, name, getattr(mine, name) + getattr(theirs, name))
+        for slot, shares in other.ptu_use.items():
+            mine_shares = self.ptu_use.setdefault(slot, {})
+            for key, tokens in shares.items():
+                mine_shares[key] = mine_shares.get(key, 0) + tokens
+        self.unpriced_models |= other.unpriced_models
+        for hour in (other.first, other.last):
+            if hour is not None:
+                self.first = hour if self.first is None or hour < self.first else self.first
+                self.last = hour if self.last is None or hour > self.last else self.last
+        return self
+
+    def __getstate__(self) -> dict[str, object]:
+        # The pricer's memo is rebuilt where the aggregator is unpickled.
+        return {k: v for k, v in self.__dict__.items() if k != "pricer"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.pricer = Pricer(self.catalogue)
+
+    def statement(self, period: Period | None = None) -> Statement:
+        period = period or Period()
         pools = {pool: ptu_hourly_cost(self.catalogue, pool) for pool in ptu_pools(self.catalogue)}
         for (pool, _hour), shares in self.ptu_use.items():
             hourly = pools.get(pool)
@@ -144,7 +178,7 @@ class Aggregator:
         start, end = hours
         hour = start
         while hour <= end:
-            if (pool, hour) not in self.ptu_use:
+            if (pool, hour.strftime("%Y-%m-%dT%H")) not in self.ptu_use:
                 key = (hour.date().isoformat(), UNUSED_PTU, deployment, model)
                 row = self.rows.get(key)
                 if row is None:
@@ -154,8 +188,10 @@ class Aggregator:
 
     def _period_hours(self, period: Period) -> tuple[datetime, datetime] | None:
         """First and last hour the PTU is paid for: the period's days, or the span of the records."""
-        start = datetime.combine(period.start, datetime.min.time()) if period.start else self.first
-        end = datetime.combine(period.end, datetime.min.time()) + timedelta(hours=23) if period.end else self.last
+        seen_first = datetime.strptime(self.first, "%Y-%m-%dT%H") if self.first else None
+        seen_last = datetime.strptime(self.last, "%Y-%m-%dT%H") if self.last else None
+        start = datetime.combine(period.start, datetime.min.time()) if period.start else seen_first
+        end = datetime.combine(period.end, datetime.min.time()) + timedelta(hours=23) if period.end else seen_last
         if start is None or end is None:
             return None
-        return start.replace(minute=0, second=0, microsecond=0), end.replace(minute=0, second=0, microsecond=0)
+        return start, end

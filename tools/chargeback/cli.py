@@ -10,6 +10,8 @@ configuration error.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
 from collections import defaultdict
 from datetime import date
@@ -23,7 +25,16 @@ from .burn import burn
 from .csv_output import write_csv
 from .html_report import render_report
 from .pricing import Catalogue, catalogue_from_plan, catalogue_from_stack, catalogue_without_stack
-from .reading import BlobSource, CaptureSource, FolderSource, Period, ReadStats, container_source, read_usage
+from .reading import (
+    BlobSource,
+    CaptureSource,
+    FolderSource,
+    OneFile,
+    Period,
+    ReadStats,
+    container_source,
+    read_usage,
+)
 
 NOTES = [
     "Pay-as-you-go tokens: (prompt - cached) x input + cached x cached input + (completion - reasoning) x output "
@@ -55,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--plan", type=Path, help="read them from an offline plan (build/plan/<stack>.json)")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any record could not be read")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                        help="processes reading a local folder (default: up to 2)")
     return parser
 
 
@@ -72,15 +85,38 @@ def load_catalogue(args: argparse.Namespace) -> Catalogue:
     return catalogue_without_stack()
 
 
-def run(source: CaptureSource, catalogue: Catalogue, period: Period, out: Path, *,
-        progress: bool = False) -> tuple[Statement, ReadStats]:
+def _aggregate_file(task: tuple[Path, str, Catalogue, Period]) -> tuple[Aggregator, ReadStats]:
+    root, name, catalogue, period = task
     stats = ReadStats()
-    names = source.names()
+    return Aggregator(catalogue).add_all(read_usage(OneFile(root, name), stats, period)), stats
+
+
+def aggregate(source: CaptureSource, catalogue: Catalogue, period: Period, *, workers: int = 1,
+              progress: bool = False) -> tuple[Aggregator, ReadStats]:
+    """Reads and adds up every file. A local folder is read by `workers` processes, a file each at a time, and
+    their sums merged in file order (so examples of unreadable records are the same whatever the count)."""
+    stats = ReadStats()
+    names = [n for n in source.names() if period.may_hold_file(n)]
     bar = tqdm(total=len(names), unit="file", file=sys.stderr, disable=not progress, desc="capture files")
+    aggregator = Aggregator(catalogue)
     try:
-        aggregator = Aggregator(catalogue).add_all(read_usage(source, stats, period, bar.update))
+        if workers > 1 and isinstance(source, FolderSource) and len(names) > 1:
+            with multiprocessing.get_context("fork").Pool(min(workers, len(names))) as pool:
+                tasks = [(source.root, n, catalogue, period) for n in names]
+                for partial, partial_stats in pool.imap(_aggregate_file, tasks):
+                    aggregator.merge(partial)
+                    stats.merge(partial_stats)
+                    bar.update(1)
+        else:
+            aggregator.add_all(read_usage(source, stats, period, bar.update))
     finally:
         bar.close()
+    return aggregator, stats
+
+
+def run(source: CaptureSource, catalogue: Catalogue, period: Period, out: Path, *, workers: int = 1,
+        progress: bool = False) -> tuple[Statement, ReadStats]:
+    aggregator, stats = aggregate(source, catalogue, period, workers=workers, progress=progress)
     statement = aggregator.statement(period)
     write_csv(statement, out / "chargeback.csv")
     render_report(statement, stats, burn(statement, catalogue), described_by=catalogue.described_by,
@@ -138,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     period = Period(args.start, args.end)
     progress = not args.no_progress and sys.stderr.isatty()
-    statement, stats = run(source, catalogue, period, args.out, progress=progress)
+    statement, stats = run(source, catalogue, period, args.out, workers=max(args.workers, 1), progress=progress)
     print_summary(statement, stats, catalogue, sys.stdout)
     print(f"\nWrote {args.out / 'chargeback.csv'} and {args.out / 'chargeback.html'}")
     return 1 if args.strict and stats.rejected_total else 0

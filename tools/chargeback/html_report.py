@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from .aggregation import UNUSED_PTU, Row, Statement
@@ -32,10 +32,17 @@ def chart_id(consumer: str, kind: str) -> str:
     return f"chart-{safe}-{kind}"
 
 
-def _div(figure: go.Figure, div_id: str) -> str:
-    figure.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=320, template="plotly_white")
-    return str(figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                              config={"displaylogo": False}))
+def _div(figure: dict[str, Any], div_id: str) -> str:
+    """A chart as a div and its Plotly.newPlot call. Figures are plain dicts written with validate=False:
+    building plotly's graph objects costs most of a second per consumer (template deep copies)."""
+    figure["layout"].update(margin={"l": 50, "r": 20, "t": 40, "b": 40}, height=320)
+    return str(pio.to_html(figure, full_html=False, include_plotlyjs=False, div_id=div_id, validate=False,
+                           config={"displaylogo": False}))
+
+
+def _bars(title: str, yaxis: str, days: list[str], series: list[tuple[str, list[float]]]) -> dict[str, Any]:
+    return {"data": [{"type": "bar", "name": name, "x": days, "y": ys} for name, ys in series],
+            "layout": {"barmode": "stack", "title": {"text": title}, "yaxis": {"title": {"text": yaxis}}}}
 
 
 def consumer_charts(consumer: str, rows: list[Row], burn: ConsumerBurn | None, currency: str) -> list[Chart]:
@@ -52,53 +59,47 @@ def consumer_charts(consumer: str, rows: list[Row], burn: ConsumerBurn | None, c
         d["ptu_tokens"] += r.ptu_tokens
         d["paygo_tokens"] += r.total_tokens - r.ptu_tokens
     days = sorted(by_day)
-    charts = []
-    spend = go.Figure([
-        go.Bar(name="pay-as-you-go", x=days, y=[by_day[d]["paygo"] for d in days]),
-        go.Bar(name="PTU share", x=days, y=[by_day[d]["ptu"] for d in days]),
-    ])
-    spend.update_layout(barmode="stack", title=f"Spend per day ({currency})", yaxis_title=currency)
-    charts.append(Chart(chart_id(consumer, "spend"), "Spend over time", _div(spend, chart_id(consumer, "spend"))))
-    tokens = go.Figure([
-        go.Bar(name=label, x=days, y=[by_day[d][k] for d in days])
-        for k, label in (("input", "input"), ("cached", "cached input"), ("output", "output"),
-                         ("reasoning", "reasoning"), ("cache_hit", "semantic cache hits (no model)"))
-    ])
-    tokens.update_layout(barmode="stack", title="Tokens per day by type", yaxis_title="tokens")
-    charts.append(Chart(chart_id(consumer, "tokens"), "Tokens by type", _div(tokens, chart_id(consumer, "tokens"))))
-    ptu = sum(by_day[d]["ptu_tokens"] for d in days)
-    paygo = sum(by_day[d]["paygo_tokens"] for d in days)
-    tiers = go.Figure([go.Pie(labels=["PTU", "pay-as-you-go"], values=[ptu, paygo], hole=0.4, sort=False)])
-    tiers.update_layout(title="Model tokens served by PTU and by pay-as-you-go")
-    charts.append(Chart(chart_id(consumer, "tiers"), "PTU versus pay-as-you-go", _div(tiers, chart_id(consumer, "tiers"))))
-    charts.append(Chart(chart_id(consumer, "burn"), "Budget burn", _burn_div(consumer, burn, currency)))
-    return charts
+
+    def series(k: str) -> list[float]:
+        return [by_day[d][k] for d in days]
+
+    spend = _bars(f"Spend per day ({currency})", currency, days,
+                  [("pay-as-you-go", series("paygo")), ("PTU share", series("ptu"))])
+    tokens = _bars("Tokens per day by type", "tokens", days, [
+        ("input", series("input")), ("cached input", series("cached")), ("output", series("output")),
+        ("reasoning", series("reasoning")), ("semantic cache hits (no model)", series("cache_hit"))])
+    tiers = {"data": [{"type": "pie", "labels": ["PTU", "pay-as-you-go"], "hole": 0.4, "sort": False,
+                       "values": [sum(series("ptu_tokens")), sum(series("paygo_tokens"))]}],
+             "layout": {"title": {"text": "Model tokens served by PTU and by pay-as-you-go"}}}
+    figures = {"spend": ("Spend over time", spend), "tokens": ("Tokens by type", tokens),
+               "tiers": ("PTU versus pay-as-you-go", tiers), "burn": ("Budget burn", _burn(burn, currency))}
+    return [Chart(chart_id(consumer, kind), title, _div(figure, chart_id(consumer, kind)))
+            for kind, (title, figure) in figures.items()]
 
 
-def _burn_div(consumer: str, burn: ConsumerBurn | None, currency: str) -> str:
-    figure = go.Figure()
+def _burn(burn: ConsumerBurn | None, currency: str) -> dict[str, Any]:
+    data: list[dict[str, Any]] = []
     budget = burn.budget if burn else None
     quota = burn.monthly_quota if burn else None
     for month in burn.months if burn else []:
         if budget:
-            figure.add_trace(go.Scatter(name=f"{month.month} spend (% of budget)", x=month.days,
-                                        y=[100 * s / budget for s in month.spend], mode="lines+markers"))
+            data.append({"type": "scatter", "mode": "lines+markers", "name": f"{month.month} spend (% of budget)",
+                         "x": month.days, "y": [100 * s / budget for s in month.spend]})
         if quota:
-            figure.add_trace(go.Scatter(name=f"{month.month} tokens (% of quota)", x=month.days,
-                                        y=[100 * t / quota for t in month.tokens], mode="lines+markers"))
+            data.append({"type": "scatter", "mode": "lines+markers", "name": f"{month.month} tokens (% of quota)",
+                         "x": month.days, "y": [100 * t / quota for t in month.tokens]})
         if not budget and not quota:
-            figure.add_trace(go.Scatter(name=f"{month.month} spend ({currency})", x=month.days, y=month.spend,
-                                        mode="lines+markers"))
-    if budget or quota:
-        for share in THRESHOLDS:
-            figure.add_hline(y=100 * share, line_dash="dash", annotation_text=f"{share:.0%}")
-        figure.update_layout(yaxis_title="% used this month")
-        what = " and ".join(x for x, on in (("budget", budget), ("monthly token quota", quota)) if on)
-        figure.update_layout(title=f"Month to date against the {what}")
-    else:
-        figure.update_layout(title=f"Month to date ({currency}); no budget or monthly quota known",
-                             yaxis_title=currency)
-    return _div(figure, chart_id(consumer, "burn"))
+            data.append({"type": "scatter", "mode": "lines+markers", "name": f"{month.month} spend ({currency})",
+                         "x": month.days, "y": month.spend})
+    if not (budget or quota):
+        return {"data": data, "layout": {"title": {"text": f"Month to date ({currency}); no budget or monthly quota"},
+                                         "yaxis": {"title": {"text": currency}}}}
+    what = " and ".join(x for x, on in (("budget", budget), ("monthly token quota", quota)) if on)
+    # The alert thresholds (components/alerts.py) as dashed lines across the plot.
+    lines = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 100 * t, "y1": 100 * t,
+              "line": {"dash": "dash", "color": "#a40" if t >= 1 else "#999"}} for t in THRESHOLDS]
+    return {"data": data, "layout": {"title": {"text": f"Month to date against the {what}"}, "shapes": lines,
+                                     "yaxis": {"title": {"text": "% used this month"}}}}
 
 
 def render_report(statement: Statement, stats: ReadStats, burns: dict[str, ConsumerBurn], *,

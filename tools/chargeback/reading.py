@@ -13,7 +13,6 @@ A body that is not a JSON object, a record without the fields chargeback needs, 
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import fastavro
+import orjson
 
 # The schema Capture writes, as `avro-tools getschema` prints it for a capture file.
 CAPTURE_SCHEMA: dict[str, Any] = {
@@ -38,6 +38,11 @@ CAPTURE_SCHEMA: dict[str, Any] = {
         {"name": "Body", "type": ["null", "bytes"]},
     ],
 }
+# Reading only `Body` lets fastavro skip the other fields (Avro schema resolution) instead of building them.
+BODY_ONLY_SCHEMA: dict[str, Any] = {
+    "type": "record", "name": "EventData", "namespace": "Microsoft.ServiceBus.Messaging",
+    "fields": [{"name": "Body", "type": ["null", "bytes"]}],
+}
 # Schema versions chargeback reads (schemas/usage-record.v1.json and .v2.json).
 KNOWN_VERSIONS = ("1.0", "2.0")
 # .../{Year}/{Month}/{Day}/{Hour}/{Minute}/{Second}.avro: the capture window the file belongs to.
@@ -52,7 +57,8 @@ class Usage:
     Token counts are never None here: unknown counts are 0, with `estimated` saying the split was guessed
     (see `normalise_tokens`)."""
 
-    timestamp: datetime
+    day: str  # YYYY-MM-DD (UTC), from the record's timestamp
+    hour: str  # YYYY-MM-DDTHH
     consumer: str
     deployment: str
     model: str | None
@@ -84,6 +90,18 @@ class ReadStats:
         if len(shown) < EXAMPLES_PER_REASON:
             shown.append(where)
 
+    def merge(self, other: ReadStats) -> ReadStats:
+        self.files += other.files
+        self.events += other.events
+        self.records += other.records
+        self.outside_period += other.outside_period
+        self.by_version.update(other.by_version)
+        self.rejected.update(other.rejected)
+        for reason, where in other.examples.items():
+            shown = self.examples.setdefault(reason, [])
+            shown.extend(where[: EXAMPLES_PER_REASON - len(shown)])
+        return self
+
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
@@ -96,8 +114,10 @@ class Period:
     start: date | None = None
     end: date | None = None
 
-    def contains(self, day: date) -> bool:
-        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
+    def contains(self, day: str) -> bool:
+        """`day` is YYYY-MM-DD: ISO dates compare as strings."""
+        return (self.start is None or day >= self.start.isoformat()) and (
+            self.end is None or day <= self.end.isoformat())
 
     def may_hold_file(self, path: str) -> bool:
         """Whether a capture file's window can hold records of the period. A record is enqueued after the
@@ -124,6 +144,19 @@ class FolderSource:
 
     def names(self) -> list[str]:
         return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*.avro"))
+
+    def open(self, name: str) -> BinaryIO:
+        return (self.root / name).open("rb")
+
+
+class OneFile:
+    """One file of a folder source: what a worker process reads."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.root, self.name = root, name
+
+    def names(self) -> list[str]:
+        return [self.name]
 
     def open(self, name: str) -> BinaryIO:
         return (self.root / name).open("rb")
@@ -180,19 +213,21 @@ def read_usage(
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[Usage]:
     """Every usage record in the source within the period; everything else counted in `stats`."""
+    bounded = period.start is not None or period.end is not None
     for name in source.names():
         if not period.may_hold_file(name):
             continue
         stats.files += 1
         with source.open(name) as stream:
             try:
-                events = fastavro.reader(stream)
+                events = fastavro.reader(stream, reader_schema=BODY_ONLY_SCHEMA)
                 for n, event in enumerate(events):
                     stats.events += 1
-                    usage = parse_body(event.get("Body"), stats, f"{name}#{n}")
+                    body = event.get("Body") if isinstance(event, dict) else None
+                    usage = parse_body(body, stats, f"{name}#{n}")
                     if usage is None:
                         continue
-                    if not period.contains(usage.timestamp.date()):
+                    if bounded and not period.contains(usage.day):
                         stats.outside_period += 1
                         continue
                     stats.records += 1
@@ -203,22 +238,30 @@ def read_usage(
             progress(1)
 
 
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})")
+def utc_day_and_hour(value: Any) -> tuple[str, str] | None:
+    """("YYYY-MM-DD", "YYYY-MM-DDTHH") of an ISO 8601 timestamp, in UTC.
 
-
-def _timestamp(value: Any) -> datetime | None:
-    # APIM writes DateTime.UtcNow.ToString("o"): 7 fractional digits, which fromisoformat takes from 3.11 on.
-    if not isinstance(value, str):
+    APIM writes `DateTime.UtcNow.ToString("o")` ("2026-11-03T10:15:00.1234567Z"), so the common case is read
+    by position; a timestamp with another offset is converted."""
+    if not isinstance(value, str) or len(value) < 19 or value[10] != "T" or value[4] != "-" or value[7] != "-":
         return None
+    tail = value[19:]
+    if tail == "" or tail[-1] == "Z" or tail.endswith("+00:00"):
+        if not (value[:4].isdigit() and value[5:7].isdigit() and value[8:10].isdigit() and value[11:13].isdigit()):
+            return None
+        return value[:10], value[:13]
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
-        match = _ISO.match(value)
-        return datetime(*(int(g) for g in match.groups())) if match else None  # type: ignore[misc]
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.replace(tzinfo=None) - (moment.utcoffset() or timedelta(0))
+    text = moment.isoformat()
+    return text[:10], text[:13]
 
 
 def _count(value: Any) -> int | None:
-    return value if type(value) is int and value >= 0 else None
+    return value if value.__class__ is int and value >= 0 else None
 
 
 def normalise_tokens(
@@ -248,8 +291,8 @@ def parse_body(body: Any, stats: ReadStats, where: str) -> Usage | None:
         stats.reject("empty body", where)
         return None
     try:
-        record = json.loads(body)
-    except ValueError:
+        record = orjson.loads(body)
+    except orjson.JSONDecodeError:
         stats.reject("body is not JSON", where)
         return None
     if not isinstance(record, dict):
@@ -259,41 +302,39 @@ def parse_body(body: Any, stats: ReadStats, where: str) -> Usage | None:
     if version not in KNOWN_VERSIONS:
         stats.reject(f"unknown schemaVersion {version!r}"[:60], where)
         return None
-    timestamp = _timestamp(record.get("timestamp"))
-    if timestamp is None:
+    when = utc_day_and_hour(record.get("timestamp"))
+    if when is None:
         stats.reject("missing or malformed timestamp", where)
         return None
-    if timestamp.tzinfo is not None:
-        timestamp = timestamp.replace(tzinfo=None) - (timestamp.utcoffset() or timedelta(0))
     source = record.get("tokenSource")
     if source not in ("usage", "estimate", "cache"):
         stats.reject("missing or unknown tokenSource", where)
         return None
+    get = record.get
     prompt, completion, estimated = normalise_tokens(
-        _count(record.get("promptTokens")), _count(record.get("completionTokens")), _count(record.get("totalTokens"))
+        _count(get("promptTokens")), _count(get("completionTokens")), _count(get("totalTokens"))
     )
-    cached = _count(record.get("cachedPromptTokens")) or 0
-    reasoning = _count(record.get("reasoningTokens")) or 0
-    consumer = record.get("consumerId")
-    deployment = record.get("deploymentName")
-    tier = record.get("backendTier")
+    cached = _count(get("cachedPromptTokens")) or 0
+    reasoning = _count(get("reasoningTokens")) or 0
+    consumer, deployment, tier = get("consumerId"), get("deploymentName"), get("backendTier")
+    model, served = get("model"), get("servedRegion")
     stats.by_version[version] += 1
-    cache_hit = bool(record.get("cacheHit")) or source == "cache"
     return Usage(
-        timestamp=timestamp,
-        consumer=consumer if isinstance(consumer, str) and consumer else "(no consumer)",
-        deployment=deployment if isinstance(deployment, str) and deployment else "(no deployment)",
-        model=record.get("model") if isinstance(record.get("model"), str) else None,
-        tier=tier if tier in ("ptu", "paygo") else None,
-        served_region=record.get("servedRegion") if isinstance(record.get("servedRegion"), str) else None,
-        prompt=prompt,
-        cached=min(cached, prompt),
-        completion=completion,
-        reasoning=min(reasoning, completion),
-        source="estimate" if estimated and source == "usage" else source,
-        cache_hit=cache_hit,
-        streamed=record.get("streamed") is True,
-        version=version,
+        when[0],
+        when[1],
+        consumer if consumer.__class__ is str and consumer else "(no consumer)",
+        deployment if deployment.__class__ is str and deployment else "(no deployment)",
+        model if model.__class__ is str else None,
+        tier if tier == "ptu" or tier == "paygo" else None,
+        served if served.__class__ is str else None,
+        prompt,
+        cached if cached <= prompt else prompt,
+        completion,
+        reasoning if reasoning <= completion else completion,
+        "estimate" if estimated and source == "usage" else source,
+        source == "cache" or get("cacheHit") is True,
+        get("streamed") is True,
+        version,
     )
 
 
