@@ -128,7 +128,7 @@ class Pricer:
             return model, [], None, None
         if offers and all(o.provisioned for o in offers):
             return model, [], ptu_pool_key(usage.deployment, offers), None
-        pairs = [(o.sku, o.region) for o in offers] or [("GlobalStandard", None)]
+        pairs: list[tuple[str, str | None]] = [(o.sku, o.region) for o in offers] or [("GlobalStandard", None)]
         prices = [p for sku, region in pairs if (p := catalogue.pricing.token_price(model, sku, region)) is not None]
         return model, prices, None, (None if prices else f"no price for {model}")
 
