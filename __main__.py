@@ -2,9 +2,10 @@
 
 import pulumi
 
+from components.alerts import GatewayAlerts, GatewayAlertsArgs
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs
 from components.content_safety import ContentSafety, ContentSafetyArgs
-from components.gateway_policies import API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
+from components.gateway_policies import API_ID, API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
 from components.private_openai import PrivateOpenAI, PrivateOpenAIArgs
 from components.semantic_cache import SemanticCache, SemanticCacheArgs
 from components.settings import settings_from_pulumi_config
@@ -40,6 +41,10 @@ policies = GatewayPolicies(
 if settings.observability.usage_workbook:
     workbook = UsageWorkbook("workbook", UsageWorkbookArgs.from_settings(settings, baseline, openai))
     pulumi.export("usageWorkbookId", workbook.workbook_id)
+if settings.alerts.enabled:
+    # After the policies: the quota rules read the header the product policies return.
+    GatewayAlerts("alerts", GatewayAlertsArgs.from_settings(settings, baseline, openai, API_ID),
+                  pulumi.ResourceOptions(depends_on=[policies]))
 
 pulumi.export("resourceGroupName", baseline.resource_group_name)
 pulumi.export("apimName", baseline.apim_name)
@@ -52,6 +57,10 @@ pulumi.export(
     "usageEventHub", {"namespace": telemetry.namespace_name, "eventHub": telemetry.event_hub_name}
 )
 
+budgets = {
+    c.name: {"amount": c.monthly_budget.amount, "currency": c.monthly_budget.currency}
+    for c in settings.consumers if c.monthly_budget is not None
+}
 # For app teams: the base URL an OpenAI SDK takes, the deployments, and per consumer its access.
 pulumi.export("openaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{API_PATH}"))
 pulumi.export("deployments", sorted({d.name for a in settings.openai.accounts for d in a.deployments}))
@@ -66,6 +75,8 @@ pulumi.export(
             "tokenQuotaPeriod": c.token_quota_period,
             # Tokens a month the consumer's currency budget buys (see README, "Currency budgets").
             "budgetTokenQuota": c.budget_token_quota,
+            # The money behind it, for chargeback's budget burn (python -m tools.chargeback --plan).
+            "monthlyBudget": budgets.get(c.name),
         }
         for c in policies.consumers
     },
