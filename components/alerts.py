@@ -40,7 +40,7 @@ _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 QUOTA_QUERY = Template("""let quotas = datatable(ProductId: string, Quota: long) [$quotas];
 ApiManagementGatewayLogs
 | where ApiId == "$api_id"
-| extend Remaining = tolong(ResponseHeaders["$header"])
+| extend Remaining = tolong(parse_json(tostring(ResponseHeaders))["$header"])
 | where isnotnull(Remaining)
 | summarize arg_max(TimeGenerated, Remaining) by ProductId
 | join kind=inner quotas on ProductId

@@ -44,7 +44,8 @@ class AlertSettings(Model):
         if not self.enabled:
             return
         if not self.email_receivers:
-            yield Problem(f"{key}.emailReceivers", "[]", "at least one receiver is required when alerts.enabled is true")
+            yield Problem(f"{key}.emailReceivers", "[]",
+                          "at least one receiver is required when alerts.enabled is true")
         for name, n in Counter(r.name.lower() for r in self.email_receivers).items():
             if n > 1:
                 yield Problem(f"{key}.emailReceivers", repr(name), "receiver names must be unique")
