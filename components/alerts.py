@@ -29,6 +29,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import apimanagement, monitor
 
+from .diagnostics import no_payload_logging
 from .settings import GatewaySettings
 from .settings.gateway import effective_quota
 
@@ -223,16 +224,10 @@ class GatewayAlerts(pulumi.ComponentResource):
             sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=100),
             log_client_ip=False,
             frontend=apimanagement.PipelineDiagnosticSettingsArgs(
-                request=apimanagement.HttpMessageDiagnosticArgs(
-                    headers=[], body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0)),
-                response=apimanagement.HttpMessageDiagnosticArgs(
-                    headers=[QUOTA_HEADER], body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0)),
+                request=no_payload_logging(), response=no_payload_logging(headers=[QUOTA_HEADER])
             ),
             backend=apimanagement.PipelineDiagnosticSettingsArgs(
-                request=apimanagement.HttpMessageDiagnosticArgs(
-                    headers=[], body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0)),
-                response=apimanagement.HttpMessageDiagnosticArgs(
-                    headers=[], body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0)),
+                request=no_payload_logging(), response=no_payload_logging()
             ),
             opts=child,
         )
