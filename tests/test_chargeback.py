@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -382,3 +383,51 @@ def parse(text: str):  # type: ignore[no-untyped-def]
     from datetime import date
 
     return date.fromisoformat(text)
+
+
+def test_container_url_must_name_a_container() -> None:
+    from tools.chargeback.reading import container_source
+
+    with pytest.raises(ValueError, match=re.escape("expected https://<account>.blob.core.windows.net/<container>")):
+        container_source("https://account.blob.core.windows.net/", credential=object())
+
+
+def test_container_url_prefix_narrows_the_listing() -> None:
+    from tools.chargeback.reading import container_source
+
+    class NoTokens:
+        """A token credential that must never be asked: building the client sends nothing."""
+
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            raise AssertionError("no request expected")
+
+    source = container_source("https://account.blob.core.windows.net/capture/gw/token-usage", credential=NoTokens())
+    assert source.prefix == "gw/token-usage"
+    assert source.client.container_name == "capture"  # type: ignore[attr-defined]
+
+
+def test_a_stack_prices_its_ptu_hours_from_its_deployments_and_the_table() -> None:
+    from components.settings.prices import SKU_TYPES, load_price_table
+    from tools.chargeback.pricing import catalogue_from_stack, ptu_hourly_cost, ptu_pools
+
+    found = catalogue_from_stack("prod")
+    table = load_price_table()
+    expected = {}
+    for name, offers in found.deployments.items():
+        provisioned = [o for o in offers if o.provisioned]
+        if provisioned:
+            expected[name] = sum(o.capacity * (found.pricing.provisioned_per_ptu_hour.get(SKU_TYPES[o.sku][0])
+                                               or table.ptu_per_hour(SKU_TYPES[o.sku][0], o.region) or 0)
+                                 for o in provisioned)
+    assert expected, "prod has a PTU"
+    assert {pool.split("@")[0]: ptu_hourly_cost(found, pool) for pool in ptu_pools(found)} == expected
+
+
+def test_a_plan_written_by_the_program_carries_the_budgets(prod: Any, tmp_path: Path) -> None:
+    plan = tmp_path / "prod.json"
+    plan.write_text(json.dumps({"outputs": prod.outputs}, default=str))
+    found = catalogue_from_plan(plan)
+    budgeted = {c.name: c.budget for c in found.consumers.values() if c.budget}
+    assert budgeted == {name: c["monthlyBudget"]["amount"] for name, c in prod.outputs["consumers"].items()
+                        if c.get("monthlyBudget")}
+    assert budgeted
