@@ -431,3 +431,26 @@ def test_a_plan_written_by_the_program_carries_the_budgets(prod: Any, tmp_path: 
     assert budgeted == {name: c["monthlyBudget"]["amount"] for name, c in prod.outputs["consumers"].items()
                         if c.get("monthlyBudget")}
     assert budgeted
+
+
+def test_a_file_that_is_not_avro_is_reported_by_name(tmp_path: Path) -> None:
+    bad = tmp_path / "c/gw/h/0/2026/11/03/10/00/00.avro"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not an avro container")
+    stats = ReadStats()
+    assert list(read_usage(FolderSource(tmp_path / "c"), stats)) == []
+    assert stats.rejected["unreadable capture file"] == 1
+    assert stats.examples["unreadable capture file"][0].startswith("gw/h/0/2026/11/03/10/00/00.avro: ")
+
+
+@pytest.mark.parametrize(("timestamp", "expected"), [
+    ("2026-11-03T23:59:59.1234567Z", ("2026-11-03", "2026-11-03T23")),
+    ("2026-11-03T22:30:00-05:00", ("2026-11-04", "2026-11-04T03")),
+    ("2026-11-03T10:00:00+00:00", ("2026-11-03", "2026-11-03T10")),
+    ("03/11/2026 10:00", None),
+    (None, None),
+])
+def test_timestamps_are_read_as_utc_days_and_hours(timestamp: Any, expected: Any) -> None:
+    from tools.chargeback.reading import utc_day_and_hour
+
+    assert utc_day_and_hour(timestamp) == expected
