@@ -5,7 +5,7 @@ import pulumi
 from components.alerts import GatewayAlerts, GatewayAlertsArgs
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs
 from components.content_safety import ContentSafety, ContentSafetyArgs
-from components.gateway_policies import API_ID, API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
+from components.gateway_policies import API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
 from components.private_openai import PrivateOpenAI, PrivateOpenAIArgs
 from components.semantic_cache import SemanticCache, SemanticCacheArgs
 from components.settings import settings_from_pulumi_config
@@ -43,7 +43,7 @@ if settings.observability.usage_workbook:
     pulumi.export("usageWorkbookId", workbook.workbook_id)
 if settings.alerts.enabled:
     # After the policies: the quota rules read the header the product policies return.
-    GatewayAlerts("alerts", GatewayAlertsArgs.from_settings(settings, baseline, openai, API_ID),
+    GatewayAlerts("alerts", GatewayAlertsArgs.from_settings(settings, baseline, openai),
                   pulumi.ResourceOptions(depends_on=[policies]))
 
 pulumi.export("resourceGroupName", baseline.resource_group_name)

@@ -15,7 +15,8 @@ Each rule reads data the stack produces:
   (GatewayPolicies); the rule counts exactly that per backend host in `ApiManagementGatewayLogs.BackendUrl` and
   `BackendResponseCode`, plus 503s the gateway answered without calling any backend (a pool whose members all
   tripped). It infers trips from the same counts the breaker uses; APIM logs no trip event.
-Queries are rendered from validated values only (consumer names match a strict pattern, numbers are numbers).
+Queries are rendered from validated values only (consumer names match a strict pattern, numbers are numbers). They read
+every API of the gateway: the workspace is the stack's own, and every API the gateway serves is an OpenAI API.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 QUOTA_QUERY = Template("""let quotas = datatable(ProductId: string, Quota: long) [$quotas];
 ApiManagementGatewayLogs
-| where ApiId == "$api_id"
 | extend Remaining = tolong(parse_json(tostring(ResponseHeaders))["$header"])
 | where isnotnull(Remaining)
 | summarize arg_max(TimeGenerated, Remaining) by ProductId
@@ -50,14 +50,12 @@ ApiManagementGatewayLogs
 | project ProductId, UsedPercent, Remaining, Quota""")
 
 THROTTLING_QUERY = Template("""ApiManagementGatewayLogs
-| where ApiId == "$api_id"
 | summarize Requests = count(), Throttled = countif(ResponseCode == 429)
 | where Requests >= $min_requests
 | extend ThrottledPercent = round(100.0 * Throttled / Requests, 2)
 | where ThrottledPercent > $percent""")
 
 BREAKER_QUERY = Template("""ApiManagementGatewayLogs
-| where ApiId == "$api_id"
 | extend Backend = tostring(parse_url(BackendUrl).Host)
 | summarize
     Failures = countif(isnotempty(Backend) and ($ranges)),
@@ -89,7 +87,6 @@ class GatewayAlertsArgs:
     workspace_id: pulumi.Input[str]
     apim_name: pulumi.Input[str]
     apim_id: pulumi.Input[str]
-    api_id: str
     email_receivers: Sequence[tuple[str, str]]
     quotas: Sequence[ConsumerQuota] = ()
     quota_warning_percent: int = 80
@@ -104,7 +101,7 @@ class GatewayAlertsArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any, api_id: str) -> GatewayAlertsArgs:
+    def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any) -> GatewayAlertsArgs:
         a = settings.alerts
         breaker = settings.routing.circuit_breaker
         quotas = []
@@ -125,7 +122,6 @@ class GatewayAlertsArgs:
             workspace_id=baseline.workspace_id,
             apim_name=baseline.apim_name,
             apim_id=baseline.apim_id,
-            api_id=api_id,
             email_receivers=[(r.name, r.email) for r in a.email_receivers],
             quotas=quotas,
             quota_warning_percent=a.quota_warning_percent,
@@ -165,28 +161,22 @@ def iso_minutes(duration: str) -> int:
     return max(1, days * 1440 + hours * 60 + minutes + seconds // 60)
 
 
-def quota_query(api_id: str, quotas: Sequence[ConsumerQuota], percent: int) -> str:
+def quota_query(quotas: Sequence[ConsumerQuota], percent: int) -> str:
     for q in quotas:
         if not _SAFE.match(q.product_id):
             raise ValueError(f"product id {q.product_id!r} cannot be quoted in KQL")
     rows = ", ".join(f'"{q.product_id}", {int(q.tokens)}' for q in quotas)
-    return QUOTA_QUERY.substitute(quotas=rows, api_id=_safe(api_id), header=QUOTA_HEADER, percent=int(percent))
+    return QUOTA_QUERY.substitute(quotas=rows, header=QUOTA_HEADER, percent=int(percent))
 
 
-def throttling_query(api_id: str, percent: float, min_requests: int) -> str:
-    return THROTTLING_QUERY.substitute(api_id=_safe(api_id), percent=float(percent), min_requests=int(min_requests))
+def throttling_query(percent: float, min_requests: int) -> str:
+    return THROTTLING_QUERY.substitute(percent=float(percent), min_requests=int(min_requests))
 
 
-def breaker_query(api_id: str, ranges: Sequence[tuple[int, int]], failure_count: int, interval_minutes: int) -> str:
+def breaker_query(ranges: Sequence[tuple[int, int]], failure_count: int, interval_minutes: int) -> str:
     condition = " or ".join(f"BackendResponseCode between ({int(lo)} .. {int(hi)})" for lo, hi in ranges)
-    return BREAKER_QUERY.substitute(api_id=_safe(api_id), ranges=condition, failure_count=int(failure_count),
+    return BREAKER_QUERY.substitute(ranges=condition, failure_count=int(failure_count),
                                     interval=f"{int(interval_minutes)}m")
-
-
-def _safe(value: str) -> str:
-    if not _SAFE.match(value):
-        raise ValueError(f"{value!r} cannot be quoted in KQL")
-    return value
 
 
 class GatewayAlerts(pulumi.ComponentResource):
@@ -238,21 +228,21 @@ class GatewayAlerts(pulumi.ComponentResource):
                     f"Consumer quota {percent}% used",
                     f"A consumer has used {percent}% or more of its token quota (for a budgeted consumer: of the "
                     f"tokens its budget buys), read from the gateway's {QUOTA_HEADER} header.",
-                    quota_query(args.api_id, args.quotas, percent), window_minutes=60, frequency_minutes=15,
+                    quota_query(args.quotas, percent), window_minutes=60, frequency_minutes=15,
                     dimensions=["ProductId"],
                 )
         self._log_rule(
             name, args, group, "throttling", 2, "Gateway 429 rate",
             f"More than {args.throttling_percent}% of the gateway's answers were 429 over "
             f"{args.throttling_window_minutes} minutes (at least {args.throttling_min_requests} requests).",
-            throttling_query(args.api_id, args.throttling_percent, args.throttling_min_requests),
+            throttling_query(args.throttling_percent, args.throttling_min_requests),
             window_minutes=args.throttling_window_minutes, frequency_minutes=5,
         )
         self._log_rule(
             name, args, group, "breaker-trips", 1, "Backend circuit breaker tripped",
             f"A backend returned {args.breaker_failure_count} or more failures within {args.breaker_interval_minutes} "
             "minute(s), which trips its circuit breaker, or a pool answered 503 with every member tripped.",
-            breaker_query(args.api_id, args.breaker_status_ranges, args.breaker_failure_count,
+            breaker_query(args.breaker_status_ranges, args.breaker_failure_count,
                           args.breaker_interval_minutes),
             window_minutes=log_window(args.breaker_interval_minutes), frequency_minutes=5, dimensions=["Backend"],
         )

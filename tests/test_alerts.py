@@ -103,13 +103,17 @@ def test_breaker_rule_counts_what_trips_a_breaker(prod: Recording) -> None:
 
 
 def test_ptu_rule_watches_the_provisioned_utilisation_of_each_real_ptu_deployment(prod: Recording) -> None:
-    [alert] = prod.of_type(METRIC_ALERT)
-    account = prod.one("azure-native:cognitiveservices:Account", "openai-ptu-1")
-    assert alert.get("scopes") == [account.id]
-    [criterion] = alert.get("criteria.allOf")
-    assert criterion["metricName"] == PTU_METRIC and criterion["threshold"] == 90
-    assert criterion["dimensions"] == [{"name": "ModelDeploymentName", "operator": "Include",
-                                        "values": ["gpt-4o-mini"]}]
+    ptu = [(a["name"], d["name"]) for a in prod.outputs["openaiAccounts"] if a["tier"] == "ptu"
+           for d in a["deployments"] if d["sku"].endswith("ProvisionedManaged")]
+    alerts = prod.of_type(METRIC_ALERT)
+    assert ptu and len(alerts) == len(ptu)
+    for (account_name, deployment), alert in zip(ptu, alerts, strict=True):
+        account = prod.one("azure-native:cognitiveservices:Account", f"openai-{account_name}")
+        assert alert.get("scopes") == [account.id]
+        [criterion] = alert.get("criteria.allOf")
+        assert criterion["metricName"] == PTU_METRIC and criterion["threshold"] == 90
+        assert criterion["dimensions"] == [{"name": "ModelDeploymentName", "operator": "Include",
+                                            "values": [deployment]}]
 
 
 def test_a_simulated_ptu_gets_no_utilisation_rule(dev_with_alerts: Recording) -> None:
@@ -132,7 +136,7 @@ def dev_with_alerts() -> Recording:
 
 def test_a_consumer_name_that_cannot_be_quoted_is_refused() -> None:
     with pytest.raises(ValueError):
-        quota_query("azure-openai", [ConsumerQuota('x"; drop', 1)], 80)
+        quota_query([ConsumerQuota('x"; drop', 1)], 80)
 
 
 @pytest.mark.parametrize(("duration", "minutes"), [("PT1M", 1), ("PT90S", 1), ("PT2H", 120), ("P1D", 1440)])

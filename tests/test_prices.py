@@ -17,7 +17,7 @@ from components.settings.prices import (
 from tests.support import DELETE, only, parse, problems, raw_config, with_value
 
 # The models the stacks deploy or are expected to move to (README, "Currency budgets").
-MODELS = ("gpt-4.1", "gpt-4.1-mini", "gpt-4o-mini", "o4-mini", "gpt-5-mini",
+MODELS = ("gpt-4.1", "gpt-4.1-mini", "gpt-4o-mini", "o4-mini", "gpt-5-mini", "gpt-5.4", "gpt-5.4-mini",
           "text-embedding-3-small", "text-embedding-3-large")
 
 
@@ -43,7 +43,7 @@ def test_each_offer_names_its_meters_and_regions() -> None:
 
 def test_reasoning_models_price_reasoning_as_output_and_embeddings_have_no_output() -> None:
     table = load_price_table()
-    for model in ("o4-mini", "gpt-5-mini"):
+    for model in ("o4-mini", "gpt-5-mini", "gpt-5.4", "gpt-5.4-mini"):
         price = table.token_price(model, "global", None)
         assert price is not None and price.reasoning == price.output
     embedding = table.token_price("text-embedding-3-small", "global", None)
