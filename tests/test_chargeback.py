@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -454,3 +456,23 @@ def test_timestamps_are_read_as_utc_days_and_hours(timestamp: Any, expected: Any
     from tools.chargeback.reading import utc_day_and_hour
 
     assert utc_day_and_hour(timestamp) == expected
+
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium here (optional: apt-get install chromium)")
+def test_report_renders_every_chart_in_a_headless_browser(result: Result) -> None:
+    # Plotly draws each chart as SVG (class main-svg) inside its div once its script ran: proof the inlined
+    # plotly.js and the figures load offline.
+    assert CHROMIUM is not None
+    dom = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000",
+         "--dump-dom", (result.out / "chargeback.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout
+    document = lxml_html.fromstring(dom)
+    for consumer in (SUPPORT, SEARCH):
+        for kind in CHART_KINDS:
+            [div] = document.xpath(f'//div[@id="{chart_id(consumer, kind)}"]')
+            assert div.xpath('.//svg[contains(@class, "main-svg")]'), chart_id(consumer, kind)
