@@ -1,14 +1,16 @@
 """GatewayAlerts: Azure Monitor alert rules and an action group for budget burn, throttling, PTU and breakers.
 
 Each rule reads data the stack produces:
-- **Quota burn** (per consumer, at `quotaWarningPercent` and 100%): the remaining quota `llm-token-limit` returns
-  in `x-quota-remaining-tokens` (the product policy), logged into `ApiManagementGatewayLogs.ResponseHeaders` by the
-  service's `azuremonitor` diagnostic this component configures (that header only; no body). A log alert sees at
+- **Quota burn** (per consumer, at `quotaWarningPercent` and 100%): the remaining quota `azure-openai-token-limit`
+  returns in `x-gateway-remaining-quota-tokens` (the product policy), logged into
+  `ApiManagementGatewayLogs.ResponseHeaders` by the `azuremonitor` diagnostics: the service's, which this
+  component configures, and each OpenAI API's (LLM logging, components/openai_api.py), which replaces the
+  service's for that API (that header only; no body). A log alert sees at
   most two days of data (learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule, "Override
   query time range"), so a monthly quota cannot be summed from per-request tokens; the gateway's own counter is
   what knows month-to-date use. A budgeted consumer's quota is its budget's token quota (README, "Currency
   budgets"), so the same rule is its budget burn.
-- **429 rate to callers**: `ApiManagementGatewayLogs.ResponseCode` of the OpenAI API.
+- **429 rate to callers**: `ApiManagementGatewayLogs.ResponseCode` of every API of the gateway.
 - **PTU utilisation**: the Azure OpenAI platform metric `AzureOpenAIProvisionedManagedUtilizationV2` (percent of a
   provisioned deployment's capacity, dimension `ModelDeploymentName`) on each real PTU account (a metric alert).
 - **Breaker trips**: a backend trips after `failureCount` responses in its status ranges within `interval`
@@ -31,10 +33,12 @@ import pulumi
 from pulumi_azure_native import apimanagement, monitor
 
 from .diagnostics import no_payload_logging
+from .gateway_fragments import HEADERS
 from .settings import GatewaySettings
 from .settings.gateway import effective_quota
 
-QUOTA_HEADER = "x-quota-remaining-tokens"
+# The remaining quota the product policy returns (gateway_fragments.GatewayHeaders).
+QUOTA_HEADER = HEADERS.remaining_quota_tokens
 PTU_METRIC = "AzureOpenAIProvisionedManagedUtilizationV2"
 PTU_METRIC_NAMESPACE = "Microsoft.CognitiveServices/accounts"
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

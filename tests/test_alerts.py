@@ -205,3 +205,16 @@ def test_workbook_budget_burn_knows_each_monthly_quota(prod: Recording) -> None:
     assert quotas == {name: c["tokenQuota"] for name, c in consumers.items() if c["tokenQuotaPeriod"] == "Monthly"}
     [item] = [i for i in document["items"] if i.get("name") == "budget-burn"]
     assert "row_cumsum" in item["content"]["query"] and "quotas[Consumer]" in item["content"]["query"]
+
+
+def test_each_api_diagnostic_that_replaces_the_services_logs_the_header_too(prod: Recording) -> None:
+    template = prod.one("azure-native:resources:Deployment", "policies-llm-logging").get("properties.template")
+    diagnostics = template["resources"]
+    assert diagnostics
+    for d in diagnostics:
+        properties = d["properties"]
+        assert properties["frontend"]["response"]["headers"] == [QUOTA_HEADER]
+        for side in ("frontend", "backend"):
+            for direction in ("request", "response"):
+                assert properties[side][direction]["body"]["bytes"] == 0
+        assert properties["frontend"]["request"]["headers"] == [] and properties["backend"]["response"]["headers"] == []

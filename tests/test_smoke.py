@@ -68,7 +68,7 @@ def test_chat_check_fails_without_the_token_headers(run: Any) -> None:
     code, output, _ = run(Behaviour(token_headers=False))
     assert code == smoke.EXIT_FAILED
     assert row(output, "chat completion").endswith("FAIL")
-    assert "missing x-ratelimit-remaining-tokens" in row(output, "chat completion")
+    assert "missing x-gateway-remaining-tokens" in row(output, "chat completion")
 
 
 def test_stream_check_fails_when_the_stream_lacks_done(run: Any) -> None:

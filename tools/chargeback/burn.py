@@ -1,7 +1,7 @@
 """Budget burn: each consumer's cumulative spend and tokens per calendar month, against its budget and quota.
 
 Spend includes PTU shares (what the consumer's use of provisioned capacity cost). Tokens include cache hits,
-because the gateway's `llm-token-limit` counts them before the cache answers (README, "Semantic cache"), so the
+because the gateway's `azure-openai-token-limit` counts them before the cache answers (README, "Semantic cache"), so the
 token burn is what the quota sees. Only monthly quotas are compared: a budget is always monthly, and a daily or
 hourly quota has no month to burn.
 """
