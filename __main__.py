@@ -42,9 +42,8 @@ if settings.observability.usage_workbook:
     workbook = UsageWorkbook("workbook", UsageWorkbookArgs.from_settings(settings, baseline, openai))
     pulumi.export("usageWorkbookId", workbook.workbook_id)
 if settings.alerts.enabled:
-    # After the policies: the quota rules read the header the product policies return.
-    GatewayAlerts("alerts", GatewayAlertsArgs.from_settings(settings, baseline, openai),
-                  pulumi.ResourceOptions(depends_on=[policies]))
+    # After the policies: they declare the azuremonitor logger and return the header the quota rules read.
+    GatewayAlerts("alerts", GatewayAlertsArgs.from_settings(settings, baseline, openai, policies))
 
 pulumi.export("resourceGroupName", baseline.resource_group_name)
 pulumi.export("apimName", baseline.apim_name)

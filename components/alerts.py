@@ -103,9 +103,12 @@ class GatewayAlertsArgs:
     breaker_interval_minutes: int = 1
     breaker_status_ranges: Sequence[tuple[int, int]] = ((429, 429), (500, 599))
     tags: Mapping[str, str] = field(default_factory=dict)
+    # The service's azuremonitor logger (declared by GatewayPolicies' LLM logging); None: the built-in one.
+    azure_monitor_logger_id: pulumi.Input[str] | None = None
 
     @classmethod
-    def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any) -> GatewayAlertsArgs:
+    def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any,
+                      policies: Any = None) -> GatewayAlertsArgs:
         a = settings.alerts
         breaker = settings.routing.circuit_breaker
         quotas = []
@@ -138,6 +141,7 @@ class GatewayAlertsArgs:
             breaker_interval_minutes=iso_minutes(breaker.interval),
             breaker_status_ranges=[(r.min, r.max) for r in breaker.status_code_ranges],
             tags=dict(baseline.tags),
+            azure_monitor_logger_id=policies.azure_monitor_logger.id if policies is not None else None,
         )
 
 
@@ -214,7 +218,7 @@ class GatewayAlerts(pulumi.ComponentResource):
             diagnostic_id="azuremonitor",
             service_name=args.apim_name,
             resource_group_name=args.resource_group_name,
-            logger_id=pulumi.Output.concat(args.apim_id, "/loggers/azuremonitor"),
+            logger_id=args.azure_monitor_logger_id or pulumi.Output.concat(args.apim_id, "/loggers/azuremonitor"),
             sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=100),
             log_client_ip=False,
             frontend=apimanagement.PipelineDiagnosticSettingsArgs(

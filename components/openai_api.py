@@ -176,7 +176,7 @@ def declare_llm_logging(
     apim: pulumi.Resource,
     log_client_ip: bool,
     parent: pulumi.Resource,
-) -> None:
+) -> apimanagement.Logger:
     # The service's Azure Monitor logger (the resource logs' destination); declared so the diagnostic never
     # depends on whether the service created it itself.
     logger = apimanagement.Logger(
@@ -198,3 +198,4 @@ def declare_llm_logging(
         parent=parent,
         depends_on=[logger, *(a.api for a in apis)],
     )
+    return logger

@@ -52,10 +52,10 @@ def default_consumers() -> dict[str, FakeConsumer]:
     """Like the dev stack: alpha may call both, beta only embeddings (smallest limit), gamma only chat."""
     return {
         "team-alpha": FakeConsumer(
-            "alpha-key-3f9c1e7a5b2d4c6e8f0a1b2c3d4e5f60", ["gpt-4o-mini", "text-embedding-3-small"], 100_000
+            "alpha-key-3f9c1e7a5b2d4c6e8f0a1b2c3d4e5f60", ["gpt-5.4", "text-embedding-3-small"], 100_000
         ),
         "team-beta": FakeConsumer("beta-key-0a1b2c3d4e5f60718293a4b5c6d7e8f9", ["text-embedding-3-small"], 300),
-        "team-gamma": FakeConsumer("gamma-key-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b", ["gpt-4o-mini"], 600),
+        "team-gamma": FakeConsumer("gamma-key-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b", ["gpt-5.4"], 600),
     }
 
 
@@ -63,7 +63,7 @@ def default_consumers() -> dict[str, FakeConsumer]:
 class FakeGateway:
     consumers: dict[str, FakeConsumer] = field(default_factory=default_consumers)
     deployments: dict[str, str] = field(
-        default_factory=lambda: {"gpt-4o-mini": "gpt-4o-mini", "text-embedding-3-small": "text-embedding-3-small"}
+        default_factory=lambda: {"gpt-5.4": "gpt-5.4", "text-embedding-3-small": "text-embedding-3-small"}
     )
     behaviour: Behaviour = field(default_factory=Behaviour)
     max_requests: int = 500

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from components.settings.gateway import effective_quota
+from components.settings.gateway import effective_quota, priced_deployments
 from components.settings.prices import (
     DEPLOYMENT_TYPES,
     SKU_TYPES,
@@ -14,7 +14,7 @@ from components.settings.prices import (
     load_price_table,
     model_family,
 )
-from tests.support import DELETE, only, parse, problems, raw_config, with_value
+from tests.support import only, parse, problems, raw_config, with_value
 
 # The models the stacks deploy or are expected to move to (README, "Currency budgets").
 MODELS = ("gpt-4.1", "gpt-4.1-mini", "gpt-4o-mini", "o4-mini", "gpt-5-mini", "gpt-5.4", "gpt-5.4-mini",
@@ -80,33 +80,31 @@ def test_cached_and_reasoning_tokens_are_charged_once_at_their_own_price() -> No
 
 
 def test_without_a_stack_price_the_budget_uses_the_table() -> None:
-    config = with_value(raw_config("prod"), "pricing.models", DELETE)
+    config = with_value(raw_config("prod"), "pricing.models", {})
     settings = parse(config)
     table = load_price_table()
-    prices = [table.token_price(m, SKU_TYPES[sku][0], region) for m, sku, region in (
-        ("gpt-4o-mini", "ProvisionedManaged", "swedencentral"),
-        ("gpt-4o-mini", "DataZoneStandard", "swedencentral"),
-        ("gpt-4o-mini", "DataZoneStandard", "francecentral"),
-        ("text-embedding-3-small", "GlobalStandard", "swedencentral"),
-    )]
+    consumer = settings.consumers[0]
+    prices = [table.token_price(m, SKU_TYPES[sku][0], region)
+              for m, sku, region in priced_deployments(consumer, settings)]
+    assert prices and None not in prices
     dearest = max(p.blended_per_token(0.75) for p in prices if p is not None)
-    quota = effective_quota(settings.consumers[0], settings)
-    assert quota.from_budget == math.floor(100 / dearest)
+    assert effective_quota(consumer, settings).from_budget == math.floor(100 / dearest)
 
 
 def test_a_stack_price_overrides_the_table_for_every_deployment_type() -> None:
-    settings = parse(raw_config("prod"))
+    override = {"inputPerMillion": 2.0, "outputPerMillion": 12.0}
+    settings = parse(with_value(raw_config("prod"), "pricing.models", {"gpt-5.4": override}))
     assert settings.pricing is not None
-    price = settings.pricing.token_price("gpt-4o-mini-2024-07-18", "DataZoneStandard", "francecentral")
-    assert price == TokenPrice(0.15, 0.60)
+    for sku, region in (("DataZoneStandard", "francecentral"), ("GlobalStandard", None), ("Standard", "westeurope")):
+        assert settings.pricing.token_price("gpt-5.4-2026-03-05", sku, region) == TokenPrice(2.0, 12.0), sku
 
 
 def test_a_deployment_the_table_cannot_price_names_model_sku_and_region() -> None:
-    config = with_value(raw_config("prod"), "pricing.models", DELETE)
-    config = with_value(config, "openai.accounts.2.location", "westeurope")
+    config = with_value(raw_config("prod"), "openai.accounts.2.location", "westeurope")
     config = with_value(config, "openai.accounts.2.deployments.0.sku", "Standard")
+    model = config["openai"]["accounts"][2]["deployments"][0]["model"]["name"]
     line = only(problems(config))
-    assert line.startswith("genai-gateway:consumers[0].monthlyBudget: 100.0: no price for model 'gpt-4o-mini' "
+    assert line.startswith(f"genai-gateway:consumers[0].monthlyBudget: 100.0: no price for model {model!r} "
                            "(Standard in westeurope): the price table (pricing/prices.json) has no regional price")
 
 
@@ -118,3 +116,12 @@ def test_provisioned_hour_overrides_name_a_deployment_type() -> None:
 def test_a_stack_price_must_be_positive() -> None:
     config = with_value(raw_config("prod"), "pricing.models.gpt-4o-mini.inputPerMillion", -1)
     assert only(problems(config)).startswith("genai-gateway:pricing.models.gpt-4o-mini.inputPerMillion: -1:")
+
+
+def test_a_provisioned_deployment_without_a_price_of_its_type_gets_the_models_dearest() -> None:
+    settings = parse(raw_config("prod"))
+    assert settings.pricing is not None
+    # gpt-5.4 has no regional pay-as-you-go meter: a regional PTU's tokens are priced at its Data Zone rate.
+    price = settings.pricing.token_price("gpt-5.4", "ProvisionedManaged", "swedencentral")
+    assert price == load_price_table().token_price("gpt-5.4", "dataZone", "swedencentral")
+    assert settings.pricing.token_price("gpt-5.4", "Standard", "swedencentral") is None

@@ -171,7 +171,8 @@ class PricingSettings(Model):
         """Price of `model` (any version) as deployed with `sku` in `region`; None if neither source has one.
 
         A provisioned SKU gets the pay-as-you-go price of its deployment type: what its tokens would cost if
-        they spilled over (the PTU itself is paid by the hour, see `ptu_per_hour`).
+        they spilled over (the PTU itself is paid by the hour, see `ptu_per_hour`); where the table has no such
+        offer, the model's dearest pay-as-you-go price, so a budget never buys more than it pays for.
         """
         override = self.models.get(model) or self.models.get(model_family(model))
         if override is not None:
@@ -179,7 +180,12 @@ class PricingSettings(Model):
         table = load_price_table()
         if table.currency != self.currency:
             return None
-        return table.token_price(model, SKU_TYPES[sku][0], region)
+        kind, provisioned = SKU_TYPES[sku]
+        found = table.token_price(model, kind, region)
+        if found is None and provisioned:
+            # No pay-as-you-go offer of that type there (gpt-5.4 has no regional one): the model's dearest.
+            found = table.dearest_price(model, self.prompt_share)
+        return found
 
     def ptu_per_hour(self, sku: str, region: str | None) -> float | None:
         kind = SKU_TYPES[sku][0]

@@ -129,6 +129,12 @@ class PriceTable(_Entry):
                 return offer.price
         return None
 
+    def dearest_price(self, model: str, prompt_share: float) -> TokenPrice | None:
+        """The model's most expensive offer (by blended price) in any deployment type and region."""
+        family = model_family(model)
+        prices = [o.price for o in self.models if o.model == family]
+        return max(prices, key=lambda p: p.blended_per_token(prompt_share)) if prices else None
+
     def ptu_per_hour(self, deployment_type: DeploymentType, region: str | None) -> float | None:
         for offer in self.provisioned:
             if offer.deployment_type == deployment_type and (
