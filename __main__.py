@@ -2,6 +2,7 @@
 
 import pulumi
 
+from components.alerts import GatewayAlerts, GatewayAlertsArgs
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs
 from components.consumer_keys import ConsumerKeyVault, ConsumerKeyVaultArgs, consumer_key_output
 from components.content_safety import ContentSafety, ContentSafetyArgs
@@ -41,6 +42,9 @@ policies = GatewayPolicies(
 if settings.observability.usage_workbook:
     workbook = UsageWorkbook("workbook", UsageWorkbookArgs.from_settings(settings, baseline, openai))
     pulumi.export("usageWorkbookId", workbook.workbook_id)
+if settings.alerts.enabled:
+    # After the policies: they declare the azuremonitor logger and return the header the quota rules read.
+    GatewayAlerts("alerts", GatewayAlertsArgs.from_settings(settings, baseline, openai, policies))
 
 pulumi.export("resourceGroupName", baseline.resource_group_name)
 pulumi.export("apimName", baseline.apim_name)
@@ -53,6 +57,10 @@ pulumi.export(
     "usageEventHub", {"namespace": telemetry.namespace_name, "eventHub": telemetry.event_hub_name}
 )
 
+budgets = {
+    c.name: {"amount": c.monthly_budget.amount, "currency": c.monthly_budget.currency}
+    for c in settings.consumers if c.monthly_budget is not None
+}
 # For app teams: the base URL an OpenAI SDK takes, the deployments, and per consumer its access.
 pulumi.export("openaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{API_PATH}"))
 if settings.entra_id.enabled:
@@ -83,6 +91,8 @@ pulumi.export(
             # The stack output that holds its key, and (with keyVaultReader) the Key Vault secret that does.
             "keyOutput": consumer_key_output(c.name),
             "keyVaultSecretUri": key_secrets.get(c.name),
+            # The money behind it, for chargeback's budget burn (python -m tools.chargeback --plan).
+            "monthlyBudget": budgets.get(c.name),
         }
         for c in policies.consumers
     },

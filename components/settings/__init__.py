@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .alerts import AlertSettings
 from .apim import ApimSettings
 from .base import ITEM_NAMES, PROJECT, Model, Problem, SettingsError, item_name, shown
 from .consumer_keys import ConsumerKeyVaultSettings
@@ -38,6 +39,7 @@ from .telemetry import TelemetrySettings
 __all__ = [
     "PROJECT",
     "AccountSettings",
+    "AlertSettings",
     "ApimSettings",
     "ConsumerKeyVaultSettings",
     "ConsumerSettings",
@@ -84,6 +86,7 @@ class GatewaySettings(Model):
     entra_id: EntraIdSettings = Field(default_factory=EntraIdSettings)
     consumer_key_vault: ConsumerKeyVaultSettings = Field(default_factory=ConsumerKeyVaultSettings)
     pricing: PricingSettings | None = None
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @property
     def is_production(self) -> bool:
