@@ -1,0 +1,73 @@
+"""The API's operations, from the pinned OpenAPI document the plan's API imports, kept in the repository.
+
+`Api.value` in the plan is a raw.githubusercontent.com URL pinned to a commit of Azure/azure-rest-api-specs
+(components/gateway_policies.py, OPENAI_SPEC_URL). APIM creates one operation per path and method of that
+document, with the path as URL template relative to the API path. The emulator never fetches the URL: it reads
+specs/<name>.operations.json, the operations of that exact document, and refuses a plan whose API imports a
+document not kept here (tests/test_emulator_specs.py checks the copy against the pin).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+SPECS_DIR = Path(__file__).with_name("specs")
+
+
+class SpecError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    url_template: str
+    pattern: re.Pattern[str]
+    parameters: tuple[str, ...]
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method.upper() != self.method:
+            return None
+        found = self.pattern.fullmatch(path)
+        return None if found is None else {p: found.group(i + 1) for i, p in enumerate(self.parameters)}
+
+
+def _operation(entry: dict[str, str]) -> Operation:
+    template = entry["urlTemplate"]
+    parameters = tuple(re.findall(r"\{([^}]+)\}", template))
+    # A template parameter matches one path segment (https://learn.microsoft.com/azure/api-management/
+    # add-api-manually#add-and-test-a-parameterized-operation).
+    regex = re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(template))
+    return Operation(entry["operationId"], entry["method"].upper(), template, re.compile(regex), parameters)
+
+
+@cache
+def _index() -> dict[str, Path]:
+    index = {}
+    for path in sorted(SPECS_DIR.glob("*.operations.json")):
+        index[json.loads(path.read_text())["source"]] = path
+    return index
+
+
+def operations_for(spec_url: str) -> tuple[Operation, ...]:
+    """The operations APIM would create from importing spec_url."""
+    path = _index().get(spec_url)
+    if path is None:
+        known = ", ".join(sorted(_index())) or "none"
+        raise SpecError(f"the API imports {spec_url!r}, which tools/emulator/specs/ does not keep (kept: {known})")
+    document = json.loads(path.read_text())
+    return tuple(_operation(e) for e in document["operations"])
+
+
+def match(operations: tuple[Operation, ...], method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+    """The operation a request path (relative to the API path, starting with /) selects, and its parameters."""
+    for operation in operations:
+        params = operation.match(method, path)
+        if params is not None:
+            return operation, params
+    return None
