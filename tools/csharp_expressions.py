@@ -1,10 +1,13 @@
 """C# checks for APIM policy expressions (`@(...)` and `@{...}`), with tree-sitter-c-sharp.
 
-Two checks, both offline and syntactic (there is no compiler and no type information here):
-- the expression parses as C#: `@(expr)` is wrapped as `return (expr);` and `@{ statements }` as a method body
-  inside a tiny class; any ERROR or MISSING node in the tree is a problem;
+What it adds next to the C# compiler (tools/csharp/compiler.py, which proves the expression type-checks
+against APIM's context): the allow-list, which a compiler with the full .NET library cannot enforce, and the
+syntax check when Mono is not installed (the plan then says expressions were only parsed). Two checks:
+- the expression parses as C# (only without the compiler): `@(expr)` is wrapped as `return (expr);` and
+  `@{ statements }` as a method body inside a tiny class; any ERROR or MISSING node in the tree is a problem;
 - every name that is not a member (`x.Name`), a declared local, a lambda parameter or `context` must be a type
-  from the APIM allow-list (`types` of tools/policy_catalogue.json, from the policy-expressions reference).
+  from the APIM allow-list (the reference's table in tools/csharp/ApimContext.cs, and the context's own
+  types, `context_types` of tools/policy_catalogue.json).
   Qualified names (`System.IO.File`), object creations (`new HttpClient()`), casts, type arguments and the
   roots of member-access chains are all checked this way.
 """
@@ -85,15 +88,22 @@ class TypeAllowList:
         return any(".".join(chain[:n]) in self.full_names for n in range(2, len(chain) + 1))
 
 
-def check_expression(code: str, multi_statement: bool, allowed: TypeAllowList) -> list[ExpressionProblem]:
-    """Problems of one expression's code (without the `@(`/`)` or `@{`/`}` delimiters); empty when fine."""
+def check_expression(
+    code: str, multi_statement: bool, allowed: TypeAllowList, *, syntax: bool = True
+) -> list[ExpressionProblem]:
+    """Problems of one expression's code (without the `@(`/`)` or `@{`/`}` delimiters); empty when fine.
+
+    `syntax` False: only the allow-list (the C# compiler checks syntax and `return` paths, with better
+    messages); an expression that does not parse is then left to the compiler entirely."""
     prefix, suffix = (_MULTI_PREFIX, _MULTI_SUFFIX) if multi_statement else (_SINGLE_PREFIX, _SINGLE_SUFFIX)
     offset = prefix.count("\n")
     source = (prefix + code + suffix).encode()
     tree = _parser().parse(source)
-    syntax = _syntax_problems(tree.root_node, offset, source)
-    if syntax:
-        return syntax[:1]
+    if not syntax:
+        return [] if tree.root_node.has_error else _type_problems(tree.root_node, offset, allowed)
+    found = _syntax_problems(tree.root_node, offset, source)
+    if found:
+        return found[:1]
     problems: list[ExpressionProblem] = []
     if not code.strip():
         return [ExpressionProblem(1, "empty expression")]

@@ -33,7 +33,7 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cache
@@ -42,7 +42,10 @@ from typing import Any, Literal
 
 from lxml import etree
 
+from .csharp.allow_list import allowed_types
+from .csharp.compiler import INSTALL_HINT, mcs_available
 from .csharp_expressions import TypeAllowList, check_expression
+from .policy_expressions import FoundExpression, compile_found
 
 Kind = Literal["fragment", "api", "product", "operation", "global"]
 Level = Literal["error", "advisory"]
@@ -86,10 +89,14 @@ class References:
     fragments: AbstractSet[str] = frozenset()
     named_values: AbstractSet[str] = frozenset()
     caches: AbstractSet[str] = frozenset()
+    # displayName -> value, None where the plan does not know it (a secret, or known only after deployment).
+    named_value_values: Mapping[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            object.__setattr__(self, f.name, frozenset(getattr(self, f.name)))
+            if f.name != "named_value_values":
+                object.__setattr__(self, f.name, frozenset(getattr(self, f.name)))
+        object.__setattr__(self, "named_value_values", dict(self.named_value_values))
 
     def has(self, kind: str, name: str) -> bool:
         names = {"backend": self.backends, "logger": self.loggers, "fragment": self.fragments}[kind]
@@ -155,7 +162,8 @@ class Catalogue:
 def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     data = json.loads(path.read_text())
     expressions = data["expressions"]
-    types = TypeAllowList.from_names([*expressions["types"], *expressions["context_types"]])
+    # The .NET allow-list lives once, in tools/csharp/ApimContext.cs (the reference's table, row by row).
+    types = TypeAllowList.from_names([*allowed_types(), *expressions["context_types"]])
     return Catalogue(data, types)
 
 
@@ -422,8 +430,13 @@ class _DocumentLint:
         catalogue: Catalogue,
         prepared: _Prepared,
         root: Any,
+        found: list[FoundExpression] | None = None,
+        text: str = "",
     ) -> None:
         self.document = document
+        # Expressions for the compile step; None: no compiler, so the C# syntax is checked here by tree-sitter.
+        self.found = found
+        self.text = text
         self.kind = kind
         self.references = references
         self.catalogue = catalogue
@@ -572,7 +585,7 @@ class _DocumentLint:
         self.attributes(element, spec, label)
         text = element.text
         if text is not None and text.strip() and not (element.tag == "set-body" and element.get("template")):
-            self.expression_value(element, label, "text", text)
+            self.expression_value(element, label, "text", text, spec.get("text_returns", "object"))
         content = spec.get("content")
         if content == "policies":
             allowed = spec.get("allowed_policies")
@@ -602,7 +615,8 @@ class _DocumentLint:
         values: dict[str, str] = {str(k): str(v) for k, v in element.attrib.items()}
         for name, value in values.items():
             attribute = specs.get(name)
-            expression = self.expression_value(element, label, f"attribute `{name}`", value)
+            returns = (attribute or {}).get("returns", "object")
+            expression = self.expression_value(element, label, f"attribute `{name}`", value, returns)
             if attribute is None:
                 known = ", ".join(specs) or "none"
                 self.add(
@@ -676,8 +690,11 @@ class _DocumentLint:
                 f"apimanagement.{what[reference]}; declared: {', '.join(declared) or 'none'}",
             )
 
-    def expression_value(self, element: Any, label: str, where: str, value: str) -> _Expression | None:
-        """The expression that `value` is (checking its C#), or None for a literal value."""
+    def expression_value(
+        self, element: Any, label: str, where: str, value: str, returns: str = "object"
+    ) -> _Expression | None:
+        """The expression that `value` is (checking its C#), or None for a literal value. `returns`: the C# type
+        the attribute or element needs (for the compile step)."""
         match = _PLACEHOLDER.search(value)
         if match:
             expression = self.prepared.expressions[int(match.group(1))]
@@ -690,8 +707,22 @@ class _DocumentLint:
             closer = ")" if stripped[1] == "(" else "}"
             code = stripped[2:-1] if stripped.endswith(closer) else stripped[2:]
             expression = _Expression(code, stripped[1] == "{", self.line(element))
+        if self.found is not None:
+            brackets = "{}" if expression.multi_statement else "()"
+            self.found.append(
+                FoundExpression(
+                    document=self.document,
+                    document_text=self.text,
+                    line=expression.line,
+                    element=label,
+                    where=where,
+                    code=f"@{brackets[0]}{expression.code}{brackets[1]}",
+                    returns=returns,
+                )
+            )
         code = _NAMED_VALUE.sub(_NAMED_VALUE_STAND_IN, expression.code)
-        for problem in check_expression(code, expression.multi_statement, self.catalogue.types):
+        syntax = self.found is None  # with the compiler, mcs reports syntax errors (with its message)
+        for problem in check_expression(code, expression.multi_statement, self.catalogue.types, syntax=syntax):
             at = expression.line + problem.line - 1
             self.add(element, label, f"{where}: {problem.message} (expression at document line {at})")
         return expression
@@ -742,9 +773,12 @@ def lint_document(
     *,
     included_in: Sequence[Inclusion] | None = None,
     catalogue: Catalogue | None = None,
+    found: list[FoundExpression] | None = None,
 ) -> list[LintError]:
     """Lint one policy document. `references` None skips reference resolution (backend, logger, fragment ids,
     named values, caches). For a fragment, `included_in` lists where it is included; None checks no placement.
+    `found`: collects the document's expressions for compile_found (then the C# syntax is left to the compiler);
+    None checks the syntax with tree-sitter instead.
     """
     catalogue = catalogue or load_catalogue()
     errors: list[LintError] = []
@@ -773,7 +807,7 @@ def lint_document(
             )
         errors.append(LintError(document_name, line, "xml", f"not well-formed XML: {error.msg}{hint}"))
         return errors
-    lint = _DocumentLint(document_name, kind, references, catalogue, prepared, root)
+    lint = _DocumentLint(document_name, kind, references, catalogue, prepared, root, found, xml_text)
     contexts = None if included_in is None else [_Context(i.section, i.scope, i.document) for i in included_in]
     return errors + lint.run(contexts)
 
@@ -827,6 +861,47 @@ def references_of(recording: Any) -> References:
         fragments=frozenset(_fragment_id(r) for r in of(FRAGMENT_TYPE)),
         named_values=_names(of("azure-native:apimanagement:NamedValue"), "displayName", "namedValueId"),
         caches=_names(of("azure-native:apimanagement:Cache"), "cacheId"),
+        named_value_values=_named_value_values(of("azure-native:apimanagement:NamedValue")),
+    )
+
+
+def _named_value_values(resources: Iterable[Any]) -> dict[str, str | None]:
+    """displayName -> the value a policy gets for `{{displayName}}`; None for a secret, a Key Vault reference
+    or a value known only after deployment (the compile step puts a placeholder there)."""
+    values: dict[str, str | None] = {}
+    for resource in resources:
+        name = resource.get("displayName") or resource.get("namedValueId")
+        if not isinstance(name, str):
+            continue
+        value = resource.get("value")
+        known = isinstance(value, str) and not resource.get("secret") and resource.get("keyVault") is None
+        values[name] = value if known else None
+    return values
+
+
+def compile_step(found: Sequence[FoundExpression], references: References | None) -> list[LintError]:
+    """Compile the expressions `lint_document` collected as one unit: a lint error per compile error and
+    occurrence. Only call it when mcs_available()."""
+    named_values = references.named_value_values if references is not None else {}
+    problems, unplaced = compile_found(found, named_values)
+    errors = [
+        LintError(p.found.document, p.document_line, p.found.element, p.message, urn=p.found.urn) for p in problems
+    ]
+    errors += [
+        LintError("policy expressions", e.line, "csharp", f"the C# compiler failed outside any expression: {e.message}")
+        for e in unplaced
+    ]
+    return errors
+
+
+def not_compiled_note() -> LintError:
+    """The advisory that says expressions were only parsed, because Mono's compiler is not installed."""
+    return LintError(
+        "policy expressions",
+        1,
+        "csharp",
+        f"policy expressions were only parsed (tree-sitter), not compiled: {INSTALL_HINT}",
+        "advisory",
     )
 
 
@@ -842,8 +917,10 @@ def _document_name(resource: Any, kind: Kind) -> str:
 
 
 def lint_recording(recording: Any) -> list[LintError]:
-    """Lint every policy document of a recorded stack (tools.harness.Recording)."""
+    """Lint every policy document of a recorded stack (tools.harness.Recording), then compile all their
+    expressions as one C# unit (when Mono's compiler is installed; otherwise an advisory says so)."""
     references = references_of(recording)
+    found: list[FoundExpression] | None = [] if mcs_available() else None
     documents: list[tuple[Any, Kind]] = [(r, "fragment") for r in recording.of_type(FRAGMENT_TYPE)]
     for token, kind in POLICY_TYPES.items():
         documents.extend((r, kind) for r in recording.of_type(token))
@@ -870,10 +947,11 @@ def lint_recording(recording: Any) -> list[LintError]:
             continue
         name = _document_name(resource, kind)
         value = texts[resource.urn]
-        found: list[LintError] = []
+        found_errors: list[LintError] = []
+        expressions: list[FoundExpression] | None = None if found is None else []
         document_format = resource.get("format")
         if document_format != "rawxml":
-            found.append(
+            found_errors.append(
                 LintError(
                     name,
                     1,
@@ -885,7 +963,7 @@ def lint_recording(recording: Any) -> list[LintError]:
         if kind == "fragment":
             included = inclusions.get(_fragment_id(resource).casefold())
             if not included:
-                found.append(
+                found_errors.append(
                     LintError(
                         name,
                         1,
@@ -895,10 +973,18 @@ def lint_recording(recording: Any) -> list[LintError]:
                         "advisory",
                     )
                 )
-            found.extend(lint_document(name, value, kind, references, included_in=included or None))
+            found_errors.extend(
+                lint_document(name, value, kind, references, included_in=included or None, found=expressions)
+            )
         else:
-            found.extend(lint_document(name, value, kind, references))
-        errors.extend(dataclasses.replace(e, urn=resource.urn) for e in found)
+            found_errors.extend(lint_document(name, value, kind, references, found=expressions))
+        errors.extend(dataclasses.replace(e, urn=resource.urn) for e in found_errors)
+        if found is not None:
+            found.extend(dataclasses.replace(f, urn=resource.urn) for f in expressions or [])
+    if found is None:
+        errors.append(not_compiled_note())
+    else:
+        errors.extend(compile_step(found, references))
     return errors
 
 
