@@ -76,12 +76,12 @@ class AccountState:
 
 
 class SimulatedAccount:
-    def __init__(self, account: Account, clock: Clock, issuer: TokenIssuer, identity_client_id: str,
+    def __init__(self, account: Account, clock: Clock, issuer: TokenIssuer, identity_ids: set[str],
                  safety: ContentSafety | None = None, safety_key: str | None = None) -> None:  # fmt: skip
         self.account = account
         self.clock = clock
         self.issuer = issuer
-        self.identity_client_id = identity_client_id
+        self.identity_ids = identity_ids
         self.safety = safety
         self.safety_key = safety_key
         self.state = AccountState()
@@ -118,7 +118,7 @@ class SimulatedAccount:
             claims is None
             or not self.issuer.lifetime_ok(claims)
             or claims.get("aud") not in (COGNITIVE_AUDIENCE, COGNITIVE_AUDIENCE + "/")
-            or claims.get("appid", claims.get("azp")) != self.identity_client_id
+            or claims.get("appid", claims.get("azp")) not in self.identity_ids
         ):
             self.state.unauthenticated += 1
             return 401, _error("PermissionDenied", "The access token is invalid for this resource.")

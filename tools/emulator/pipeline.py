@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from tools.rawxml import to_wellformed
+
 from .context import Headers, LastError, RequestState, Response
 from .expressions import ExpressionError, ExpressionHost, is_expression
 
@@ -109,7 +111,8 @@ class Documents:
                 return named_values[match.group(1)]
 
             try:
-                root = etree.fromstring(NAMED_VALUE.sub(substitute, text).encode())
+                # rawxml documents hold expressions as written; escape them as APIM does before parsing.
+                root = etree.fromstring(to_wellformed(NAMED_VALUE.sub(substitute, text)).encode())
             except etree.XMLSyntaxError as error:
                 raise EmulatorError(f"{name}: not well-formed XML: {error}") from None
             return Document(name, root)

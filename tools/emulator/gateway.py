@@ -1,0 +1,331 @@
+"""The emulated gateway: the plan's model, its documents and expressions, the backends and the side services,
+and the handling of one caller request from subscription key to the answer."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import policies as _policies  # noqa: F401 - registers the policy implementations
+from . import specs, tokens
+from .backends import Backends, Unavailable
+from .clock import Clock
+from .context import Headers, Message, RequestState, Response, Url
+from .expressions import ExpressionHost, compile_all
+from .model import MASKED, GatewayModel, Subscription, load_plan, read_model
+from .openai_sim import COGNITIVE_AUDIENCE, SimulatedAccount, embed
+from .pipeline import Documents, EmulatorError, Executor
+from .policies.limits import Counters
+from .services import ContentSafety, EventHubSink, MetricSink, TokenIssuer, VectorStore
+
+HOP_BY_HOP = {"connection", "date", "server", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "host",
+              "proxy-authorization", "proxy-authenticate"}  # fmt: skip
+# The tenant of the gateway's own managed identity (any GUID: only the simulated accounts check its tokens).
+IDENTITY_TENANT = "00000000-0000-4000-8000-00000000e12a"
+SYSTEM_IDENTITY = str(uuid.uuid5(uuid.NAMESPACE_URL, "genai-gateway-emulator:system-assigned"))
+
+
+@dataclass
+class Answer:
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    chunks: list[bytes] | None
+
+
+def _error_body(status: int, message: str) -> bytes:
+    return json.dumps({"statusCode": status, "message": message}).encode()
+
+
+class Gateway:
+    def __init__(self, model: GatewayModel, plan: dict[str, Any]) -> None:
+        self.model = model
+        self.clock = Clock()
+        self.operations = specs.operations_for(model.api.spec_url)
+        masked = {r["inputs"]["namedValueId"] for r in plan["resources"]
+                  if r["type"].endswith("apimanagement:NamedValue") and r["inputs"].get("value") in MASKED}  # fmt: skip
+        # User-assigned identities of the gateway are only known after deployment: their client ids are the
+        # named values the plan computes (stand-ins here); the system-assigned one has a fixed stand-in.
+        self.identity_ids = {model.named_values[n] for n in masked if "client-id" in n} | {SYSTEM_IDENTITY}
+        self.documents = Documents.load(model.api.policy, {p.product_id: p.policy for p in model.products.values()},
+                                        model.fragments, model.named_values)  # fmt: skip
+        self.documents.check()
+        self.host = ExpressionHost(compile_all(self.documents.code))
+        self.executor = Executor(self, self.documents, self.host)
+        self.backends = Backends(model, self.clock)
+        self.issuer = TokenIssuer(self.clock)
+        self.eventhub = EventHubSink()
+        self.metrics = MetricSink()
+        self.safety = ContentSafety()
+        self.cache = VectorStore(self.clock)
+        self.token_counters = Counters()
+        self.rate_counters = Counters()
+        self.tenants = sorted({e.get("tenant-id", "") for d in self.documents.all()
+                               for e in d.root.iter("validate-azure-ad-token")})  # fmt: skip
+        self.audiences = sorted({(a.text or "").strip() for d in self.documents.all()
+                                 for a in d.root.iter("audience")})  # fmt: skip
+        safety_key = model.named_values.get("content-safety-key")
+        self.sims: dict[str, SimulatedAccount] = {}
+        for account in model.accounts.values():
+            self.sims[account.host] = SimulatedAccount(
+                account, self.clock, self.issuer, self.identity_ids,
+                self.safety if account.kind == "ContentSafety" else None, safety_key,
+            )
+        self.lock = threading.Lock()
+        self.requests = 0
+
+    @classmethod
+    def for_stack(cls, stack: str, *, refresh: bool = False) -> Gateway:
+        plan = load_plan(stack, refresh=refresh)
+        return cls(read_model(plan), plan)
+
+    def close(self) -> None:
+        for sim in self.sims.values():
+            sim.stop()
+        self.host.close()
+
+    def reset(self) -> None:
+        self.clock.reset()
+        self.backends.reset()
+        self.eventhub.reset()
+        self.metrics.reset()
+        self.safety.reset()
+        self.cache.reset()
+        self.token_counters.reset()
+        self.rate_counters.reset()
+        for sim in self.sims.values():
+            sim.reset()
+
+    def account(self, name: str) -> SimulatedAccount | None:
+        for sim in self.sims.values():
+            if name in (sim.account.name, sim.account.azure_name):
+                return sim
+        return None
+
+    # -- services the policies call ---------------------------------------------------------------------
+    def managed_identity_token(self, resource: str, client_id: str | None) -> str | None:
+        app_id = SYSTEM_IDENTITY if client_id is None else client_id
+        if app_id not in self.identity_ids:
+            return None
+        return self.issuer.issue(tenant=IDENTITY_TENANT, audience=resource, app_id=app_id, version=1)
+
+    def default_dimension(self, name: str, state: RequestState) -> str:
+        values = {
+            "API ID": self.model.api.api_id,
+            "Operation ID": state.operation.operation_id if state.operation else "",
+            "Product ID": state.product.product_id if state.product else "",
+            "User ID": "",
+            "Subscription ID": state.subscription.sid if state.subscription else "",
+            "Location": self.model.region,
+            "Gateway ID": "managed",
+            "Backend ID": state.served_by or "",
+        }
+        return values[name]
+
+    def _call_backend(self, backend_id: str, path_suffix: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        backend = self.backends.select(backend_id)
+        assert backend.url is not None
+        parts = urlsplit(backend.url)
+        sim = self.sims.get(parts.hostname or "")
+        if sim is None:
+            raise EmulatorError(f"backend {backend.backend_id} points at {parts.hostname}, which no account of the plan serves")
+        connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=30)
+        try:
+            connection.request("POST", parts.path + path_suffix, json.dumps(body), {"Content-Type": "application/json", **headers})
+            response = connection.getresponse()
+            data = response.read()
+            self.backends.record(backend.backend_id, response.status, dict(response.getheaders()))
+        finally:
+            connection.close()
+        return response.status, json.loads(data or b"{}")
+
+    def embed_for_cache(self, backend_id: str, text: str) -> list[float] | None:
+        token = self.managed_identity_token(COGNITIVE_AUDIENCE, None)
+        if token is None:
+            return None
+        try:
+            status, body = self._call_backend(backend_id, "?api-version=2024-10-21", {"input": text},
+                                              {"Authorization": f"Bearer {token}"})  # fmt: skip
+        except Unavailable:
+            return None
+        if status != 200:
+            return None
+        vector: list[float] = body["data"][0]["embedding"]
+        return vector
+
+    def content_safety_call(self, backend_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        backend = self.model.backends[backend_id]
+        headers = {k: ",".join(v) for k, v in backend.credential_headers.items()}
+        resolved = {k: self.model.named_values.get(v.strip("{}"), v) if v.startswith("{{") else v for k, v in headers.items()}
+        status, answer = self._call_backend(backend_id, path + "?api-version=2024-09-01", body, resolved)
+        if status != 200:
+            raise ValueError(f"Content Safety answered {status}")
+        return answer
+
+    # -- forward-request ------------------------------------------------------------------------------------
+    def forward(self, state: RequestState, *, timeout: float, buffer_response: bool) -> None:
+        if state.backend_id is None and state.backend_url is None:
+            raise ValueError("forward-request: no backend (the API has no service URL and no set-backend-service ran)")
+        if state.backend_id is not None:
+            try:
+                backend = self.backends.select(state.backend_id)
+            except Unavailable as unavailable:
+                state.response = Response(headers=Headers(), body="", status=503, reason=unavailable.reason)
+                return
+            base, served = backend.url or "", backend.backend_id
+        else:
+            base, served = state.backend_url or "", None
+        parts = urlsplit(base)
+        sim = self.sims.get(parts.hostname or "")
+        if sim is None:
+            from .pipeline import PolicyFailure
+
+            raise PolicyFailure("forward-request", "BackendConnectionFailure", f"no route to {parts.hostname}", 500)
+        relative = state.url.path[len("/" + self.model.api.path):] if self.model.api.path else state.url.path
+        target = parts.path.rstrip("/") + relative + (f"?{state.url.query_string()}" if state.url.query else "")
+        headers = [(k, v) for k, v in state.request.headers.items() if k.lower() not in HOP_BY_HOP]
+        body = (state.request.body or "").encode() if not state.request.consumed else b""
+        connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=timeout)
+        try:
+            connection.putrequest(state.method, target, skip_host=True, skip_accept_encoding=True)
+            connection.putheader("Host", parts.hostname or "")
+            for k, v in headers:
+                connection.putheader(k, v)
+            connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            reply = connection.getresponse()
+            data = reply.read()
+        except (TimeoutError, socket.timeout):
+            from .pipeline import PolicyFailure
+
+            raise PolicyFailure("forward-request", "Timeout", "the backend did not answer in time", 504) from None
+        finally:
+            connection.close()
+        reply_headers = Headers((k, v) for k, v in reply.getheaders() if k.lower() not in HOP_BY_HOP)
+        if served is not None:
+            self.backends.record(served, reply.status, dict(reply.getheaders()))
+        state.served_by = served
+        streamed = (reply.getheader("Content-Type") or "").startswith("text/event-stream")
+        if streamed and not buffer_response:
+            state.streamed = True
+            events = [e + b"\n\n" for e in data.split(b"\n\n") if e]
+            state.response = Response(headers=reply_headers, body=None, chunks=events, status=reply.status, reason=reply.reason)
+        else:
+            state.streamed = False
+            state.response = Response(headers=reply_headers, body=data.decode("utf-8", "replace"), status=reply.status,
+                                      reason=reply.reason)  # fmt: skip
+
+    # -- a caller request -------------------------------------------------------------------------------------
+    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str,
+               host: str, port: int) -> Answer:  # fmt: skip
+        with self.lock:
+            self.requests += 1
+        url = Url.parse_target("https", host, port, target)
+        prefix = "/" + self.model.api.path
+        if not (url.path == prefix or url.path.startswith(prefix + "/")):
+            return Answer(404, "Not Found", [("Content-Type", "application/json")],
+                          _error_body(404, "Resource not found"), None)  # fmt: skip
+        found = specs.match(self.operations, method, url.path[len(prefix):])
+        if found is None:
+            return Answer(404, "Not Found", [("Content-Type", "application/json")],
+                          _error_body(404, "Resource not found"), None)  # fmt: skip
+        operation, matched = found
+        request = Message(headers=Headers(headers), body=body.decode("utf-8", "replace") if body else None)
+        state = RequestState(method=method, url=url, original_url=Url(url.scheme, url.host, url.port, url.path, list(url.query)),
+                             request=request, ip_address=client_ip, timestamp=self.clock.now(), matched=matched,
+                             operation=operation)  # fmt: skip
+        refused = self._subscription(state)
+        if refused is not None:
+            return refused
+        response = self.executor.run(state)
+        self._finish(state)
+        return self._answer(response)
+
+    def _subscription(self, state: RequestState) -> Answer | None:
+        """Subscription keys: https://learn.microsoft.com/azure/api-management/api-management-subscriptions.
+        The key is read from the API's header name, else its query parameter name; a key that matches no
+        active subscription is refused 401 even where the key is optional (the emulator follows the summary
+        table of that page; see docs/azure-facts.md on the ambiguity); a product subscription only opens the
+        APIs of its product, and brings the product's policy."""
+        api = self.model.api
+        key = state.request.headers.get(api.key_header)
+        if key is None:
+            key = next((v for k, v in state.url.query if k == api.key_query), None)
+        if key is None:
+            if api.subscription_required:
+                return Answer(401, "Access Denied", [("Content-Type", "application/json"), ("WWW-Authenticate", 'AzureApiManagementKey realm="https://gateway",name="' + api.key_header + '",type="header"')],
+                              _error_body(401, "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."), None)  # fmt: skip
+            return None
+        subscription = self._by_key(key)
+        if subscription is None or not self._opens(subscription):
+            return Answer(401, "Access Denied", [("Content-Type", "application/json")],
+                          _error_body(401, "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."), None)  # fmt: skip
+        state.subscription, state.subscription_key = subscription, key
+        if subscription.scope_kind == "product":
+            state.product = self.model.products[subscription.scope_id]
+        return None
+
+    def _by_key(self, key: str) -> Subscription | None:
+        for subscription in self.model.subscriptions.values():
+            if subscription.active and key in (subscription.primary_key, subscription.secondary_key):
+                return subscription
+        return None
+
+    def _opens(self, subscription: Subscription) -> bool:
+        if subscription.scope_kind == "all":
+            return True
+        if subscription.scope_kind == "api":
+            return subscription.scope_id == self.model.api.api_id
+        product = self.model.products.get(subscription.scope_id)
+        return product is not None and self.model.api.api_id in product.api_ids
+
+    def _finish(self, state: RequestState) -> None:
+        """End-of-request work of the policies (token accounting, metrics), with the response's token counts."""
+        counts = self.response_counts(state)
+        for _, finish in state.finishers:
+            finish(counts)
+
+    def response_counts(self, state: RequestState) -> dict[str, int] | None:
+        response = state.response
+        if response is None or response.status != 200:
+            return None
+        body = json.loads(state.request.body or "null") if state.request.body else None
+        if response.chunks is not None:
+            # Streams are always estimated: the prompt estimate plus the streamed text's.
+            text = ""
+            for chunk in response.chunks:
+                payload = chunk.decode(errors="replace").removeprefix("data: ").strip()
+                if payload and payload != "[DONE]":
+                    try:
+                        for choice in json.loads(payload).get("choices", []):
+                            text += (choice.get("delta") or {}).get("content") or ""
+                    except ValueError:
+                        continue
+            prompt = tokens.estimate_prompt_tokens(body)
+            completion = tokens.estimate_text_tokens(text)
+            return {"prompt": prompt, "completion": completion, "total": prompt + completion}
+        try:
+            usage = json.loads(response.body or "null").get("usage")
+        except (ValueError, AttributeError):
+            usage = None
+        if not isinstance(usage, dict):
+            return None
+        prompt = int(usage.get("prompt_tokens", 0))
+        completion = int(usage.get("completion_tokens", 0))
+        return {"prompt": prompt, "completion": completion, "total": int(usage.get("total_tokens", prompt + completion))}
+
+    def _answer(self, response: Response) -> Answer:
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP]
+        if response.chunks is not None:
+            return Answer(response.status, response.reason, headers, b"", list(response.chunks))
+        return Answer(response.status, response.reason, headers, (response.body or "").encode(), None)
+
+    def embed_text(self, text: str) -> list[float]:
+        return embed(text)
