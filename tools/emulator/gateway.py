@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -80,6 +81,8 @@ class Gateway:
             )
         self.lock = threading.Lock()
         self.requests = 0
+        # The policy errors of recent requests (LastError), newest last: what APIM's trace would show.
+        self.errors: deque[dict[str, str]] = deque(maxlen=100)
 
     @classmethod
     def for_stack(cls, stack: str, *, refresh: bool = False) -> Gateway:
@@ -100,6 +103,7 @@ class Gateway:
         self.cache.reset()
         self.token_counters.reset()
         self.rate_counters.reset()
+        self.errors.clear()
         for sim in self.sims.values():
             sim.reset()
 
@@ -246,6 +250,11 @@ class Gateway:
             return refused
         response = self.executor.run(state)
         self._finish(state)
+        if state.last_error is not None or state.warnings:
+            error = state.last_error
+            self.errors.append({"requestId": state.request_id, "source": error.source if error else "",
+                                "reason": error.reason if error else "", "message": error.message if error else "",
+                                "warnings": "; ".join(state.warnings)})  # fmt: skip
         return self._answer(response)
 
     def _subscription(self, state: RequestState) -> Answer | None:

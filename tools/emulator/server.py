@@ -8,6 +8,7 @@ Control API (JSON):
                                          requests, and requests that carried an api-key
 - GET  /_emulator/usage-records        -> records sent to the usage event hub, oldest first
 - GET  /_emulator/metrics              -> token metrics emitted (name, value, dimensions)
+- GET  /_emulator/errors               -> recent policy errors (context.LastError) and warnings, newest last
 - POST /_emulator/clock                {"advance": s}
 - POST /_emulator/reset                counters, breakers, sinks, cache and backend modes back to the start
 - POST /_emulator/entra-token          {"appId": "<client app id>", "audience"?, "tenant"?, "version"?} -> {"token"}
@@ -67,6 +68,8 @@ def control(gateway: Gateway, method: str, path: str, body: Any) -> Any:
         return records
     if method == "GET" and route == "/events":
         return gateway.eventhub.events
+    if method == "GET" and route == "/errors":
+        return list(gateway.errors)
     if method == "GET" and route == "/metrics":
         return gateway.metrics.metrics
     if method == "POST" and route == "/clock":

@@ -35,7 +35,11 @@ def llm_semantic_cache_lookup(ex: Executor, element: etree._Element, state: Requ
     max_messages = int(ex.attr(element, "max-message-count", state, "0"))
     partition = "|".join(as_text(ex.text(v, state)) for v in element if isinstance(v.tag, str) and v.tag == "vary-by")
     vector = ex.gateway.embed_for_cache(backend_id, _prompt(state, ignore_system, max_messages))
-    found = ex.gateway.cache.nearest(partition, vector) if vector is not None else None
+    if vector is None:
+        # The embeddings backend did not answer: the emulator treats the lookup as a miss that stores nothing.
+        state.warnings.append("llm-semantic-cache-lookup: the embeddings backend did not answer; cache skipped")
+        return
+    found = ex.gateway.cache.nearest(partition, vector)
     if found is not None and found[0] <= threshold:
         entry = found[1]
         headers = Headers()
