@@ -36,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     for sid, subscription in sorted(model.subscriptions.items()):
         product = model.products.get(subscription.scope_id)
         print(f"  {sid.removesuffix('-key'):24} product {product.product_id if product else subscription.scope_id}")
-    print(f"Control API: {server.url}/_emulator/ (subscriptions, backends, usage-records, metrics, clock, reset, "
-          "entra-token, content-safety)")  # fmt: skip
+    print(
+        f"Control API: {server.url}/_emulator/ (subscriptions, backends, usage-records, metrics, clock, reset, "
+        "entra-token, content-safety)"
+    )
     server.start()
     try:
         threading.Event().wait()

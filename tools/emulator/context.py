@@ -61,6 +61,7 @@ def decode(typed: dict[str, Any]) -> Any:
     kind, value = typed["t"], typed.get("v")
     if kind in ("null", "string", "bool", "int", "long", "double"):
         return value
+    value = str(value)
     if kind == "json":
         return JsonValue(value)
     if kind == "jwt":

@@ -68,12 +68,22 @@ def _host_exe(assembly: Path) -> Path:
     partial = exe.with_suffix(f".{os.getpid()}.tmp")
     done = subprocess.run(
         [
-            mcs, "-langversion:7", "-target:exe", "-warn:0", "-nologo",
-            f"-r:{newtonsoft}", "-r:System.Core.dll", "-r:System.Xml.Linq.dll", f"-r:{assembly}",
-            f"-out:{partial}", str(HOST_SOURCE),
+            mcs,
+            "-langversion:7",
+            "-target:exe",
+            "-warn:0",
+            "-nologo",
+            f"-r:{newtonsoft}",
+            "-r:System.Core.dll",
+            "-r:System.Xml.Linq.dll",
+            f"-r:{assembly}",
+            f"-out:{partial}",
+            str(HOST_SOURCE),
         ],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise ExpressionError(f"the emulator's C# host does not compile: {(done.stdout + done.stderr)[-800:]}")
     partial.replace(exe)
@@ -95,8 +105,11 @@ class ExpressionHost:
         self._lock = threading.Lock()
         self._process = subprocess.Popen(
             ["mono", str(exe), str(compiled.assembly)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
         ready = self._read()
         if not ready.get("ready"):
             raise ExpressionError(f"the C# host did not start: {ready}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import threading
 import uuid
 from collections import deque
@@ -25,8 +24,20 @@ from .pipeline import Documents, EmulatorError, Executor
 from .policies.limits import Counters
 from .services import ContentSafety, EventHubSink, MetricSink, TokenIssuer, VectorStore
 
-HOP_BY_HOP = {"connection", "date", "server", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "content-length", "host",
-              "proxy-authorization", "proxy-authenticate"}  # fmt: skip
+HOP_BY_HOP = {
+    "connection",
+    "date",
+    "server",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+    "host",
+    "proxy-authorization",
+    "proxy-authenticate",
+}
 # The tenant of the gateway's own managed identity (any GUID: only the simulated accounts check its tokens).
 IDENTITY_TENANT = "00000000-0000-4000-8000-00000000e12a"
 SYSTEM_IDENTITY = str(uuid.uuid5(uuid.NAMESPACE_URL, "genai-gateway-emulator:system-assigned"))
@@ -50,13 +61,20 @@ class Gateway:
         self.model = model
         self.clock = Clock()
         self.operations = specs.operations_for(model.api.spec_url)
-        masked = {r["inputs"]["namedValueId"] for r in plan["resources"]
-                  if r["type"].endswith("apimanagement:NamedValue") and r["inputs"].get("value") in MASKED}  # fmt: skip
+        masked = {
+            r["inputs"]["namedValueId"]
+            for r in plan["resources"]
+            if r["type"].endswith("apimanagement:NamedValue") and r["inputs"].get("value") in MASKED
+        }
         # User-assigned identities of the gateway are only known after deployment: their client ids are the
         # named values the plan computes (stand-ins here); the system-assigned one has a fixed stand-in.
         self.identity_ids = {model.named_values[n] for n in masked if "client-id" in n} | {SYSTEM_IDENTITY}
-        self.documents = Documents.load(model.api.policy, {p.product_id: p.policy for p in model.products.values()},
-                                        model.fragments, model.named_values)  # fmt: skip
+        self.documents = Documents.load(
+            model.api.policy,
+            {p.product_id: p.policy for p in model.products.values()},
+            model.fragments,
+            model.named_values,
+        )
         self.documents.check()
         self.host = ExpressionHost(compile_all(self.documents.code))
         self.executor = Executor(self, self.documents, self.host)
@@ -68,16 +86,20 @@ class Gateway:
         self.cache = VectorStore(self.clock)
         self.token_counters = Counters()
         self.rate_counters = Counters()
-        self.tenants = sorted({e.get("tenant-id", "") for d in self.documents.all()
-                               for e in d.root.iter("validate-azure-ad-token")})  # fmt: skip
-        self.audiences = sorted({(a.text or "").strip() for d in self.documents.all()
-                                 for a in d.root.iter("audience")})  # fmt: skip
+        self.tenants = sorted(
+            {e.get("tenant-id", "") for d in self.documents.all() for e in d.root.iter("validate-azure-ad-token")}
+        )
+        self.audiences = sorted({(a.text or "").strip() for d in self.documents.all() for a in d.root.iter("audience")})
         safety_key = model.named_values.get("content-safety-key")
         self.sims: dict[str, SimulatedAccount] = {}
         for account in model.accounts.values():
             self.sims[account.host] = SimulatedAccount(
-                account, self.clock, self.issuer, self.identity_ids,
-                self.safety if account.kind == "ContentSafety" else None, safety_key,
+                account,
+                self.clock,
+                self.issuer,
+                self.identity_ids,
+                self.safety if account.kind == "ContentSafety" else None,
+                safety_key,
             )
         self.lock = threading.Lock()
         self.requests = 0
@@ -133,16 +155,22 @@ class Gateway:
         }
         return values[name]
 
-    def _call_backend(self, backend_id: str, path_suffix: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def _call_backend(
+        self, backend_id: str, path_suffix: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
         backend = self.backends.select(backend_id)
         assert backend.url is not None
         parts = urlsplit(backend.url)
         sim = self.sims.get(parts.hostname or "")
         if sim is None:
-            raise EmulatorError(f"backend {backend.backend_id} points at {parts.hostname}, which no account of the plan serves")
+            raise EmulatorError(
+                f"backend {backend.backend_id} points at {parts.hostname}, which no account of the plan serves"
+            )
         connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=30)
         try:
-            connection.request("POST", parts.path + path_suffix, json.dumps(body), {"Content-Type": "application/json", **headers})
+            connection.request(
+                "POST", parts.path + path_suffix, json.dumps(body), {"Content-Type": "application/json", **headers}
+            )
             response = connection.getresponse()
             data = response.read()
             self.backends.record(backend.backend_id, response.status, dict(response.getheaders()))
@@ -155,8 +183,9 @@ class Gateway:
         if token is None:
             return None
         try:
-            status, body = self._call_backend(backend_id, "?api-version=2024-10-21", {"input": text},
-                                              {"Authorization": f"Bearer {token}"})  # fmt: skip
+            status, body = self._call_backend(
+                backend_id, "?api-version=2024-10-21", {"input": text}, {"Authorization": f"Bearer {token}"}
+            )
         except Unavailable:
             return None
         if status != 200:
@@ -167,7 +196,9 @@ class Gateway:
     def content_safety_call(self, backend_id: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         backend = self.model.backends[backend_id]
         headers = {k: ",".join(v) for k, v in backend.credential_headers.items()}
-        resolved = {k: self.model.named_values.get(v.strip("{}"), v) if v.startswith("{{") else v for k, v in headers.items()}
+        resolved = {
+            k: self.model.named_values.get(v.strip("{}"), v) if v.startswith("{{") else v for k, v in headers.items()
+        }
         status, answer = self._call_backend(backend_id, path + "?api-version=2024-09-01", body, resolved)
         if status != 200:
             raise ValueError(f"Content Safety answered {status}")
@@ -192,7 +223,7 @@ class Gateway:
             from .pipeline import PolicyFailure
 
             raise PolicyFailure("forward-request", "BackendConnectionFailure", f"no route to {parts.hostname}", 500)
-        relative = state.url.path[len("/" + self.model.api.path):] if self.model.api.path else state.url.path
+        relative = state.url.path[len("/" + self.model.api.path) :] if self.model.api.path else state.url.path
         target = parts.path.rstrip("/") + relative + (f"?{state.url.query_string()}" if state.url.query else "")
         headers = [(k, v) for k, v in state.request.headers.items() if k.lower() not in HOP_BY_HOP]
         body = (state.request.body or "").encode() if not state.request.consumed else b""
@@ -206,7 +237,7 @@ class Gateway:
             connection.endheaders(body)
             reply = connection.getresponse()
             data = reply.read()
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             from .pipeline import PolicyFailure
 
             raise PolicyFailure("forward-request", "Timeout", "the backend did not answer in time", 504) from None
@@ -220,31 +251,51 @@ class Gateway:
         if streamed and not buffer_response:
             state.streamed = True
             events = [e + b"\n\n" for e in data.split(b"\n\n") if e]
-            state.response = Response(headers=reply_headers, body=None, chunks=events, status=reply.status, reason=reply.reason)
+            state.response = Response(
+                headers=reply_headers, body=None, chunks=events, status=reply.status, reason=reply.reason
+            )
         else:
             state.streamed = False
-            state.response = Response(headers=reply_headers, body=data.decode("utf-8", "replace"), status=reply.status,
-                                      reason=reply.reason)  # fmt: skip
+            state.response = Response(
+                headers=reply_headers, body=data.decode("utf-8", "replace"), status=reply.status, reason=reply.reason
+            )
 
     # -- a caller request -------------------------------------------------------------------------------------
-    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, client_ip: str,
-               host: str, port: int) -> Answer:  # fmt: skip
+    def handle(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        client_ip: str,
+        host: str,
+        port: int,
+    ) -> Answer:
         with self.lock:
             self.requests += 1
         url = Url.parse_target("https", host, port, target)
         prefix = "/" + self.model.api.path
         if not (url.path == prefix or url.path.startswith(prefix + "/")):
-            return Answer(404, "Not Found", [("Content-Type", "application/json")],
-                          _error_body(404, "Resource not found"), None)  # fmt: skip
-        found = specs.match(self.operations, method, url.path[len(prefix):])
+            return Answer(
+                404, "Not Found", [("Content-Type", "application/json")], _error_body(404, "Resource not found"), None
+            )
+        found = specs.match(self.operations, method, url.path[len(prefix) :])
         if found is None:
-            return Answer(404, "Not Found", [("Content-Type", "application/json")],
-                          _error_body(404, "Resource not found"), None)  # fmt: skip
+            return Answer(
+                404, "Not Found", [("Content-Type", "application/json")], _error_body(404, "Resource not found"), None
+            )
         operation, matched = found
         request = Message(headers=Headers(headers), body=body.decode("utf-8", "replace") if body else None)
-        state = RequestState(method=method, url=url, original_url=Url(url.scheme, url.host, url.port, url.path, list(url.query)),
-                             request=request, ip_address=client_ip, timestamp=self.clock.now(), matched=matched,
-                             operation=operation)  # fmt: skip
+        state = RequestState(
+            method=method,
+            url=url,
+            original_url=Url(url.scheme, url.host, url.port, url.path, list(url.query)),
+            request=request,
+            ip_address=client_ip,
+            timestamp=self.clock.now(),
+            matched=matched,
+            operation=operation,
+        )
         refused = self._subscription(state)
         if refused is not None:
             return refused
@@ -252,9 +303,15 @@ class Gateway:
         self._finish(state)
         if state.last_error is not None or state.warnings:
             error = state.last_error
-            self.errors.append({"requestId": state.request_id, "source": error.source if error else "",
-                                "reason": error.reason if error else "", "message": error.message if error else "",
-                                "warnings": "; ".join(state.warnings)})  # fmt: skip
+            self.errors.append(
+                {
+                    "requestId": state.request_id,
+                    "source": error.source if error else "",
+                    "reason": error.reason if error else "",
+                    "message": error.message if error else "",
+                    "warnings": "; ".join(state.warnings),
+                }
+            )
         return self._answer(response)
 
     def _subscription(self, state: RequestState) -> Answer | None:
@@ -269,13 +326,37 @@ class Gateway:
             key = next((v for k, v in state.url.query if k == api.key_query), None)
         if key is None:
             if api.subscription_required:
-                return Answer(401, "Access Denied", [("Content-Type", "application/json"), ("WWW-Authenticate", 'AzureApiManagementKey realm="https://gateway",name="' + api.key_header + '",type="header"')],
-                              _error_body(401, "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."), None)  # fmt: skip
+                return Answer(
+                    401,
+                    "Access Denied",
+                    [
+                        ("Content-Type", "application/json"),
+                        (
+                            "WWW-Authenticate",
+                            'AzureApiManagementKey realm="https://gateway",name="' + api.key_header + '",type="header"',
+                        ),
+                    ],
+                    _error_body(
+                        401,
+                        "Access denied due to missing subscription key. Make sure to include subscription key when "
+                        "making requests to an API.",
+                    ),
+                    None,
+                )
             return None
         subscription = self._by_key(key)
         if subscription is None or not self._opens(subscription):
-            return Answer(401, "Access Denied", [("Content-Type", "application/json")],
-                          _error_body(401, "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."), None)  # fmt: skip
+            return Answer(
+                401,
+                "Access Denied",
+                [("Content-Type", "application/json")],
+                _error_body(
+                    401,
+                    "Access denied due to invalid subscription key. Make sure to provide a valid key for an active "
+                    "subscription.",
+                ),
+                None,
+            )
         state.subscription, state.subscription_key = subscription, key
         if subscription.scope_kind == "product":
             state.product = self.model.products[subscription.scope_id]
@@ -328,7 +409,11 @@ class Gateway:
             return None
         prompt = int(usage.get("prompt_tokens", 0))
         completion = int(usage.get("completion_tokens", 0))
-        return {"prompt": prompt, "completion": completion, "total": int(usage.get("total_tokens", prompt + completion))}
+        return {
+            "prompt": prompt,
+            "completion": completion,
+            "total": int(usage.get("total_tokens", prompt + completion)),
+        }
 
     def _answer(self, response: Response) -> Answer:
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP]

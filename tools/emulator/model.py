@@ -170,7 +170,9 @@ def _breaker(inputs: dict[str, Any]) -> BreakerRule | None:
     if not rules:
         return None
     if len(rules) > 1:
-        raise PlanError(f"backend {inputs.get('backendId')}: Azure supports one circuit-breaker rule, the plan has {len(rules)}")
+        raise PlanError(
+            f"backend {inputs.get('backendId')}: Azure supports one circuit-breaker rule, the plan has {len(rules)}"
+        )
     rule = rules[0]
     condition = rule["failureCondition"]
     if "count" not in condition:
@@ -202,7 +204,9 @@ def load_plan(stack: str, *, plan_dir: Path | None = None, refresh: bool = False
             [sys.executable, "-m", "tools.plan", stack], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
         )
         if not path.exists():
-            raise PlanError(f"`python -m tools.plan {stack}` wrote no plan (exit {done.returncode}): {done.stderr[-400:]}")
+            raise PlanError(
+                f"`python -m tools.plan {stack}` wrote no plan (exit {done.returncode}): {done.stderr[-400:]}"
+            )
     return json.loads(path.read_text())
 
 
@@ -308,7 +312,13 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
     for d in by_type.get("azure-native:cognitiveservices:Deployment", []):
         model = d["properties"]["model"]
         deployments.setdefault(d["accountName"], []).append(
-            Deployment(d["deploymentName"], model["name"], str(model.get("version", "")), d["sku"]["name"], int(d["sku"]["capacity"]))
+            Deployment(
+                d["deploymentName"],
+                model["name"],
+                str(model.get("version", "")),
+                d["sku"]["name"],
+                int(d["sku"]["capacity"]),
+            )
         )
     accounts: dict[str, Account] = {}
     for acc in by_type.get("azure-native:cognitiveservices:Account", []):

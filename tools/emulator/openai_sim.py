@@ -35,8 +35,14 @@ from .model import Account, Deployment
 from .services import ContentSafety, TokenIssuer
 
 COGNITIVE_AUDIENCE = "https://cognitiveservices.azure.com"
-REGION_NAMES = {"swedencentral": "Sweden Central", "francecentral": "France Central", "westeurope": "West Europe",
-                "eastus": "East US", "eastus2": "East US 2", "northeurope": "North Europe"}  # fmt: skip
+REGION_NAMES = {
+    "swedencentral": "Sweden Central",
+    "francecentral": "France Central",
+    "westeurope": "West Europe",
+    "eastus": "East US",
+    "eastus2": "East US 2",
+    "northeurope": "North Europe",
+}
 REPLY = "This is a simulated answer from the emulated Azure OpenAI deployment , useful for testing the gateway ."
 EMBEDDING_DIMENSIONS = 64
 
@@ -76,8 +82,15 @@ class AccountState:
 
 
 class SimulatedAccount:
-    def __init__(self, account: Account, clock: Clock, issuer: TokenIssuer, identity_ids: set[str],
-                 safety: ContentSafety | None = None, safety_key: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        account: Account,
+        clock: Clock,
+        issuer: TokenIssuer,
+        identity_ids: set[str],
+        safety: ContentSafety | None = None,
+        safety_key: str | None = None,
+    ) -> None:
         self.account = account
         self.clock = clock
         self.issuer = issuer
@@ -157,7 +170,7 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -172,7 +185,7 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             parts = urlsplit(self.path)
             query = dict(parse_qsl(parts.query))
             headers = {k.lower(): v for k, v in self.headers.items()}
@@ -199,8 +212,14 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 self._send(400, _error("BadRequest", "Missing required query parameter: api-version"))
                 return
             if mode.mode == "throttle":
-                self._send(429, _error("429", "Requests to the deployment have exceeded the rate limit (simulated)."),
-                           {"Retry-After": str(int(math.ceil(mode.retry_after))), "retry-after-ms": str(int(mode.retry_after * 1000))})  # fmt: skip
+                self._send(
+                    429,
+                    _error("429", "Requests to the deployment have exceeded the rate limit (simulated)."),
+                    {
+                        "Retry-After": str(math.ceil(mode.retry_after)),
+                        "retry-after-ms": str(int(mode.retry_after * 1000)),
+                    },
+                )
                 return
             if mode.mode == "error":
                 self._send(mode.status, _error("InternalServerError", "The server had an error (simulated)."))
@@ -214,7 +233,13 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             operation = match.group(2)
             embedding_model = "embedding" in deployment.model
             if (operation == "embeddings") != embedding_model or operation == "completions":
-                self._send(400, _error("OperationNotSupported", f"The {operation} operation does not work with the specified model, {deployment.model}."))  # fmt: skip
+                self._send(
+                    400,
+                    _error(
+                        "OperationNotSupported",
+                        f"The {operation} operation does not work with the specified model, {deployment.model}.",
+                    ),
+                )
                 return
             if operation == "embeddings":
                 self._embeddings(deployment, body)
@@ -222,8 +247,13 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 self._chat(deployment, body)
 
         def _throttled(self, wait: float) -> None:
-            self._send(429, _error("429", "Requests to the deployment have exceeded the token rate limit of your current pricing tier."),
-                       {"Retry-After": str(int(math.ceil(wait))), "retry-after-ms": str(int(wait * 1000))})  # fmt: skip
+            self._send(
+                429,
+                _error(
+                    "429", "Requests to the deployment have exceeded the token rate limit of your current pricing tier."
+                ),
+                {"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))},
+            )
 
         def _embeddings(self, deployment: Deployment, body: dict[str, Any]) -> None:
             inputs = body.get("input", "")
@@ -234,10 +264,19 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 self._throttled(wait)
                 return
             dimensions = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
-            data = [{"object": "embedding", "index": i, "embedding": embed(str(t), dimensions)} for i, t in enumerate(items)]
-            self._send(200, {"object": "list", "data": data, "model": deployment.model,
-                             "usage": {"prompt_tokens": prompt, "total_tokens": prompt}},
-                       {"x-ratelimit-remaining-tokens": str(sim.remaining(deployment))})  # fmt: skip
+            data = [
+                {"object": "embedding", "index": i, "embedding": embed(str(t), dimensions)} for i, t in enumerate(items)
+            ]
+            self._send(
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": deployment.model,
+                    "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
+                },
+                {"x-ratelimit-remaining-tokens": str(sim.remaining(deployment))},
+            )
 
         def _chat(self, deployment: Deployment, body: dict[str, Any]) -> None:
             prompt = tokens.chat_prompt_tokens(body)
@@ -254,22 +293,46 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             model = f"{deployment.model}-{deployment.version}" if deployment.version else deployment.model
             created = int(sim.clock.now().timestamp())
             completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-            usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-                     "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}  # fmt: skip
+            usage = {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+                "prompt_tokens_details": {"cached_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0},
+            }
             if body.get("stream") is True:
                 include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                 self._stream(completion_id, created, model, reply_words, usage if include_usage else None, deployment)
                 return
-            self._send(200, {
-                "id": completion_id, "object": "chat.completion", "created": created, "model": model,
-                "system_fingerprint": "fp_emulator",
-                "choices": [{"index": 0, "finish_reason": "stop" if completion < int(limit) else "length",
-                             "message": {"role": "assistant", "content": " ".join(reply_words)}}],
-                "usage": usage,
-            }, {"x-ratelimit-remaining-tokens": str(sim.remaining(deployment))})  # fmt: skip
+            self._send(
+                200,
+                {
+                    "id": completion_id,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "system_fingerprint": "fp_emulator",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop" if completion < int(limit) else "length",
+                            "message": {"role": "assistant", "content": " ".join(reply_words)},
+                        }
+                    ],
+                    "usage": usage,
+                },
+                {"x-ratelimit-remaining-tokens": str(sim.remaining(deployment))},
+            )
 
-        def _stream(self, completion_id: str, created: int, model: str, words: list[str],
-                    usage: dict[str, Any] | None, deployment: Deployment) -> None:  # fmt: skip
+        def _stream(
+            self,
+            completion_id: str,
+            created: int,
+            model: str,
+            words: list[str],
+            usage: dict[str, Any] | None,
+            deployment: Deployment,
+        ) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
             self.send_header("Cache-Control", "no-cache")
@@ -282,12 +345,29 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 data = f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
 
-            base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "system_fingerprint": "fp_emulator"}  # fmt: skip
+            base = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": "fp_emulator",
+            }
             event({"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": []})
-            event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]})
+            event(
+                {
+                    **base,
+                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+                }
+            )
             for i, word in enumerate(words):
-                event({**base, "choices": [{"index": 0, "delta": {"content": word if i == 0 else " " + word}, "finish_reason": None}]})
+                event(
+                    {
+                        **base,
+                        "choices": [
+                            {"index": 0, "delta": {"content": word if i == 0 else " " + word}, "finish_reason": None}
+                        ],
+                    }
+                )
             event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
             if usage is not None:
                 event({**base, "choices": [], "usage": usage})
@@ -301,8 +381,13 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             body = json.loads(raw or b"{}")
             if path == "/contentsafety/text:analyze":
                 severities, _ = sim.safety.analyze(str(body.get("text", "")))
-                self._send(200, {"blocklistsMatch": [], "categoriesAnalysis": [
-                    {"category": c, "severity": s} for c, s in severities.items()]})  # fmt: skip
+                self._send(
+                    200,
+                    {
+                        "blocklistsMatch": [],
+                        "categoriesAnalysis": [{"category": c, "severity": s} for c, s in severities.items()],
+                    },
+                )
             elif path == "/contentsafety/text:shieldPrompt":
                 _, attack = sim.safety.analyze(str(body.get("userPrompt", "")))
                 self._send(200, {"userPromptAnalysis": {"attackDetected": attack}, "documentsAnalysis": []})

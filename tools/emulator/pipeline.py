@@ -74,7 +74,9 @@ class Handler:
 HANDLERS: dict[str, Handler] = {}
 
 
-def policy(name: str, *, sections: tuple[str, ...] = SECTIONS, children: tuple[str, ...] | None = ()) -> Callable[..., Any]:
+def policy(
+    name: str, *, sections: tuple[str, ...] = SECTIONS, children: tuple[str, ...] | None = ()
+) -> Callable[..., Any]:
     """Registers the implementation of one policy element."""
 
     def register(function: Callable[[Executor, etree._Element, RequestState, int], None]) -> Any:
@@ -102,8 +104,13 @@ class Documents:
     _pins: list[etree._Element] = field(default_factory=list)
 
     @classmethod
-    def load(cls, api_policy: str | None, product_policies: dict[str, str | None], fragments: dict[str, str],
-             named_values: dict[str, str]) -> Documents:  # fmt: skip
+    def load(
+        cls,
+        api_policy: str | None,
+        product_policies: dict[str, str | None],
+        fragments: dict[str, str],
+        named_values: dict[str, str],
+    ) -> Documents:
         def parse(name: str, text: str) -> Document:
             def substitute(match: re.Match[str]) -> str:
                 if match.group(1) not in named_values:
@@ -136,8 +143,13 @@ class Documents:
             path = document.root.getroottree().getpath(element)
             for attribute, value in element.attrib.items():
                 if is_expression(value):
-                    self._add(element, attribute, f"{document.name}{path}@{attribute}", value,
-                              "bool" if attribute == "condition" else "object")  # fmt: skip
+                    self._add(
+                        element,
+                        attribute,
+                        f"{document.name}{path}@{attribute}",
+                        value,
+                        "bool" if attribute == "condition" else "object",
+                    )
             if len(element) == 0 and is_expression(element.text):
                 self._add(element, "#text", f"{document.name}{path}#text", element.text or "", "object")
 
@@ -236,7 +248,9 @@ class Executor:
         chain.append(product.root if product else None)
         return chain
 
-    def run_section(self, state: RequestState, section: str, chain: list[etree._Element | None], level: int = 0) -> None:
+    def run_section(
+        self, state: RequestState, section: str, chain: list[etree._Element | None], level: int = 0
+    ) -> None:
         if level >= len(chain):
             return  # global scope: the plan declares no global policy
         root = chain[level]
@@ -247,7 +261,9 @@ class Executor:
             return
         self.run_children(element, state, chain, level)
 
-    def run_children(self, parent: etree._Element, state: RequestState, chain: list[etree._Element | None], level: int) -> None:
+    def run_children(
+        self, parent: etree._Element, state: RequestState, chain: list[etree._Element | None], level: int
+    ) -> None:
         for element in parent:
             if not isinstance(element.tag, str):
                 continue
@@ -293,8 +309,12 @@ class Executor:
         headers = Headers([("Content-Type", "application/json")] if failure.body else [])
         for name, value in failure.headers.items():
             headers.set(name, [value])
-        state.response = Response(headers=headers, body=failure.body or "", status=failure.status,
-                                  reason=_REASONS.get(failure.status, "Error"))  # fmt: skip
+        state.response = Response(
+            headers=headers,
+            body=failure.body or "",
+            status=failure.status,
+            reason=_REASONS.get(failure.status, "Error"),
+        )
         state.section = "on-error"
         try:
             self.run_section(state, "on-error", chain)
@@ -309,8 +329,17 @@ class Executor:
         self.run_children(element, state, state.chain, level)
 
 
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}  # fmt: skip
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 def reason_phrase(status: int) -> str:

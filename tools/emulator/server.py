@@ -36,7 +36,7 @@ class ControlError(Exception):
 
 def control(gateway: Gateway, method: str, path: str, body: Any) -> Any:
     """One control API call: the JSON answer, or ControlError."""
-    route = path[len(CONTROL):].rstrip("/")
+    route = path[len(CONTROL) :].rstrip("/")
     if method == "GET" and route == "/subscriptions":
         return gateway.model.consumer_keys()
     if method == "GET" and route == "/backends":
@@ -52,17 +52,23 @@ def control(gateway: Gateway, method: str, path: str, body: Any) -> Any:
         }
         return {"backends": gateway.backends.report(), "accounts": accounts, "clock": gateway.clock.now().isoformat()}
     if method == "POST" and route.startswith("/backends/"):
-        sim = gateway.account(route[len("/backends/"):])
+        sim = gateway.account(route[len("/backends/") :])
         if sim is None:
-            raise ControlError(404, f"no account {route[len('/backends/'):]!r}; accounts: {sorted(s.account.name for s in gateway.sims.values())}")
+            raise ControlError(
+                404,
+                f"no account {route[len('/backends/') :]!r}; "
+                f"accounts: {sorted(s.account.name for s in gateway.sims.values())}",
+            )
         mode = str(body.get("mode", "ok"))
         if mode not in ("ok", "throttle", "error"):
             raise ControlError(400, "mode must be ok, throttle or error")
-        sim.state.mode = Mode(mode, float(body.get("retryAfter", 10)), int(body.get("status", 500)), float(body.get("latencyMs", 0)))
+        sim.state.mode = Mode(
+            mode, float(body.get("retryAfter", 10)), int(body.get("status", 500)), float(body.get("latencyMs", 0))
+        )
         return {"account": sim.account.name, "mode": mode}
     if method == "GET" and route == "/usage-records":
         records = []
-        for hub, events in gateway.eventhub.events.items():
+        for events in gateway.eventhub.events.values():
             for event in events:
                 records.append(json.loads(event["body"]) if event["body"].startswith("{") else event["body"])
         return records
@@ -99,7 +105,7 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "genai-gateway-emulator"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         def _body(self) -> bytes:
@@ -126,8 +132,15 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                     self._json(400, {"error": f"bad control request: {error}"})
                 return
             host = (self.headers.get("Host") or "127.0.0.1").split(":")[0]
-            answer = gateway.handle(method, self.path, list(self.headers.items()), body, self.client_address[0],
-                                    host, self.server.server_address[1])  # fmt: skip
+            answer = gateway.handle(
+                method,
+                self.path,
+                list(self.headers.items()),
+                body,
+                str(self.client_address[0]),
+                host,
+                self.server.server_port,  # type: ignore[attr-defined]
+            )
             self.send_response(answer.status, answer.reason)
             for name, value in answer.headers:
                 self.send_header(name, value)
@@ -143,16 +156,16 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve("POST")
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             self._serve("PUT")
 
-        def do_DELETE(self) -> None:  # noqa: N802
+        def do_DELETE(self) -> None:
             self._serve("DELETE")
 
     return Handler

@@ -36,12 +36,22 @@ class TokenIssuer:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = uuid.uuid4().hex
 
-    def issue(self, *, tenant: str, audience: str, app_id: str, version: int = 2, lifetime: float = 3600,
-              extra: dict[str, Any] | None = None) -> str:  # fmt: skip
+    def issue(
+        self,
+        *,
+        tenant: str,
+        audience: str,
+        app_id: str,
+        version: int = 2,
+        lifetime: float = 3600,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
         now = self.clock.now()
         payload: dict[str, Any] = {
             "aud": audience,
-            "iss": f"https://login.microsoftonline.com/{tenant}/v2.0" if version == 2 else f"https://sts.windows.net/{tenant}/",
+            "iss": f"https://login.microsoftonline.com/{tenant}/v2.0"
+            if version == 2
+            else f"https://sts.windows.net/{tenant}/",
             "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()),
             "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
@@ -64,10 +74,12 @@ class TokenIssuer:
             header = json.loads(_unb64url(head))
             if header.get("alg") != "RS256" or header.get("kid") != self.kid:
                 return None
-            self._key.public_key().verify(_unb64url(signature), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+            self._key.public_key().verify(
+                _unb64url(signature), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
             claims: dict[str, Any] = json.loads(_unb64url(body))
             return claims
-        except Exception:  # noqa: BLE001 - any malformed or forged token is simply not valid
+        except Exception:
             return None
 
     def lifetime_ok(self, claims: dict[str, Any]) -> bool:

@@ -4,5 +4,19 @@ against a deployed gateway (`python -m tools.smoke`). One module per area; see b
 from . import cache, entra, limits, routing, safety, security, spillover, usage
 from .base import SCENARIOS, Consumer, Control, Scenario, Skip, Target
 
-__all__ = ["SCENARIOS", "Consumer", "Control", "Scenario", "Skip", "Target",
-           "cache", "entra", "limits", "routing", "safety", "security", "spillover", "usage"]  # fmt: skip
+__all__ = [
+    "SCENARIOS",
+    "Consumer",
+    "Control",
+    "Scenario",
+    "Skip",
+    "Target",
+    "cache",
+    "entra",
+    "limits",
+    "routing",
+    "safety",
+    "security",
+    "spillover",
+    "usage",
+]

@@ -44,9 +44,10 @@ class Control:
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.base_url}/_emulator{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+        request = urllib.request.Request(
+            f"{self.base_url}/_emulator{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
     def reset(self) -> None:
@@ -94,14 +95,28 @@ class Target:
     control: Control | None = None
     timeout: float = 30.0
 
-    def client(self, consumer: Consumer | None = None, *, token: str | None = None, key: str | None = None) -> AzureOpenAI:
+    def client(
+        self, consumer: Consumer | None = None, *, token: str | None = None, key: str | None = None
+    ) -> AzureOpenAI:
         """An SDK client exactly as an app team builds one (no retries: scenarios see every answer)."""
-        endpoint = self.base_url if self.api_path == "openai" else f"{self.base_url}/{self.api_path.removesuffix('/openai')}"
+        endpoint = (
+            self.base_url if self.api_path == "openai" else f"{self.base_url}/{self.api_path.removesuffix('/openai')}"
+        )
         if token is not None:
-            return AzureOpenAI(azure_endpoint=endpoint, azure_ad_token=token, api_version=API_VERSION, max_retries=0,
-                               timeout=self.timeout)  # fmt: skip
-        return AzureOpenAI(azure_endpoint=endpoint, api_key=key if key is not None else (consumer.key if consumer else ""),
-                           api_version=API_VERSION, max_retries=0, timeout=self.timeout)  # fmt: skip
+            return AzureOpenAI(
+                azure_endpoint=endpoint,
+                azure_ad_token=token,
+                api_version=API_VERSION,
+                max_retries=0,
+                timeout=self.timeout,
+            )
+        return AzureOpenAI(
+            azure_endpoint=endpoint,
+            api_key=key if key is not None else (consumer.key if consumer else ""),
+            api_version=API_VERSION,
+            max_retries=0,
+            timeout=self.timeout,
+        )
 
     def http(self) -> httpx2.Client:
         return httpx2.Client(base_url=self.base_url, timeout=self.timeout)
@@ -141,8 +156,9 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {}
 
 
-def scenario(area: str, *, known_issue: str | None = None,
-             stacks: tuple[str, ...] | None = None) -> Callable[[Callable[[Target], None]], Callable[[Target], None]]:  # fmt: skip
+def scenario(
+    area: str, *, known_issue: str | None = None, stacks: tuple[str, ...] | None = None
+) -> Callable[[Callable[[Target], None]], Callable[[Target], None]]:
     def register(function: Callable[[Target], None]) -> Callable[[Target], None]:
         name = f"{area}.{function.__name__}"
         SCENARIOS[name] = Scenario(name, area, function, known_issue, stacks)

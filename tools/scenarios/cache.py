@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from openai.types.chat import ChatCompletionMessageParam
+
 from .base import Target, scenario
 
 
@@ -10,7 +12,7 @@ def repeated_prompt_is_answered_from_the_cache(target: Target) -> None:
     target.need("semantic-cache")
     consumer, deployment = target.chat_consumer()
     client = target.client(consumer)
-    question = [{"role": "user", "content": "What is the capital of Sweden?"}]
+    question: list[ChatCompletionMessageParam] = [{"role": "user", "content": "What is the capital of Sweden?"}]
     first = client.chat.completions.create(model=deployment, messages=question, max_tokens=16)
     if target.control is None:
         second = client.chat.completions.create(model=deployment, messages=question, max_tokens=16)

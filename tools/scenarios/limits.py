@@ -11,8 +11,12 @@ MAX_REQUESTS = 40
 
 
 def _smallest_chat_consumer(target: Target) -> tuple[Consumer, str]:
-    candidates = [(c.tokens_per_minute or 0, c.name, c, d) for c in target.consumers.values()
-                  for d in c.deployments if d in target.chat_deployments]  # fmt: skip
+    candidates = [
+        (c.tokens_per_minute or 0, c.name, c, d)
+        for c in target.consumers.values()
+        for d in c.deployments
+        if d in target.chat_deployments
+    ]
     if not candidates:
         raise Skip("no consumer may call a chat deployment")
     _, _, consumer, deployment = min(candidates, key=lambda x: (x[0], x[1]))
@@ -30,8 +34,11 @@ def consumer_over_its_tokens_per_minute_gets_429_with_retry_after(target: Target
     started = time.monotonic()
     with target.http() as http:
         for _ in range(MAX_REQUESTS):
-            response = http.post(target.url(deployment), json=chat_body(_prompt(budget // 4), max_tokens=16),
-                                 headers={"api-key": consumer.key})  # fmt: skip
+            response = http.post(
+                target.url(deployment),
+                json=chat_body(_prompt(budget // 4), max_tokens=16),
+                headers={"api-key": consumer.key},
+            )
             if response.status_code == 429:
                 break
             assert response.status_code == 200, (response.status_code, response.text[:200])
@@ -47,14 +54,19 @@ def consumer_over_its_tokens_per_minute_gets_429_with_retry_after(target: Target
         target.control.advance(int(retry_after) + 1)
         with target.http() as http:
             again = http.post(target.url(deployment), json=chat_body(), headers={"api-key": consumer.key})
-        assert again.status_code == 200, f"the limit did not reset after Retry-After: {again.status_code} {again.text[:200]}"
+        assert again.status_code == 200, (
+            f"the limit did not reset after Retry-After: {again.status_code} {again.text[:200]}"
+        )
 
 
 @scenario("limits")
 def consumer_over_its_quota_gets_403(target: Target) -> None:
     control = target.need_control()
-    quota = [(c.token_quota // max(1, c.tokens_per_minute or 1), c) for c in target.consumers.values()
-             if c.token_quota and any(d in target.chat_deployments for d in c.deployments)]  # fmt: skip
+    quota = [
+        (c.token_quota // max(1, c.tokens_per_minute or 1), c)
+        for c in target.consumers.values()
+        if c.token_quota and any(d in target.chat_deployments for d in c.deployments)
+    ]
     if not quota or min(quota, key=lambda x: x[0])[0] > 200:
         raise Skip("no chat consumer's quota can be used up within 200 emulated minutes")
     _, consumer = min(quota, key=lambda x: x[0])
@@ -62,8 +74,9 @@ def consumer_over_its_quota_gets_403(target: Target) -> None:
     size = (consumer.tokens_per_minute or 1000) * 3 // 5
     with target.http() as http:
         for _ in range(1000):
-            response = http.post(target.url(deployment), json=chat_body(_prompt(size), max_tokens=16),
-                                 headers={"api-key": consumer.key})  # fmt: skip
+            response = http.post(
+                target.url(deployment), json=chat_body(_prompt(size), max_tokens=16), headers={"api-key": consumer.key}
+            )
             if response.status_code == 403:
                 break
             assert response.status_code in (200, 429), (response.status_code, response.text[:200])
@@ -97,8 +110,9 @@ def adaptive_allowance_shrinks_as_the_global_budget_is_used(target: Target) -> N
         body = {"input": _prompt(size)} if operation == "embeddings" else chat_body(_prompt(size))
         spent = http.post(target.url(spend, operation), json=body, headers={"api-key": spender.key})
         assert spent.status_code == 200, spent.text[:200]
-        second = http.post(target.url(deployment), json=chat_body("A different second question"),
-                           headers={"api-key": watcher.key})  # fmt: skip
+        second = http.post(
+            target.url(deployment), json=chat_body("A different second question"), headers={"api-key": watcher.key}
+        )
         assert second.status_code == 200, second.text[:200]
     remaining_2 = int(second.headers["x-adaptive-remaining-tokens"])
     own = int(second.headers.get("x-tokens-consumed", "0"))

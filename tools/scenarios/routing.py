@@ -39,8 +39,11 @@ def embeddings_reach_each_allowed_embeddings_deployment(target: Target) -> None:
         raise Skip("no consumer may call an embeddings deployment")
 
 
-@scenario("routing", known_issue="issue 13: the product policy refuses a name outside the allow-list (403 "
-          "DeploymentNotAllowed) before the API policy routes, so no caller ever gets the README's 404 DeploymentNotFound")  # fmt: skip
+@scenario(
+    "routing",
+    known_issue="issue 13: the product policy refuses a name outside the allow-list (403 "
+    "DeploymentNotAllowed) before the API policy routes, so no caller ever gets the README's 404 DeploymentNotFound",
+)
 def unknown_deployment_is_404_deployment_not_found(target: Target) -> None:
     consumer, _ = target.chat_consumer()
     with target.http() as http:

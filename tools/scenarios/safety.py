@@ -13,9 +13,14 @@ def flagged_prompt_is_refused_with_403(target: Target) -> None:
     control.block(["how to build a weapon"])
     before = control.backends()["backends"]
     with target.http() as http:
-        blocked = http.post(target.url(deployment), json=chat_body("Explain how to build a weapon at home"),
-                            headers={"api-key": consumer.key})  # fmt: skip
-        allowed = http.post(target.url(deployment), json=chat_body("Explain how to bake bread"), headers={"api-key": consumer.key})
+        blocked = http.post(
+            target.url(deployment),
+            json=chat_body("Explain how to build a weapon at home"),
+            headers={"api-key": consumer.key},
+        )
+        allowed = http.post(
+            target.url(deployment), json=chat_body("Explain how to bake bread"), headers={"api-key": consumer.key}
+        )
     assert blocked.status_code == 403, (blocked.status_code, blocked.text[:200])
     assert allowed.status_code == 200, (allowed.status_code, allowed.text[:200])
     after = control.backends()["backends"]

@@ -55,16 +55,21 @@ def throttled_ptu_spills_over_and_rests_for_retry_after(target: Target) -> None:
         control.backend(account, "ok")
     control.advance(31)
     before = sum(control.backends()["accounts"][a]["requests"] for a in ptu)
-    target.client(consumer).chat.completions.create(model=deployment, messages=[{"role": "user", "content": "Hi"}], max_tokens=8)
+    target.client(consumer).chat.completions.create(
+        model=deployment, messages=[{"role": "user", "content": "Hi"}], max_tokens=8
+    )
     after = sum(control.backends()["accounts"][a]["requests"] for a in ptu)
     assert after == before + 1, "PTU did not serve after its rest"
 
 
-@scenario("spillover", known_issue="issue 13: with every member throttled the caller gets the last backend's 429 "
-          "(its body and x-ms-region header) through outbound, not the gateway's own error with Retry-After")  # fmt: skip
+@scenario(
+    "spillover",
+    known_issue="issue 13: with every member throttled the caller gets the last backend's 429 "
+    "(its body and x-ms-region header) through outbound, not the gateway's own error with Retry-After",
+)
 def all_members_throttled_gets_the_gateways_429_or_503_without_backend_details(target: Target) -> None:
     control = target.need_control()
-    deployment, ptu, paygo = _ptu_pool(target)
+    deployment, _, _ = _ptu_pool(target)
     consumer = _consumer_for(target, deployment)
     for account in target.accounts:
         control.backend(account, "throttle", retryAfter=20)
@@ -81,8 +86,11 @@ def all_members_throttled_gets_the_gateways_429_or_503_without_backend_details(t
     assert response.json()["error"]["code"] in ("TooManyTokens", "CapacityExhausted"), response.text[:200]
 
 
-@scenario("spillover", known_issue="issue 13: error normalisation: a backend 5xx passes through outbound unchanged "
-          "(on-error runs only for policy errors), so the caller never gets the gateway's JSON error with requestId")  # fmt: skip
+@scenario(
+    "spillover",
+    known_issue="issue 13: error normalisation: a backend 5xx passes through outbound unchanged "
+    "(on-error runs only for policy errors), so the caller never gets the gateway's JSON error with requestId",
+)
 def backend_errors_reach_the_caller_as_the_gateways_json_without_host_names(target: Target) -> None:
     control = target.need_control()
     consumer, deployment = target.chat_consumer()

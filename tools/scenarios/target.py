@@ -29,8 +29,14 @@ def _features(settings: Any) -> frozenset[str]:
     return frozenset(features)
 
 
-def build_target(stack: str, outputs: dict[str, Any], keys: dict[str, str], base_url: str, api_path: str = "openai",
-                 control: Control | None = None) -> Target:  # fmt: skip
+def build_target(
+    stack: str,
+    outputs: dict[str, Any],
+    keys: dict[str, str],
+    base_url: str,
+    api_path: str = "openai",
+    control: Control | None = None,
+) -> Target:
     """A Target from the stack's outputs (or the plan's), the consumers' keys and the gateway's root URL."""
     flat, _ = load_stack_config(stack)
     settings = load_settings(flat)

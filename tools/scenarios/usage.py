@@ -48,16 +48,22 @@ def non_streamed_call_writes_one_record_with_the_responses_usage(target: Target)
     assert record["model"] == completion.model
 
 
-@scenario("usage", known_issue="issue 13: streaming accounting: a streamed call's record counts only the prompt "
-          "estimate llm-token-limit had in outbound, not the completion the stream delivered")  # fmt: skip
+@scenario(
+    "usage",
+    known_issue="issue 13: streaming accounting: a streamed call's record counts only the prompt "
+    "estimate llm-token-limit had in outbound, not the completion the stream delivered",
+)
 def streamed_call_writes_one_record_with_honest_token_counts(target: Target) -> None:
     control = target.need_control()
     consumer, deployment = target.chat_consumer()
     before = len(control.usage_records())
     stream = target.client(consumer).chat.completions.create(
-        model=deployment, messages=[{"role": "user", "content": "Stream a short answer"}], max_tokens=24,
-        stream=True, stream_options={"include_usage": True},
-    )  # fmt: skip
+        model=deployment,
+        messages=[{"role": "user", "content": "Stream a short answer"}],
+        max_tokens=24,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
     usage = None
     for chunk in stream:
         if chunk.usage is not None:

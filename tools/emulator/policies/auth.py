@@ -17,9 +17,11 @@ def _values(element: etree._Element, container: str, item: str) -> list[str]:
     return [(v.text or "").strip() for v in found if isinstance(v.tag, str) and v.tag == item]
 
 
-@policy("validate-azure-ad-token", sections=("inbound",),
-        children=("client-application-ids", "audiences", "backend-application-ids", "required-claims",
-                  "decryption-keys"))  # fmt: skip
+@policy(
+    "validate-azure-ad-token",
+    sections=("inbound",),
+    children=("client-application-ids", "audiences", "backend-application-ids", "required-claims", "decryption-keys"),
+)
 def validate_azure_ad_token(ex: Executor, element: etree._Element, state: RequestState, level: int) -> None:
     """https://learn.microsoft.com/azure/api-management/validate-azure-ad-token-policy: the bearer token in
     `header-name` (default Authorization) must be a Microsoft Entra ID token of `tenant-id` (v1 or v2 issuer),
@@ -30,14 +32,21 @@ def validate_azure_ad_token(ex: Executor, element: etree._Element, state: Reques
     tenant = as_text(ex.attr(element, "tenant-id", state))
     header = as_text(ex.attr(element, "header-name", state, "Authorization"))
     status = int(ex.attr(element, "failed-validation-httpcode", state, "401"))
-    message = as_text(ex.attr(element, "failed-validation-error-message", state, "Unauthorized. Access token is missing or invalid."))
+    message = as_text(
+        ex.attr(element, "failed-validation-error-message", state, "Unauthorized. Access token is missing or invalid.")
+    )
     if element.find("required-claims") is not None or element.find("decryption-keys") is not None:
         raise NotImplementedError("validate-azure-ad-token required-claims / decryption-keys")
 
     def fail(reason: str) -> None:
-        raise PolicyFailure("validate-azure-ad-token", reason, message, status,
-                            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                            json.dumps({"statusCode": status, "message": message}))  # fmt: skip
+        raise PolicyFailure(
+            "validate-azure-ad-token",
+            reason,
+            message,
+            status,
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            json.dumps({"statusCode": status, "message": message}),
+        )
 
     raw = state.request.headers.get(header)
     if not raw:
@@ -48,7 +57,10 @@ def validate_azure_ad_token(ex: Executor, element: etree._Element, state: Reques
     if claims is None:
         fail("TokenSignatureInvalid")
     assert claims is not None
-    if claims.get("iss") not in (f"https://login.microsoftonline.com/{tenant}/v2.0", f"https://sts.windows.net/{tenant}/"):
+    if claims.get("iss") not in (
+        f"https://login.microsoftonline.com/{tenant}/v2.0",
+        f"https://sts.windows.net/{tenant}/",
+    ):
         fail("TokenIssuerNotAllowed")
     if not gw.issuer.lifetime_ok(claims):
         fail("TokenExpired")

@@ -62,6 +62,12 @@ def llm_semantic_cache_store(ex: Executor, element: etree._Element, state: Reque
     if state.response.body is None:
         return  # a streamed answer is not stored
     partition, vector = pending
-    ex.gateway.cache.store(partition, CacheEntry(vector, state.response.body,
-                                                 {"Content-Type": state.response.headers.values("Content-Type")},
-                                                 ex.gateway.clock.now() + timedelta(seconds=duration)))  # fmt: skip
+    ex.gateway.cache.store(
+        partition,
+        CacheEntry(
+            vector,
+            state.response.body,
+            {"Content-Type": state.response.headers.values("Content-Type")},
+            ex.gateway.clock.now() + timedelta(seconds=duration),
+        ),
+    )

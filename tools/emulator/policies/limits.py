@@ -112,7 +112,11 @@ def llm_token_limit(ex: Executor, element: etree._Element, state: RequestState, 
     prompt_estimate = tokens.estimate_prompt_tokens(request_json(state)) if estimate else 0
 
     minute = minute_window(gw.token_counters, key + ":tpm", now, 60) if tpm is not None else None
-    quota_window = gw.token_counters.window(key + ":quota:" + period, period_start(now, period), False) if quota is not None else None
+    quota_window = (
+        gw.token_counters.window(key + ":quota:" + period, period_start(now, period), False)
+        if quota is not None
+        else None
+    )
 
     def refuse(status: int, reason: str, message: str, wait: float, remaining_header: str | None) -> None:
         headers = {retry_header: str(max(1, math.ceil(wait)))} if status == 429 else {}
@@ -127,8 +131,13 @@ def llm_token_limit(ex: Executor, element: etree._Element, state: RequestState, 
         limit = int(tpm)
         wait = 60 - (now - minute.start).total_seconds()
         if minute.used >= limit or (estimate and minute.used + prompt_estimate > limit):
-            refuse(429, "TokenLimitExceeded", f"Token limit is exceeded. Try again in {max(1, math.ceil(wait))} seconds.",
-                   wait, "remaining-tokens-header-name")  # fmt: skip
+            refuse(
+                429,
+                "TokenLimitExceeded",
+                f"Token limit is exceeded. Try again in {max(1, math.ceil(wait))} seconds.",
+                wait,
+                "remaining-tokens-header-name",
+            )
     if quota_window is not None:
         limit_q = int(quota)
         if quota_window.used >= limit_q or (estimate and quota_window.used + prompt_estimate > limit_q):
@@ -139,22 +148,41 @@ def llm_token_limit(ex: Executor, element: etree._Element, state: RequestState, 
     for window in (minute, quota_window):
         if window is not None:
             window.used += prompt_estimate
-    _publish(element, state, int(tpm) - minute.used if minute is not None else None,
-             int(quota) - quota_window.used if quota_window is not None else None, prompt_estimate, headers=False)  # fmt: skip
+    _publish(
+        element,
+        state,
+        int(tpm) - minute.used if minute is not None else None,
+        int(quota) - quota_window.used if quota_window is not None else None,
+        prompt_estimate,
+        headers=False,
+    )
 
     def finish(counts: dict[str, int] | None) -> None:
         consumed = prompt_estimate if counts is None else counts["total"]
         for window in (minute, quota_window):
             if window is not None:
                 window.used += consumed - prompt_estimate
-        _publish(element, state, int(tpm) - minute.used if minute is not None else None,
-                 int(quota) - quota_window.used if quota_window is not None else None, consumed, headers=True)  # fmt: skip
+        _publish(
+            element,
+            state,
+            int(tpm) - minute.used if minute is not None else None,
+            int(quota) - quota_window.used if quota_window is not None else None,
+            consumed,
+            headers=True,
+        )
 
     state.finishers.append(("llm-token-limit", finish))
 
 
-def _publish(element: etree._Element, state: RequestState, remaining: int | None, remaining_quota: int | None,
-             consumed: int, *, headers: bool) -> None:  # fmt: skip
+def _publish(
+    element: etree._Element,
+    state: RequestState,
+    remaining: int | None,
+    remaining_quota: int | None,
+    consumed: int,
+    *,
+    headers: bool,
+) -> None:
     pairs = (
         ("remaining-tokens", remaining),
         ("remaining-quota-tokens", remaining_quota),
@@ -192,8 +220,14 @@ def rate_limit_by_key(ex: Executor, element: etree._Element, state: RequestState
         if element.get("remaining-calls-header-name"):
             headers[element.get("remaining-calls-header-name", "")] = "0"
         message = f"Rate limit is exceeded. Try again in {max(1, math.ceil(wait))} seconds."
-        raise PolicyFailure("rate-limit-by-key", "RateLimitExceeded", message, 429, headers,
-                            f'{{"statusCode": 429, "message": "{message}"}}')  # fmt: skip
+        raise PolicyFailure(
+            "rate-limit-by-key",
+            "RateLimitExceeded",
+            message,
+            429,
+            headers,
+            f'{{"statusCode": 429, "message": "{message}"}}',
+        )
     if element.get("remaining-calls-variable-name"):
         state.variables[element.get("remaining-calls-variable-name", "")] = calls - window.used
 

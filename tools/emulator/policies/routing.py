@@ -21,8 +21,9 @@ def forward_request(ex: Executor, element: etree._Element, state: RequestState, 
     ex.gateway.forward(state, timeout=timeout, buffer_response=buffer_response)
     assert state.response is not None
     if fail_on_error and state.response.status >= 400:
-        raise PolicyFailure("forward-request", "BackendError", f"backend answered {state.response.status}",
-                            state.response.status)  # fmt: skip
+        raise PolicyFailure(
+            "forward-request", "BackendError", f"backend answered {state.response.status}", state.response.status
+        )
 
 
 @policy("authentication-managed-identity", sections=("inbound",))
@@ -36,8 +37,12 @@ def authentication_managed_identity(ex: Executor, element: etree._Element, state
     if token is None:
         if str(ex.attr(element, "ignore-error", state, "false")).lower() == "true":
             return
-        raise PolicyFailure("authentication-managed-identity", "TokenAcquisitionFailed",
-                            f"the gateway has no managed identity with client id {client_id}", 500)  # fmt: skip
+        raise PolicyFailure(
+            "authentication-managed-identity",
+            "TokenAcquisitionFailed",
+            f"the gateway has no managed identity with client id {client_id}",
+            500,
+        )
     variable = element.get("output-token-variable-name")
     if variable:
         state.variables[variable] = token

@@ -37,16 +37,33 @@ def llm_content_safety(ex: Executor, element: etree._Element, state: RequestStat
     text = tokens.prompt_text(request_json(state))
     blocked: list[str] = []
     if thresholds:
-        answer = ex.gateway.content_safety_call(backend_id, "/contentsafety/text:analyze", {"text": text, "outputType": categories.get("output-type", "FourSeverityLevels") if categories is not None else "FourSeverityLevels"})
+        answer = ex.gateway.content_safety_call(
+            backend_id,
+            "/contentsafety/text:analyze",
+            {
+                "text": text,
+                "outputType": categories.get("output-type", "FourSeverityLevels")
+                if categories is not None
+                else "FourSeverityLevels",
+            },
+        )
         for item in answer.get("categoriesAnalysis", []):
             name = item.get("category")
             if name in thresholds and int(item.get("severity", 0)) >= thresholds[name]:
                 blocked.append(name)
     if shield:
-        answer = ex.gateway.content_safety_call(backend_id, "/contentsafety/text:shieldPrompt", {"userPrompt": text, "documents": []})
+        answer = ex.gateway.content_safety_call(
+            backend_id, "/contentsafety/text:shieldPrompt", {"userPrompt": text, "documents": []}
+        )
         if (answer.get("userPromptAnalysis") or {}).get("attackDetected"):
             blocked.append("PromptAttack")
     if blocked:
         message = "The request was blocked by content safety."
-        raise PolicyFailure("llm-content-safety", "ContentSafetyBlocked", f"{message} ({', '.join(blocked)})", 403, {},
-                            json.dumps({"statusCode": 403, "message": message}))  # fmt: skip
+        raise PolicyFailure(
+            "llm-content-safety",
+            "ContentSafetyBlocked",
+            f"{message} ({', '.join(blocked)})",
+            403,
+            {},
+            json.dumps({"statusCode": 403, "message": message}),
+        )

@@ -9,8 +9,16 @@ from ..pipeline import Executor, policy
 
 # Dimensions llm-emit-token-metric fills itself when a <dimension> has no value
 # (https://learn.microsoft.com/azure/api-management/llm-emit-token-metric-policy#default-dimension-names-that-may-be-used-without-value).
-DEFAULT_DIMENSIONS = ("API ID", "Operation ID", "Product ID", "User ID", "Subscription ID", "Location", "Gateway ID",
-                      "Backend ID")  # fmt: skip
+DEFAULT_DIMENSIONS = (
+    "API ID",
+    "Operation ID",
+    "Product ID",
+    "User ID",
+    "Subscription ID",
+    "Location",
+    "Gateway ID",
+    "Backend ID",
+)
 MAX_MESSAGE_BYTES = 200 * 1024
 
 
@@ -29,8 +37,12 @@ def log_to_eventhub(ex: Executor, element: etree._Element, state: RequestState, 
         message = message.encode()[:MAX_MESSAGE_BYTES].decode(errors="ignore")
     key = ex.attr(element, "partition-key", state)
     pid = ex.attr(element, "partition-id", state)
-    ex.gateway.eventhub.send(logger.event_hub or logger_id, message, None if key is None else as_text(key),
-                             None if pid is None else as_text(pid))  # fmt: skip
+    ex.gateway.eventhub.send(
+        logger.event_hub or logger_id,
+        message,
+        None if key is None else as_text(key),
+        None if pid is None else as_text(pid),
+    )
 
 
 @policy("llm-emit-token-metric", sections=("inbound",), children=("dimension",))
@@ -56,7 +68,11 @@ def llm_emit_token_metric(ex: Executor, element: etree._Element, state: RequestS
                 values[name] = ex.gateway.default_dimension(name, state)
             else:
                 raise ValueError(f"<dimension name={name!r}> has no value and is not a default dimension")
-        for metric, key in (("Total Tokens", "total"), ("Prompt Tokens", "prompt"), ("Completion Tokens", "completion")):
+        for metric, key in (
+            ("Total Tokens", "total"),
+            ("Prompt Tokens", "prompt"),
+            ("Completion Tokens", "completion"),
+        ):
             ex.gateway.metrics.emit(namespace, metric, counts[key], values)
 
     state.finishers.append(("metrics", finish))
