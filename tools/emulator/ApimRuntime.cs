@@ -2,7 +2,8 @@
 // and the long-lived host that evaluates compiled expressions (tools/csharp/compiler.py) against it.
 //
 // Protocol: one JSON document per line on stdin, one answer per line on stdout.
-//   {"method": "<compiled method name>", "ctx": <context snapshot>}
+//   {"method": "<compiled method name>", "s": <static part of the snapshot, omitted when unchanged>,
+//    "d": <dynamic part: elapsedMs, response, lastError, variables>}
 //   -> {"ok": true, "value": <typed value>, "consumed": ["request" | "response", ...]}
 //   -> {"ok": false, "error": "<exception type>: <message>"}
 // A typed value is {"t": "null" | "string" | "bool" | "int" | "long" | "double" | "guid" | "datetime" |
@@ -345,7 +346,11 @@ namespace Apim.Emulator
         public IReadOnlyDictionary<string, object> Variables { get; set; }
         public void Trace(string message) { Traces.Add(message); }
 
-        public static Context From(JObject s)
+        string requestBody;
+
+        // The parts of the snapshot that change rarely within a request (everything but elapsed time, the
+        // response, the last error and the variables): parsed once, reused by Fork until they change.
+        public static Context FromStatic(JObject s)
         {
             var ctx = new Context();
             JToken api = s["api"];
@@ -359,7 +364,6 @@ namespace Apim.Emulator
             ctx.Deployment = new Deployment { Region = Json.Str(s["deployment"], "region"), ServiceName = Json.Str(s["deployment"], "serviceName") };
             ctx.RequestId = Guid.Parse((string)s["requestId"]);
             ctx.Timestamp = Json.Time(s, "timestamp");
-            ctx.Elapsed = TimeSpan.FromMilliseconds((double)s["elapsedMs"]);
             JToken op = s["operation"];
             if (op != null && op.Type == JTokenType.Object)
                 ctx.Operation = new Operation { Id = Json.Str(op, "id"), Method = Json.Str(op, "method"), Name = Json.Str(op, "name"), UrlTemplate = Json.Str(op, "urlTemplate") };
@@ -381,13 +385,39 @@ namespace Apim.Emulator
             JToken req = s["request"];
             var matched = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (JProperty p in ((JObject)req["matchedParameters"]).Properties()) matched[p.Name] = (string)p.Value;
-            string requestBody = Json.Str(req, "body");
+            ctx.requestBody = Json.Str(req, "body");
             ctx.Request = new Request
             {
                 Method = Json.Str(req, "method"), Url = Url.From(req["url"]), OriginalUrl = Url.From(req["originalUrl"]),
                 Headers = Json.Multi(req["headers"]), IpAddress = Json.Str(req, "ipAddress"), MatchedParameters = matched,
+            };
+            return ctx;
+        }
+
+        // A context for one evaluation: the static parts shared, the request body bound to this evaluation's
+        // record of consumed bodies, and the dynamic parts from d.
+        public Context Fork(JObject d)
+        {
+            var r = (Request)Request;
+            var ctx = new Context
+            {
+                Api = Api, Deployment = Deployment, RequestId = RequestId, Timestamp = Timestamp, Operation = Operation,
+                Product = Product, Subscription = Subscription, requestBody = requestBody,
+            };
+            ctx.Request = new Request
+            {
+                Method = r.Method, Url = r.Url, OriginalUrl = r.OriginalUrl, Headers = r.Headers, IpAddress = r.IpAddress,
+                MatchedParameters = r.MatchedParameters,
                 Body = requestBody == null ? null : new MessageBody(requestBody, "request", ctx.Consumed),
             };
+            ctx.ApplyDynamic(d);
+            return ctx;
+        }
+
+        void ApplyDynamic(JObject s)
+        {
+            var ctx = this;
+            ctx.Elapsed = TimeSpan.FromMilliseconds((double)s["elapsedMs"]);
             JToken res = s["response"];
             if (res != null && res.Type == JTokenType.Object)
             {
@@ -408,7 +438,6 @@ namespace Apim.Emulator
             var variables = new Dictionary<string, object>();
             foreach (JProperty p in ((JObject)s["variables"]).Properties()) variables[p.Name] = Json.Decode(p.Value);
             ctx.Variables = variables;
-            return ctx;
         }
     }
 
@@ -425,6 +454,7 @@ namespace Apim.Emulator
             stdout.WriteLine("{\"ready\":true}");
             stdout.Flush();
             string line;
+            Context template = null;
             while ((line = stdin.ReadLine()) != null)
             {
                 JObject answer;
@@ -439,7 +469,10 @@ namespace Apim.Emulator
                         if (method == null) throw new MissingMethodException("no compiled expression " + name);
                         methods[name] = method;
                     }
-                    Context ctx = Context.From((JObject)message["ctx"]);
+                    JToken staticPart = message["s"];
+                    if (staticPart != null && staticPart.Type == JTokenType.Object) template = Context.FromStatic((JObject)staticPart);
+                    if (template == null) throw new InvalidOperationException("no context snapshot yet");
+                    Context ctx = template.Fork((JObject)message["d"]);
                     object value;
                     try { value = method.Invoke(null, new object[] { ctx }); }
                     catch (TargetInvocationException e) { throw e.InnerException; }

@@ -219,6 +219,7 @@ class RequestState:
     streamed: bool = False
     warnings: list[str] = field(default_factory=list)
     cache_hit: bool = False
+    backend_ms: float = 0.0  # time spent waiting for backends (forward-request, cache, content safety)
     cache_pending: Any = None  # (partition, vector) of a cache miss, for llm-semantic-cache-store
     chain: list[Any] = field(default_factory=list)  # the scopes' policy roots, innermost first
 

@@ -22,6 +22,8 @@ from tools.csharp import compiler
 from .context import decode
 
 HOST_SOURCE = Path(__file__).with_name("ApimRuntime.cs")
+# Snapshot parts that change between expressions of one request; the rest is sent only when it changes.
+DYNAMIC = ("elapsedMs", "response", "lastError", "variables")
 BUILD_DIR = Path(__file__).resolve().parents[2] / "build" / "emulator"
 
 
@@ -103,8 +105,9 @@ class ExpressionHost:
             p for p in (str(newtonsoft.parent), str(compiled.assembly.parent), env.get("MONO_PATH", "")) if p
         )
         self._lock = threading.Lock()
+        self._last_static: str | None = None
         self._process = subprocess.Popen(
-            ["mono", str(exe), str(compiled.assembly)],
+            ["mono", "--optimize=all", str(exe), str(compiled.assembly)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -126,13 +129,22 @@ class ExpressionHost:
     def evaluate(self, key: str, snapshot: dict[str, Any]) -> tuple[Any, list[str]]:
         """The expression's value (decoded) and which bodies it consumed ("request", "response")."""
         method = self.methods[key]
-        message = json.dumps({"method": method, "ctx": snapshot}, separators=(",", ":")) + "\n"
+        static = json.dumps({k: v for k, v in snapshot.items() if k not in DYNAMIC}, separators=(",", ":"))
+        dynamic = json.dumps({k: snapshot[k] for k in DYNAMIC}, separators=(",", ":"))
         with self._lock:
             assert self._process.stdin is not None
+            # The host keeps the last static part: resend it only when it changed.
+            if static == self._last_static:
+                message = f'{{"method":"{method}","d":{dynamic}}}\n'
+            else:
+                message = f'{{"method":"{method}","s":{static},"d":{dynamic}}}\n'
+                self._last_static = static
             self._process.stdin.write(message.encode())
             self._process.stdin.flush()
             answer = self._read()
         if not answer.get("ok"):
+            if "no context snapshot" in str(answer.get("error")):
+                self._last_static = None
             raise ExpressionError(str(answer.get("error")))
         return decode(answer["value"]), list(answer.get("consumed", []))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .context import Headers, Message, RequestState, Response, Url
 from .expressions import ExpressionHost, compile_all
 from .model import MASKED, GatewayModel, Subscription, load_plan, read_model
 from .openai_sim import COGNITIVE_AUDIENCE, SimulatedAccount, embed
-from .pipeline import Documents, EmulatorError, Executor
+from .pipeline import Documents, EmulatorError, Executor, PolicyFailure
 from .policies.limits import Counters
 from .services import ContentSafety, EventHubSink, MetricSink, TokenIssuer, VectorStore
 
@@ -102,9 +103,12 @@ class Gateway:
                 safety_key,
             )
         self.lock = threading.Lock()
+        self._connections = threading.local()
         self.requests = 0
         # The policy errors of recent requests (LastError), newest last: what APIM's trace would show.
         self.errors: deque[dict[str, str]] = deque(maxlen=100)
+        # (total ms, ms spent waiting for backends) per request, for the benchmark's added latency.
+        self.timings: deque[tuple[float, float]] = deque(maxlen=100_000)
 
     @classmethod
     def for_stack(cls, stack: str, *, refresh: bool = False) -> Gateway:
@@ -166,17 +170,12 @@ class Gateway:
             raise EmulatorError(
                 f"backend {backend.backend_id} points at {parts.hostname}, which no account of the plan serves"
             )
-        connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=30)
-        try:
-            connection.request(
-                "POST", parts.path + path_suffix, json.dumps(body), {"Content-Type": "application/json", **headers}
-            )
-            response = connection.getresponse()
-            data = response.read()
-            self.backends.record(backend.backend_id, response.status, dict(response.getheaders()))
-        finally:
-            connection.close()
-        return response.status, json.loads(data or b"{}")
+        status, _, reply_headers, data = self._exchange(
+            sim.port, "POST", parts.path + path_suffix, parts.hostname or "",
+            [("Content-Type", "application/json"), *headers.items()], json.dumps(body).encode(), 30.0,
+        )
+        self.backends.record(backend.backend_id, status, dict(reply_headers))
+        return status, json.loads(data or b"{}")
 
     def embed_for_cache(self, backend_id: str, text: str) -> list[float] | None:
         token = self.managed_identity_token(COGNITIVE_AUDIENCE, None)
@@ -204,6 +203,40 @@ class Gateway:
             raise ValueError(f"Content Safety answered {status}")
         return answer
 
+    def _exchange(
+        self, port: int, method: str, target: str, host: str, headers: list[tuple[str, str]], body: bytes,
+        timeout: float,
+    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
+        """One HTTP exchange with a simulated account, on a kept-alive connection of this thread."""
+        pool: dict[int, http.client.HTTPConnection] = self._connections.__dict__.setdefault("pool", {})
+        for attempt in (1, 2):
+            connection = pool.get(port)
+            if connection is None:
+                connection = pool[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            try:
+                connection.timeout = timeout
+                if connection.sock is not None:
+                    connection.sock.settimeout(timeout)
+                connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+                connection.putheader("Host", host)
+                for name, value in headers:
+                    connection.putheader(name, value)
+                connection.putheader("Content-Length", str(len(body)))
+                connection.endheaders(body)
+                reply = connection.getresponse()
+                data = reply.read()
+                return reply.status, reply.reason, reply.getheaders(), data
+            except (http.client.RemoteDisconnected, ConnectionError, http.client.CannotSendRequest):
+                connection.close()
+                pool.pop(port, None)
+                if attempt == 2:
+                    raise
+            except BaseException:
+                connection.close()
+                pool.pop(port, None)
+                raise
+        raise AssertionError("unreachable")
+
     # -- forward-request ------------------------------------------------------------------------------------
     def forward(self, state: RequestState, *, timeout: float, buffer_response: bool) -> None:
         if state.backend_id is None and state.backend_url is None:
@@ -220,44 +253,36 @@ class Gateway:
         parts = urlsplit(base)
         sim = self.sims.get(parts.hostname or "")
         if sim is None:
-            from .pipeline import PolicyFailure
-
             raise PolicyFailure("forward-request", "BackendConnectionFailure", f"no route to {parts.hostname}", 500)
         relative = state.url.path[len("/" + self.model.api.path) :] if self.model.api.path else state.url.path
         target = parts.path.rstrip("/") + relative + (f"?{state.url.query_string()}" if state.url.query else "")
         headers = [(k, v) for k, v in state.request.headers.items() if k.lower() not in HOP_BY_HOP]
         body = (state.request.body or "").encode() if not state.request.consumed else b""
-        connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=timeout)
+        waited = time.perf_counter()
         try:
-            connection.putrequest(state.method, target, skip_host=True, skip_accept_encoding=True)
-            connection.putheader("Host", parts.hostname or "")
-            for k, v in headers:
-                connection.putheader(k, v)
-            connection.putheader("Content-Length", str(len(body)))
-            connection.endheaders(body)
-            reply = connection.getresponse()
-            data = reply.read()
+            status, reason, raw_headers, data = self._exchange(
+                sim.port, state.method, target, parts.hostname or "", headers, body, timeout
+            )
         except TimeoutError:
-            from .pipeline import PolicyFailure
-
             raise PolicyFailure("forward-request", "Timeout", "the backend did not answer in time", 504) from None
         finally:
-            connection.close()
-        reply_headers = Headers((k, v) for k, v in reply.getheaders() if k.lower() not in HOP_BY_HOP)
+            state.backend_ms += (time.perf_counter() - waited) * 1000.0
+        reply_headers = Headers((k, v) for k, v in raw_headers if k.lower() not in HOP_BY_HOP)
+        content_type = reply_headers.get("Content-Type") or ""
         if served is not None:
-            self.backends.record(served, reply.status, dict(reply.getheaders()))
+            self.backends.record(served, status, dict(raw_headers))
         state.served_by = served
-        streamed = (reply.getheader("Content-Type") or "").startswith("text/event-stream")
+        streamed = content_type.startswith("text/event-stream")
         if streamed and not buffer_response:
             state.streamed = True
             events = [e + b"\n\n" for e in data.split(b"\n\n") if e]
             state.response = Response(
-                headers=reply_headers, body=None, chunks=events, status=reply.status, reason=reply.reason
+                headers=reply_headers, body=None, chunks=events, status=status, reason=reason
             )
         else:
             state.streamed = False
             state.response = Response(
-                headers=reply_headers, body=data.decode("utf-8", "replace"), status=reply.status, reason=reply.reason
+                headers=reply_headers, body=data.decode("utf-8", "replace"), status=status, reason=reason
             )
 
     # -- a caller request -------------------------------------------------------------------------------------
@@ -285,6 +310,7 @@ class Gateway:
                 404, "Not Found", [("Content-Type", "application/json")], _error_body(404, "Resource not found"), None
             )
         operation, matched = found
+        started = time.perf_counter()
         request = Message(headers=Headers(headers), body=body.decode("utf-8", "replace") if body else None)
         state = RequestState(
             method=method,
@@ -301,6 +327,7 @@ class Gateway:
             return refused
         response = self.executor.run(state)
         self._finish(state)
+        self.timings.append(((time.perf_counter() - started) * 1000.0, state.backend_ms))
         if state.last_error is not None or state.warnings:
             error = state.last_error
             self.errors.append(

@@ -169,6 +169,7 @@ def _error(code: str, message: str) -> dict[str, Any]:
 def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # keep-alive: headers and body in separate writes must not wait for ACKs
 
         def log_message(self, format: str, *args: Any) -> None:
             return

@@ -103,6 +103,7 @@ def control(gateway: Gateway, method: str, path: str, body: Any) -> Any:
 def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # keep-alive: headers and body in separate writes must not wait for ACKs
         server_version = "genai-gateway-emulator"
 
         def log_message(self, format: str, *args: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from lxml import etree
@@ -34,7 +35,9 @@ def llm_semantic_cache_lookup(ex: Executor, element: etree._Element, state: Requ
     ignore_system = str(ex.attr(element, "ignore-system-messages", state, "false")).lower() == "true"
     max_messages = int(ex.attr(element, "max-message-count", state, "0"))
     partition = "|".join(as_text(ex.text(v, state)) for v in element if isinstance(v.tag, str) and v.tag == "vary-by")
+    waited = time.perf_counter()
     vector = ex.gateway.embed_for_cache(backend_id, _prompt(state, ignore_system, max_messages))
+    state.backend_ms += (time.perf_counter() - waited) * 1000.0
     if vector is None:
         # The embeddings backend did not answer: the emulator treats the lookup as a miss that stores nothing.
         state.warnings.append("llm-semantic-cache-lookup: the embeddings backend did not answer; cache skipped")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from lxml import etree
 
@@ -35,6 +36,7 @@ def llm_content_safety(ex: Executor, element: etree._Element, state: RequestStat
     if element.find("blocklists") is not None:
         raise NotImplementedError("llm-content-safety blocklists")
     text = tokens.prompt_text(request_json(state))
+    waited = time.perf_counter()
     blocked: list[str] = []
     if thresholds:
         answer = ex.gateway.content_safety_call(
@@ -57,6 +59,7 @@ def llm_content_safety(ex: Executor, element: etree._Element, state: RequestStat
         )
         if (answer.get("userPromptAnalysis") or {}).get("attackDetected"):
             blocked.append("PromptAttack")
+    state.backend_ms += (time.perf_counter() - waited) * 1000.0
     if blocked:
         message = "The request was blocked by content safety."
         raise PolicyFailure(
