@@ -71,6 +71,7 @@ class Gateway:
         # named values the plan computes (stand-ins here); the system-assigned one has a fixed stand-in.
         self.identity_ids = {model.named_values[n] for n in masked if "client-id" in n} | {SYSTEM_IDENTITY}
         self.documents = Documents.load(
+            model.service_policy,
             model.api.policy,
             {p.product_id: p.policy for p in model.products.values()},
             model.fragments,

@@ -143,6 +143,7 @@ class GatewayModel:
     named_values: dict[str, str]
     loggers: dict[str, Logger]
     accounts: dict[str, Account]
+    service_policy: str | None = None  # the global policy (apimanagement:Policy), if the plan sets one
 
     def consumer_keys(self) -> dict[str, str]:
         """Consumer (product's subscription display name stem: the sid without `-key`) -> primary key."""
@@ -351,4 +352,5 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
         named_values=named_values,
         loggers=loggers,
         accounts=accounts,
+        service_policy=next((p["value"] for p in of("Policy")), None),
     )

@@ -4,8 +4,9 @@ Semantics from "Policies in Azure API Management" (https://learn.microsoft.com/a
 api-management-howto-policies) and "Error handling in API Management policies"
 (https://learn.microsoft.com/azure/api-management/api-management-error-handling-policies):
 - the effective policy of a request nests scopes, innermost first: operation, API, product, global; `<base />`
-  in a section runs the same section of the next outer scope (this plan has no operation or global policy, so
-  the API policy runs first and its `<base />` runs the product's section, whose `<base />` runs nothing);
+  in a section runs the same section of the next outer scope (a plan has no operation policies, so the API
+  policy runs first, its `<base />` runs the product's section, whose `<base />` runs the global one: the
+  plan's service policy, or APIM's default, whose backend section is `<forward-request />`);
 - sections run in order inbound, backend, outbound; an error in any of them stops that section and runs the
   on-error section (with context.LastError set), whose result is the response;
 - `return-response` stops the pipeline at once and answers with the response it built.
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
     from .gateway import Gateway
 
 SECTIONS = ("inbound", "backend", "outbound", "on-error")
+# The global (service) policy APIM has until one is set: forward every request to the backend.
+DEFAULT_SERVICE_POLICY = (
+    "<policies><inbound /><backend><forward-request /></backend><outbound /><on-error /></policies>"
+)
 NAMED_VALUE = re.compile(r"\{\{([A-Za-z0-9._-]+)\}\}")
 
 
@@ -99,6 +104,7 @@ class Documents:
     api: Document | None
     products: dict[str, Document]
     fragments: dict[str, Document]
+    service: Document
     keys: dict[tuple[int, str], str] = field(default_factory=dict)  # (element id, attribute or "#text") -> key
     code: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (code, C# return type)
     _pins: list[etree._Element] = field(default_factory=list)
@@ -106,6 +112,7 @@ class Documents:
     @classmethod
     def load(
         cls,
+        service_policy: str | None,
         api_policy: str | None,
         product_policies: dict[str, str | None],
         fragments: dict[str, str],
@@ -125,6 +132,7 @@ class Documents:
             return Document(name, root)
 
         docs = cls(
+            service=parse("service", service_policy or DEFAULT_SERVICE_POLICY),
             api=parse("api", api_policy) if api_policy else None,
             products={pid: parse(f"product:{pid}", text) for pid, text in product_policies.items() if text},
             fragments={fid: parse(f"fragment:{fid}", text) for fid, text in fragments.items()},
@@ -134,7 +142,7 @@ class Documents:
         return docs
 
     def all(self) -> list[Document]:
-        return [*([self.api] if self.api else []), *self.products.values(), *self.fragments.values()]
+        return [self.service, *([self.api] if self.api else []), *self.products.values(), *self.fragments.values()]
 
     def _index(self, document: Document) -> None:
         for element in document.root.iter():
@@ -242,17 +250,18 @@ class Executor:
 
     # -- scopes and sections --------------------------------------------------------------------------
     def scopes(self, state: RequestState) -> list[etree._Element | None]:
-        """Innermost first: the API policy, then the product's, then global (none in a plan)."""
+        """Innermost first: the API policy, then the product's, then the global policy."""
         chain: list[etree._Element | None] = [self.documents.api.root if self.documents.api else None]
         product = self.documents.products.get(state.product.product_id) if state.product is not None else None
         chain.append(product.root if product else None)
+        chain.append(self.documents.service.root)
         return chain
 
     def run_section(
         self, state: RequestState, section: str, chain: list[etree._Element | None], level: int = 0
     ) -> None:
         if level >= len(chain):
-            return  # global scope: the plan declares no global policy
+            return  # <base /> of the global scope: nothing above it
         root = chain[level]
         element = root.find(section) if root is not None else None
         if element is None:
