@@ -71,3 +71,36 @@ def match(operations: tuple[Operation, ...], method: str, path: str) -> tuple[Op
         if params is not None:
             return operation, params
     return None
+
+
+def extract(document: dict[str, object]) -> list[dict[str, str]]:
+    """The operations of an OpenAPI document, in the kept file's shape."""
+    methods = ("get", "put", "post", "delete", "patch", "head", "options")
+    paths = document.get("paths")
+    assert isinstance(paths, dict)
+    return [
+        {"operationId": str(op.get("operationId", "")), "method": method.upper(), "urlTemplate": path}
+        for path, item in paths.items()
+        for method, op in item.items()
+        if method in methods and isinstance(op, dict)
+    ]
+
+
+def verify(timeout: float = 30.0) -> int:
+    """`python -m tools.emulator.specs`: fetches each pinned document (needs the network) and compares its
+    operations with the kept ones. Exit 0 when they match."""
+    import urllib.request
+
+    failed = 0
+    for source, path in _index().items():
+        with urllib.request.urlopen(source, timeout=timeout) as response:
+            live = extract(json.loads(response.read()))
+        kept = json.loads(path.read_text())["operations"]
+        same = sorted(map(json.dumps, live)) == sorted(map(json.dumps, kept))
+        failed += not same
+        print(f"{'OK ' if same else 'DIFFERENT'} {path.name} <- {source}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(verify())
