@@ -27,6 +27,12 @@ _SINGLE_SUFFIX = "\n);\n}\n}\n"
 _MULTI_PREFIX = "class __ApimExpression {\nobject __Evaluate() {\n"
 _MULTI_SUFFIX = "\n}\n}\n"
 
+# IMessageBody.As<T>: "Where T: string, byte[], JObject, JToken, JArray, XNode, XElement, XDocument"
+# (https://learn.microsoft.com/azure/api-management/api-management-policy-expressions#ref-imessagebody).
+# C# cannot state that as a constraint, so the model's As<T> accepts any T and this check holds the list.
+BODY_TYPES = frozenset({"string", "byte[]", "JObject", "JToken", "JArray", "XNode", "XElement", "XDocument"})
+_BODY_TYPE_NAMESPACES = ("System.Xml.Linq.", "Newtonsoft.Json.Linq.", "System.")  # longest first
+
 # Identifiers that are keywords in context, not names to resolve.
 _CONTEXTUAL_KEYWORDS = frozenset({"var", "dynamic", "nameof", "_"})
 
@@ -100,7 +106,9 @@ def check_expression(
     source = (prefix + code + suffix).encode()
     tree = _parser().parse(source)
     if not syntax:
-        return [] if tree.root_node.has_error else _type_problems(tree.root_node, offset, allowed)
+        if tree.root_node.has_error:
+            return []
+        return _type_problems(tree.root_node, offset, allowed) + _body_type_problems(tree.root_node, offset)
     found = _syntax_problems(tree.root_node, offset, source)
     if found:
         return found[:1]
@@ -110,6 +118,33 @@ def check_expression(
     if multi_statement and not any(n.type == "return_statement" for n in _walk(tree.root_node)):
         problems.append(ExpressionProblem(1, "a multi-statement expression must end every code path with `return`"))
     problems.extend(_type_problems(tree.root_node, offset, allowed))
+    problems.extend(_body_type_problems(tree.root_node, offset))
+    return problems
+
+
+def _body_type_problems(root: tree_sitter.Node, offset: int) -> list[ExpressionProblem]:
+    """`<something>.Body.As<T>(...)` with a T the reference does not list."""
+    problems = []
+    for node in _walk(root):
+        if node.type != "member_access_expression":
+            continue
+        name, target = node.child_by_field_name("name"), node.child_by_field_name("expression")
+        if name is None or target is None or name.type != "generic_name" or _unit_name(name) != "As":
+            continue
+        if not _text(target).replace(" ", "").endswith(".Body"):
+            continue
+        arguments = next((c for c in name.children if c.type == "type_argument_list"), None)
+        for argument in [] if arguments is None else [c for c in arguments.named_children]:
+            written = "".join(_text(argument).split())
+            namespace = next((n for n in _BODY_TYPE_NAMESPACES if written.startswith(n)), "")
+            simple = {"String": "string", "Byte[]": "byte[]"}.get(written[len(namespace) :], written[len(namespace) :])
+            if simple not in BODY_TYPES:
+                problems.append(
+                    ExpressionProblem(
+                        max(1, node.start_point.row - offset + 1),
+                        f"`Body.As<{written}>`: APIM reads a body only as {', '.join(sorted(BODY_TYPES))}",
+                    )
+                )
     return problems
 
 

@@ -4,7 +4,8 @@ The document lint (tools/policy_lint.py) finds each `@(...)` / `@{...}` of each 
 C# type its attribute or element needs (`returns` in tools/policy_catalogue.json; `object` where the reference
 fixes none). Here named values are substituted as APIM substitutes them, textually and before the expression is
 compiled (https://learn.microsoft.com/azure/api-management/api-management-howto-properties#use-a-named-value):
-the declared value where the plan knows it, a placeholder where it is a secret or known only after deployment.
+the declared value where the plan knows it, a mask of the same form for a secret, a placeholder where it is a
+Key Vault reference or known only after deployment.
 Identical expressions are compiled once; the plan's expressions go to Mono's compiler in one run
 (tools/csharp/compiler.py), and each compiler error becomes a lint error at the expression's document line and
 the line of its `fragments/*.xml.j2` template.
@@ -61,6 +62,12 @@ def placeholder(name: str) -> str:
     """What stands for a named value whose value the plan does not know (a secret, or known after deployment):
     letters, digits and underscores, so it is valid inside a C# string literal, and an unknown name elsewhere."""
     return "NAMED_VALUE_" + _NOT_IDENTIFIER.sub("_", name)
+
+
+def mask(secret: str) -> str:
+    """A stand-in of the same form as a secret value: each digit `0`, each letter `x`, other characters kept
+    (quotes and backslashes act in C# as the real value's would). The compile step never sees the secret."""
+    return "".join("0" if c.isdigit() else "x" if c.isalpha() else c for c in secret)
 
 
 def substitute(code: str, named_values: Mapping[str, str | None]) -> str:

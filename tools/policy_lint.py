@@ -12,23 +12,15 @@ tools/policy_catalogue.json, a catalogue of APIM policy elements sourced from th
   reference says expressions aren't allowed;
 - references resolve: backend ids, logger ids, fragment ids and `{{named values}}` name what the plan declares,
   and caching policies have an external cache;
-- every `@(...)` / `@{...}` expression parses as C# and uses only types of the APIM allow-list.
-
-How expressions are found: APIM's `rawxml` format accepts expressions written as plain C#, so an attribute such
-as `condition="@(context.Request.Headers.GetValueOrDefault("x","") != "")"` is not well-formed XML as written. A
-pre-pass scans the raw text like APIM does: where an attribute value or an element's text starts with `@(` or
-`@{`, it finds the matching bracket with a small C# lexer (strings, verbatim and interpolated strings, chars,
-comments; XML entities such as `&quot;` are read as the character they stand for), records the expression's
-code (entities decoded) and its line, and replaces it by a placeholder with the same number of line breaks.
-lxml then parses the result, so line numbers stay those of the original document. Expressions already escaped
-(`&quot;`, `&lt;`, `&amp;&amp;`) or wrapped in CDATA are handled the same way. Outside expressions the document
-must be well-formed XML.
+- every `@(...)` / `@{...}` expression uses only types of the APIM allow-list (tree-sitter), and compiles with
+  Mono's C# compiler against the typed model of APIM's context, returning the type its attribute needs
+  (tools/policy_expressions.py, tools/csharp/); without Mono, its syntax is only parsed (tree-sitter).
+How expressions are found (as APIM reads `rawxml`): see tools/rawxml.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import bisect
 import dataclasses
 import json
 import re
@@ -45,7 +37,9 @@ from lxml import etree
 from .csharp.allow_list import allowed_types
 from .csharp.compiler import INSTALL_HINT, mcs_available
 from .csharp_expressions import TypeAllowList, check_expression
-from .policy_expressions import FoundExpression, compile_found
+from .harness import Secret
+from .policy_expressions import FoundExpression, compile_found, mask
+from .rawxml import PLACEHOLDER, Prepared, RawExpression, prepare
 
 Kind = Literal["fragment", "api", "product", "operation", "global"]
 Level = Literal["error", "advisory"]
@@ -63,13 +57,6 @@ POLICY_TYPES: dict[str, Kind] = {
 
 _NAMED_VALUE = re.compile(r"\{\{([A-Za-z0-9._-]+)\}\}")
 _NAMED_VALUE_STAND_IN = "__apim_named_value__"
-_PLACEHOLDER = re.compile(r"@[({]__apim_expression_(\d+)__\s*[)}]")
-_ENTITY = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
-_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
-_TAG_NAME = re.compile(r"[^\s/>]+")
-_ATTRIBUTE_NAME = re.compile(r"[^\s=/>]+")
-_SPACE = re.compile(r"\s*")
-_CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 
 # -- public data -----------------------------------------------------------------------------------
@@ -167,250 +154,6 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     return Catalogue(data, types)
 
 
-# -- raw-XML pre-pass: find expressions the way APIM reads rawxml -----------------------------------
-
-
-@dataclass(frozen=True)
-class _Expression:
-    code: str  # between the delimiters, entities decoded
-    multi_statement: bool
-    line: int  # document line where the expression starts
-
-
-@dataclass
-class _Prepared:
-    text: str
-    expressions: list[_Expression] = field(default_factory=list)
-    tag_lines: list[int] = field(default_factory=list)
-    unclosed: list[int] = field(default_factory=list)  # lines of `@(`/`@{` without a matching bracket
-
-
-def _decode(text: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name.startswith("#x"):
-            return chr(int(name[2:], 16))
-        if name.startswith("#"):
-            return chr(int(name[1:]))
-        return _ENTITIES[name]
-
-    return _ENTITY.sub(one, text)
-
-
-def _char(text: str, p: int) -> tuple[str, int]:
-    """The character at p as XML means it (an entity reference counts as its character) and its width."""
-    if text[p] == "&":
-        match = _ENTITY.match(text, p)
-        if match:
-            return _decode(match.group(0)), match.end() - p
-    return text[p], 1
-
-
-def _scan_code(text: str, p: int, closer: str) -> tuple[int, int]:
-    """From just after an opening bracket, the (start, end) of the matching closer, or (-1, -1)."""
-    n = len(text)
-    while p < n:
-        c, w = _char(text, p)
-        if c == closer:
-            return p, p + w
-        if c in _CLOSERS:
-            _, p = _scan_code(text, p + w, _CLOSERS[c])
-        elif c in ")]}":
-            return -1, -1
-        elif c == '"':
-            p = _scan_string(text, p + w, verbatim=False, interpolated=False)
-        elif c == "'":
-            p = _scan_char(text, p + w)
-        elif c in "@$":
-            q, verbatim, interpolated = p, False, False
-            while q < n:
-                d, dw = _char(text, q)
-                if d == "@":
-                    verbatim = True
-                elif d == "$":
-                    interpolated = True
-                else:
-                    break
-                q += dw
-            if q < n and _char(text, q)[0] == '"':
-                p = _scan_string(text, q + _char(text, q)[1], verbatim, interpolated)
-            else:
-                p += w
-        elif c == "/" and text.startswith("//", p):
-            end = text.find("\n", p)
-            p = n if end < 0 else end
-        elif c == "/" and text.startswith("/*", p):
-            end = text.find("*/", p + 2)
-            p = -1 if end < 0 else end + 2
-        else:
-            p += w
-        if p < 0:
-            return -1, -1
-    return -1, -1
-
-
-def _scan_string(text: str, p: int, verbatim: bool, interpolated: bool) -> int:
-    n = len(text)
-    while p < n:
-        c, w = _char(text, p)
-        nxt = _char(text, p + w) if p + w < n else ("", 0)
-        if interpolated and c == "{":
-            if nxt[0] == "{":
-                p += w + nxt[1]
-                continue
-            _, p = _scan_code(text, p + w, "}")
-            if p < 0:
-                return -1
-            continue
-        if verbatim and c == '"':
-            if nxt[0] == '"':
-                p += w + nxt[1]
-                continue
-            return p + w
-        if not verbatim:
-            if c == "\\":
-                p += w + nxt[1]
-                continue
-            if c == '"':
-                return p + w
-            if c == "\n":
-                return -1
-        p += w
-    return -1
-
-
-def _scan_char(text: str, p: int) -> int:
-    n = len(text)
-    while p < n:
-        c, w = _char(text, p)
-        if c == "\\":
-            p += w + (_char(text, p + w)[1] if p + w < n else 0)
-            continue
-        if c == "'":
-            return p + w
-        if c == "\n":
-            return -1
-        p += w
-    return -1
-
-
-class _Preparer:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.out: list[str] = []
-        self.result = _Prepared(text="")
-        self._newlines = [i for i, c in enumerate(source) if c == "\n"]
-
-    def line_at(self, position: int) -> int:
-        return bisect.bisect_left(self._newlines, position) + 1
-
-    def run(self) -> _Prepared:
-        source, n, i = self.source, len(self.source), 0
-        while i < n:
-            if source[i] != "<":
-                j = source.find("<", i)
-                j = n if j < 0 else j
-                self.out.append(source[i:j])
-                i = j
-                continue
-            for opener, closer in (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"), ("</", ">"), ("<!", ">")):
-                if source.startswith(opener, i):
-                    end = source.find(closer, i + len(opener))
-                    end = n if end < 0 else end + len(closer)
-                    self.out.append(source[i:end])
-                    i = end
-                    break
-            else:
-                name = _TAG_NAME.match(source, i + 1)
-                if name is None:
-                    self.out.append("<")
-                    i += 1
-                    continue
-                self.result.tag_lines.append(self.line_at(i))
-                self.out.append(source[i : name.end()])
-                i, closed = self._attributes(name.end())
-                if not closed:
-                    i = self._leading_expression(i, quote=None)
-        self.result.text = "".join(self.out)
-        return self.result
-
-    def _attributes(self, p: int) -> tuple[int, bool]:
-        source, n = self.source, len(self.source)
-        while p < n:
-            space = _SPACE.match(source, p)
-            assert space is not None
-            self.out.append(space.group(0))
-            p = space.end()
-            if source.startswith("/>", p):
-                self.out.append("/>")
-                return p + 2, True
-            if p >= n:
-                break
-            if source[p] == ">":
-                self.out.append(">")
-                return p + 1, False
-            name = _ATTRIBUTE_NAME.match(source, p)
-            if name is None:  # stray character: keep it, lxml reports it
-                self.out.append(source[p])
-                p += 1
-                continue
-            self.out.append(name.group(0))
-            p = name.end()
-            space = _SPACE.match(source, p)
-            assert space is not None
-            self.out.append(space.group(0))
-            p = space.end()
-            if not source.startswith("=", p):
-                continue
-            self.out.append("=")
-            space = _SPACE.match(source, p + 1)
-            assert space is not None
-            self.out.append(space.group(0))
-            p = space.end()
-            if p >= n or source[p] not in "\"'":
-                continue
-            quote = source[p]
-            self.out.append(quote)
-            p = self._leading_expression(p + 1, quote)
-            close = source.find(quote, p)
-            if close < 0:
-                self.out.append(source[p:])
-                return n, True
-            self.out.append(source[p : close + 1])
-            p = close + 1
-        return n, True
-
-    def _leading_expression(self, p: int, quote: str | None) -> int:
-        """If the value or text at p starts with `@(` or `@{`, replace the expression by a placeholder."""
-        source = self.source
-        space = _SPACE.match(source, p)
-        assert space is not None
-        start = space.end()
-        if not source.startswith(("@(", "@{"), start):
-            return p
-        opener = source[start + 1]
-        closer_at, end = _scan_code(source, start + 2, _CLOSERS[opener])
-        if end < 0 or (quote is not None and source.find(quote, end) < 0):
-            self.result.unclosed.append(self.line_at(start))
-            return p  # left as written: lxml or the C# check reports it
-        raw = source[start:end]
-        index = len(self.result.expressions)
-        self.result.expressions.append(
-            _Expression(
-                code=_decode(source[start + 2 : closer_at]),
-                multi_statement=opener == "{",
-                line=self.line_at(start),
-            )
-        )
-        self.out.append(source[p:start])
-        self.out.append(f"@{opener}__apim_expression_{index}__" + "\n" * raw.count("\n") + _CLOSERS[opener])
-        return end
-
-
-def _prepare(source: str) -> _Prepared:
-    return _Preparer(source).run()
-
-
 # -- the lint --------------------------------------------------------------------------------------
 
 
@@ -428,7 +171,7 @@ class _DocumentLint:
         kind: Kind,
         references: References | None,
         catalogue: Catalogue,
-        prepared: _Prepared,
+        prepared: Prepared,
         root: Any,
         found: list[FoundExpression] | None = None,
         text: str = "",
@@ -692,10 +435,10 @@ class _DocumentLint:
 
     def expression_value(
         self, element: Any, label: str, where: str, value: str, returns: str = "object"
-    ) -> _Expression | None:
+    ) -> RawExpression | None:
         """The expression that `value` is (checking its C#), or None for a literal value. `returns`: the C# type
         the attribute or element needs (for the compile step)."""
-        match = _PLACEHOLDER.search(value)
+        match = PLACEHOLDER.search(value)
         if match:
             expression = self.prepared.expressions[int(match.group(1))]
             if value.strip() != match.group(0):
@@ -706,7 +449,7 @@ class _DocumentLint:
                 return None
             closer = ")" if stripped[1] == "(" else "}"
             code = stripped[2:-1] if stripped.endswith(closer) else stripped[2:]
-            expression = _Expression(code, stripped[1] == "{", self.line(element))
+            expression = RawExpression(code, stripped[1] == "{", self.line(element))
         if self.found is not None:
             brackets = "{}" if expression.multi_statement else "()"
             self.found.append(
@@ -747,7 +490,7 @@ class _DocumentLint:
 
         def check_value(element: Any, value: str) -> None:
             check(element, element.tag, value)
-            for match in _PLACEHOLDER.finditer(value):  # named values inside expressions too
+            for match in PLACEHOLDER.finditer(value):  # named values inside expressions too
                 check(element, element.tag, self.prepared.expressions[int(match.group(1))].code)
 
         def visit(element: Any) -> None:
@@ -794,7 +537,7 @@ def lint_document(
                     f"{catalogue.fragment_max_bytes} bytes ({catalogue.fragment_max_bytes // 1024} KB)",
                 )
             )
-    prepared = _prepare(xml_text)
+    prepared = prepare(xml_text)
     try:
         root = etree.fromstring(prepared.text.encode("utf-8"), _parser())
     except etree.XMLSyntaxError as error:
@@ -822,7 +565,7 @@ def fragment_inclusions(document_name: str, xml_text: str, kind: Kind) -> list[t
     if kind == "fragment":
         return []
     try:
-        root = etree.fromstring(_prepare(xml_text).text.encode("utf-8"), _parser())
+        root = etree.fromstring(prepare(xml_text).text.encode("utf-8"), _parser())
     except etree.XMLSyntaxError:
         return []
     found = []
@@ -866,16 +609,20 @@ def references_of(recording: Any) -> References:
 
 
 def _named_value_values(resources: Iterable[Any]) -> dict[str, str | None]:
-    """displayName -> the value a policy gets for `{{displayName}}`; None for a secret, a Key Vault reference
-    or a value known only after deployment (the compile step puts a placeholder there)."""
+    """displayName -> what the compile step puts for `{{displayName}}`: the declared value; for a secret the
+    plan holds, a mask of the same form (tools.policy_expressions.mask: never the secret itself); None for a
+    Key Vault reference or a value known only after deployment (the compile step puts a placeholder there)."""
     values: dict[str, str | None] = {}
     for resource in resources:
         name = resource.get("displayName") or resource.get("namedValueId")
         if not isinstance(name, str):
             continue
         value = resource.get("value")
-        known = isinstance(value, str) and not resource.get("secret") and resource.get("keyVault") is None
-        values[name] = value if known else None
+        if not isinstance(value, str) or resource.get("keyVault") is not None:
+            values[name] = None
+        else:
+            secret = bool(resource.get("secret")) or isinstance(resource.inputs.get("value"), Secret)
+            values[name] = mask(value) if secret else value
     return values
 
 
@@ -1014,10 +761,13 @@ def main(argv: list[str] | None = None) -> int:
     if references is None:
         print("note: no --backend/--logger/--fragment/--named-value/--cache given: references are not resolved")
     errors: list[LintError] = []
+    found: list[FoundExpression] | None = [] if mcs_available() else None
     for path in args.files:
         text = path.read_text(encoding="utf-8")
         kind: Kind = args.kind or ("fragment" if re.match(r"\s*(<\?.*?\?>\s*)?<fragment[\s>/]", text, re.S) else "api")
-        errors.extend(lint_document(str(path), text, kind, references))
+        errors.extend(lint_document(str(path), text, kind, references, found=found))
+    # Named values given on the command line have no value: placeholders stand in for them.
+    errors.extend([not_compiled_note()] if found is None else compile_step(found, references))
     for error in errors:
         print(f"[{error.level}] {error}")
     failed = [e for e in errors if e.level == "error"]

@@ -10,7 +10,7 @@ document, or no mapping is given.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import jinja2
@@ -23,10 +23,10 @@ _OPENERS = {"{{": "}}", "{%": "%}", "{#": "#}"}
 
 
 @cache
-def _environment() -> jinja2.Environment:
+def _environment(directory: Path) -> jinja2.Environment:
     # The same options as components/policy_templates.py, which renders the documents.
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(policy_templates.FRAGMENTS_DIR),
+        loader=jinja2.FileSystemLoader(directory),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -58,10 +58,11 @@ def marked_source(source: str) -> str:
 
 
 @cache
-def _template_source(template: str) -> str:
-    return (policy_templates.FRAGMENTS_DIR / f"{template}.xml.j2").read_text(encoding="utf-8")
+def _template_source(directory: Path, template: str) -> str:
+    return (directory / f"{template}.xml.j2").read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=256)
 def template_lines(document: str) -> tuple[str, list[int]] | None:
     """(`fragments/<template>.xml.j2`, template line of each document line), or None when unknown."""
     source = policy_templates.source_of(document)
@@ -69,7 +70,9 @@ def template_lines(document: str) -> tuple[str, list[int]] | None:
         return None
     template, values = source
     try:
-        marked = _environment().from_string(marked_source(_template_source(template))).render(**values)
+        directory = policy_templates.FRAGMENTS_DIR
+        compiled = _environment(directory).from_string(marked_source(_template_source(directory, template)))
+        marked = compiled.render(**values)
     except (jinja2.TemplateError, OSError):
         return None
     lines: list[int | None] = []

@@ -8,16 +8,18 @@ Every expression becomes one static method of a single generated class,
     } }
 
 compiled in one `mcs -langversion:7 -target:library` run together with ApimContext.cs and Json.NET, so a whole
-plan costs one compiler start. The reference describes expressions as C# 7 with an implicit `context` and the
-namespaces of the allowed .NET types imported:
+plan costs one compiler start. The reference describes expressions as C# 7 with an implicit `context`, and its
+examples use the allowed .NET types unqualified (`Regex`, `Encoding`):
 https://learn.microsoft.com/azure/api-management/api-management-policy-expressions
 
 Each expression's code is preceded by a `#line 1 "<n>"` directive, so the compiler reports positions within
 the expression itself (line 1 is the line of `@`, columns count from `@`). Errors on the generated wrapper (a
 multi-statement body without `return` on every path) are mapped to the expression's first line.
 
-Results are cached by content hash (model, generated unit, compiler flags) under build/csharp/: `<hash>.dll`
-and `<hash>.json` (errors and method names). Named values `{{name}}` must be substituted by the caller.
+Results are cached by content hash (this file, the model, the compiler flags, the generated unit) under
+build/csharp/: `<hash>.dll` (when it compiled), `<hash>.json` (the errors) and `<hash>.cs` (the generated unit,
+to read). Method names depend only on the expression's key. Named values `{{name}}` must be substituted by the
+caller.
 """
 
 from __future__ import annotations
@@ -197,7 +199,6 @@ def _flags(newtonsoft: Path) -> list[str]:
     return [
         f"-langversion:{LANGVERSION}",
         "-target:library",
-        "-nostdlib-",
         "-warn:0",
         f"-r:{newtonsoft}",
         *(f"-r:{r}" for r in REFERENCES),
@@ -213,7 +214,10 @@ def _parse(output: str, unit: _Unit, generated_name: str) -> list[CompileError]:
         key: str | None = None
         if match:
             file, row, column = match.group("file"), int(match.group("line")), int(match.group("column"))
-            message = f"{match.group('code')}: {match.group('message')}"
+            # mcs's hint after an unknown member is about assemblies, which an expression cannot add.
+            message = f"{match.group('code')}: {match.group('message')}".replace(
+                " Are you missing an assembly reference?", ""
+            )
             if Path(file).name in unit.files:
                 key = unit.files[Path(file).name]
                 if (row, column) > unit.ends[key]:  # the wrapper's `);` after the code: the closing `)`
