@@ -50,6 +50,9 @@ def consumer_over_its_tokens_per_minute_gets_429_with_retry_after(target: Target
     retry_after = response.headers.get("Retry-After")
     assert retry_after is not None and 0 < int(retry_after) <= 60, f"Retry-After {retry_after!r}"
     assert error_code(response) == "TooManyTokens", response.text[:200]
+    assert response.json()["error"].get("requestId"), "the gateway's error JSON names the request"
+    for host in target.backend_hosts:
+        assert host not in response.text
     if target.control is not None:
         target.control.advance(int(retry_after) + 1)
         with target.http() as http:
@@ -71,7 +74,9 @@ def consumer_over_its_quota_gets_403(target: Target) -> None:
         raise Skip("no chat consumer's quota can be used up within 200 emulated minutes")
     _, consumer = min(quota, key=lambda x: x[0])
     deployment = next(d for d in consumer.deployments if d in target.chat_deployments)
-    size = (consumer.tokens_per_minute or 1000) * 3 // 5
+    # As large as the minute allows (the gateway's estimate of a prompt of n words is about 1.25 n), so the
+    # quota runs out in as few emulated minutes as possible.
+    size = (consumer.tokens_per_minute or 1000) * 3 // 4
     with target.http() as http:
         for _ in range(1000):
             response = http.post(
