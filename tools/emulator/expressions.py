@@ -21,7 +21,7 @@ from tools.csharp import compiler
 
 from .context import decode
 
-HOST_SOURCE = Path(__file__).with_name("ApimRuntime.cs")
+HOST_SOURCES = (Path(__file__).with_name("ApimRuntime.cs"), Path(__file__).with_name("ApimHost.cs"))
 # Snapshot parts that change between expressions of one request; the rest is sent only when it changes.
 DYNAMIC = ("elapsedMs", "response", "lastError", "variables")
 BUILD_DIR = Path(__file__).resolve().parents[2] / "build" / "emulator"
@@ -58,7 +58,7 @@ def compile_all(expressions: dict[str, tuple[str, str]]) -> Compiled:
 
 def _host_exe(assembly: Path) -> Path:
     """The host compiled against this expressions assembly (it carries the Apim.Policies interfaces)."""
-    digest = hashlib.sha256(HOST_SOURCE.read_bytes() + assembly.read_bytes()).hexdigest()[:20]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in HOST_SOURCES) + assembly.read_bytes()).hexdigest()[:20]
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     exe = BUILD_DIR / f"host-{digest}.exe"
     if exe.exists():
@@ -80,7 +80,7 @@ def _host_exe(assembly: Path) -> Path:
             "-r:System.Xml.Linq.dll",
             f"-r:{assembly}",
             f"-out:{partial}",
-            str(HOST_SOURCE),
+            *(str(p) for p in HOST_SOURCES),
         ],
         capture_output=True,
         text=True,

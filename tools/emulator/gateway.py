@@ -9,7 +9,6 @@ import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,8 +18,9 @@ from .backends import Backends, Unavailable
 from .clock import Clock
 from .context import Headers, Message, RequestState, Response, Url
 from .expressions import ExpressionHost, compile_all
-from .model import MASKED, GatewayModel, Subscription, load_plan, read_model
-from .openai_sim import COGNITIVE_AUDIENCE, SimulatedAccount, embed
+from .keys import Answer, check_subscription, error_body
+from .model import MASKED, GatewayModel, load_plan, read_model
+from .openai_sim import COGNITIVE_AUDIENCE, SimulatedAccount
 from .pipeline import Documents, EmulatorError, Executor, PolicyFailure
 from .policies.limits import Counters
 from .services import ContentSafety, EventHubSink, MetricSink, TokenIssuer, VectorStore
@@ -42,19 +42,6 @@ HOP_BY_HOP = {
 # The tenant of the gateway's own managed identity (any GUID: only the simulated accounts check its tokens).
 IDENTITY_TENANT = "00000000-0000-4000-8000-00000000e12a"
 SYSTEM_IDENTITY = str(uuid.uuid5(uuid.NAMESPACE_URL, "genai-gateway-emulator:system-assigned"))
-
-
-@dataclass
-class Answer:
-    status: int
-    reason: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    chunks: list[bytes] | None
-
-
-def _error_body(status: int, message: str) -> bytes:
-    return json.dumps({"statusCode": status, "message": message}).encode()
 
 
 class Gateway:
@@ -303,12 +290,12 @@ class Gateway:
         prefix = "/" + self.model.api.path
         if not (url.path == prefix or url.path.startswith(prefix + "/")):
             return Answer(
-                404, "Not Found", [("Content-Type", "application/json")], _error_body(404, "Resource not found"), None
+                404, "Not Found", [("Content-Type", "application/json")], error_body(404, "Resource not found"), None
             )
         found = specs.match(self.operations, method, url.path[len(prefix) :])
         if found is None:
             return Answer(
-                404, "Not Found", [("Content-Type", "application/json")], _error_body(404, "Resource not found"), None
+                404, "Not Found", [("Content-Type", "application/json")], error_body(404, "Resource not found"), None
             )
         operation, matched = found
         started = time.perf_counter()
@@ -323,7 +310,7 @@ class Gateway:
             matched=matched,
             operation=operation,
         )
-        refused = self._subscription(state)
+        refused = check_subscription(self.model, state)
         if refused is not None:
             return refused
         response = self.executor.run(state)
@@ -342,112 +329,14 @@ class Gateway:
             )
         return self._answer(response)
 
-    def _subscription(self, state: RequestState) -> Answer | None:
-        """Subscription keys: https://learn.microsoft.com/azure/api-management/api-management-subscriptions.
-        The key is read from the API's header name, else its query parameter name; a key that matches no
-        active subscription is refused 401 even where the key is optional (the emulator follows the summary
-        table of that page; see docs/azure-facts.md on the ambiguity); a product subscription only opens the
-        APIs of its product, and brings the product's policy."""
-        api = self.model.api
-        key = state.request.headers.get(api.key_header)
-        if key is None:
-            key = next((v for k, v in state.url.query if k == api.key_query), None)
-        if key is None:
-            if api.subscription_required:
-                return Answer(
-                    401,
-                    "Access Denied",
-                    [
-                        ("Content-Type", "application/json"),
-                        (
-                            "WWW-Authenticate",
-                            'AzureApiManagementKey realm="https://gateway",name="' + api.key_header + '",type="header"',
-                        ),
-                    ],
-                    _error_body(
-                        401,
-                        "Access denied due to missing subscription key. Make sure to include subscription key when "
-                        "making requests to an API.",
-                    ),
-                    None,
-                )
-            return None
-        subscription = self._by_key(key)
-        if subscription is None or not self._opens(subscription):
-            return Answer(
-                401,
-                "Access Denied",
-                [("Content-Type", "application/json")],
-                _error_body(
-                    401,
-                    "Access denied due to invalid subscription key. Make sure to provide a valid key for an active "
-                    "subscription.",
-                ),
-                None,
-            )
-        state.subscription, state.subscription_key = subscription, key
-        if subscription.scope_kind == "product":
-            state.product = self.model.products[subscription.scope_id]
-        return None
-
-    def _by_key(self, key: str) -> Subscription | None:
-        for subscription in self.model.subscriptions.values():
-            if subscription.active and key in (subscription.primary_key, subscription.secondary_key):
-                return subscription
-        return None
-
-    def _opens(self, subscription: Subscription) -> bool:
-        if subscription.scope_kind == "all":
-            return True
-        if subscription.scope_kind == "api":
-            return subscription.scope_id == self.model.api.api_id
-        product = self.model.products.get(subscription.scope_id)
-        return product is not None and self.model.api.api_id in product.api_ids
-
     def _finish(self, state: RequestState) -> None:
         """End-of-request work of the policies (token accounting, metrics), with the response's token counts."""
-        counts = self.response_counts(state)
+        counts = tokens.response_counts(state.request.body, state.response)
         for _, finish in state.finishers:
             finish(counts)
-
-    def response_counts(self, state: RequestState) -> dict[str, int] | None:
-        response = state.response
-        if response is None or response.status != 200:
-            return None
-        body = json.loads(state.request.body or "null") if state.request.body else None
-        if response.chunks is not None:
-            # Streams are always estimated: the prompt estimate plus the streamed text's.
-            text = ""
-            for chunk in response.chunks:
-                payload = chunk.decode(errors="replace").removeprefix("data: ").strip()
-                if payload and payload != "[DONE]":
-                    try:
-                        for choice in json.loads(payload).get("choices", []):
-                            text += (choice.get("delta") or {}).get("content") or ""
-                    except ValueError:
-                        continue
-            prompt = tokens.estimate_prompt_tokens(body)
-            completion = tokens.estimate_text_tokens(text)
-            return {"prompt": prompt, "completion": completion, "total": prompt + completion}
-        try:
-            usage = json.loads(response.body or "null").get("usage")
-        except (ValueError, AttributeError):
-            usage = None
-        if not isinstance(usage, dict):
-            return None
-        prompt = int(usage.get("prompt_tokens", 0))
-        completion = int(usage.get("completion_tokens", 0))
-        return {
-            "prompt": prompt,
-            "completion": completion,
-            "total": int(usage.get("total_tokens", prompt + completion)),
-        }
 
     def _answer(self, response: Response) -> Answer:
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP]
         if response.chunks is not None:
             return Answer(response.status, response.reason, headers, b"", list(response.chunks))
         return Answer(response.status, response.reason, headers, (response.body or "").encode(), None)
-
-    def embed_text(self, text: str) -> list[float]:
-        return embed(text)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -67,3 +68,41 @@ def estimate_prompt_tokens(body: Any) -> int:
 
 def estimate_text_tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
+
+
+def response_counts(request_body: str | None, response: Any) -> dict[str, int] | None:
+    """The tokens a successful response cost, as the token policies count them: a buffered response's usage,
+    or, for a stream, the prompt estimate plus the streamed text's estimate (streams are always estimated)."""
+    if response is None or response.status != 200:
+        return None
+    try:
+        body = json.loads(request_body) if request_body else None
+    except ValueError:
+        body = None
+    if response.chunks is not None:
+        # Streams are always estimated: the prompt estimate plus the streamed text's.
+        text = ""
+        for chunk in response.chunks:
+            payload = chunk.decode(errors="replace").removeprefix("data: ").strip()
+            if payload and payload != "[DONE]":
+                try:
+                    for choice in json.loads(payload).get("choices", []):
+                        text += (choice.get("delta") or {}).get("content") or ""
+                except ValueError:
+                    continue
+        prompt = estimate_prompt_tokens(body)
+        completion = estimate_text_tokens(text)
+        return {"prompt": prompt, "completion": completion, "total": prompt + completion}
+    try:
+        usage = json.loads(response.body or "null").get("usage")
+    except (ValueError, AttributeError):
+        usage = None
+    if not isinstance(usage, dict):
+        return None
+    prompt = int(usage.get("prompt_tokens", 0))
+    completion = int(usage.get("completion_tokens", 0))
+    return {
+        "prompt": prompt,
+        "completion": completion,
+        "total": int(usage.get("total_tokens", prompt + completion)),
+    }
