@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -246,3 +249,37 @@ def test_a_request_outside_the_apis_operations_is_404(server: EmulatorServer) ->
         f"{server.url}/openai/deployments/gpt-4o-mini/fine-tunes?api-version=2024-10-21", {}, {"api-key": key}
     )
     assert status == 404
+
+
+def test_python_m_tools_emulate_serves_the_stack_and_says_where_the_control_api_is() -> None:
+    if not mcs_available():
+        pytest.skip("needs Mono and Json.NET")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.emulate", "dev", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(6)]
+        banner = "".join(lines)
+        assert "Emulated gateway of stack dev: http://127.0.0.1:" in banner
+        assert "team-alpha" in banner and "/_emulator/" in banner
+        url = lines[0].split(": ", 1)[1].strip().removesuffix("/openai")
+        with urllib.request.urlopen(f"{url}/_emulator/subscriptions", timeout=10) as response:
+            assert set(json.loads(response.read())) == {"team-alpha", "team-beta", "team-gamma"}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_python_m_tools_emulate_of_an_unknown_stack_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from tools import emulate
+
+    assert emulate.main(["no-such-stack"]) == 2
+    assert "no-such-stack" in capsys.readouterr().err

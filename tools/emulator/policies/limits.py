@@ -37,6 +37,10 @@ class Counters:
                 self.windows[key] = current
             return current
 
+    def add(self, window: Window, tokens: int) -> None:
+        with self.lock:
+            window.used += tokens
+
     def reset(self) -> None:
         with self.lock:
             self.windows.clear()
@@ -147,7 +151,7 @@ def llm_token_limit(ex: Executor, element: etree._Element, state: RequestState, 
     # The estimate counts at once, so concurrent requests see it; the response settles the difference.
     for window in (minute, quota_window):
         if window is not None:
-            window.used += prompt_estimate
+            gw.token_counters.add(window, prompt_estimate)
     _publish(
         element,
         state,
@@ -161,7 +165,7 @@ def llm_token_limit(ex: Executor, element: etree._Element, state: RequestState, 
         consumed = prompt_estimate if counts is None else counts["total"]
         for window in (minute, quota_window):
             if window is not None:
-                window.used += consumed - prompt_estimate
+                gw.token_counters.add(window, consumed - prompt_estimate)
         _publish(
             element,
             state,
@@ -234,7 +238,7 @@ def rate_limit_by_key(ex: Executor, element: etree._Element, state: RequestState
     def finish(counts: dict[str, int] | None) -> None:
         condition = ex.attr(element, "increment-condition", state, True)
         if condition is True or str(condition).lower() == "true":
-            window.used += int(ex.attr(element, "increment-count", state, "1"))
+            gw.rate_counters.add(window, int(ex.attr(element, "increment-count", state, "1")))
         header = element.get("remaining-calls-header-name")
         if header and state.response is not None:
             state.response.headers.set(header, [str(max(0, calls - window.used))])
