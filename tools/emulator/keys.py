@@ -2,9 +2,10 @@
 
 https://learn.microsoft.com/azure/api-management/api-management-subscriptions: the key is read from the API's
 header name, else its query parameter name; without a key an API that requires one answers 401; a key that
-matches no active subscription is refused 401 (also where the key is optional: the emulator follows that page's
-summary table; docs/azure-facts.md notes the ambiguity); a product subscription opens only the APIs of its
-product and brings the product's policy; an API-scoped or all-APIs subscription brings no product.
+matches no active subscription is refused 401, also where the key is optional (the emulator follows that page's
+summary table; its Considerations section reads the other way, and only a live check settles it); a product
+subscription opens only the APIs of its product and brings the product's policy; an API-scoped or all-APIs
+subscription brings no product.
 """
 
 from __future__ import annotations

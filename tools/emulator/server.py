@@ -4,12 +4,13 @@ Control API (JSON):
 - GET  /_emulator/subscriptions        -> {"<consumer>": "<primary key>", ...}
 - POST /_emulator/backends/<account>   {"mode": "ok"|"throttle"|"error", "retryAfter": s, "status": code,
                                          "latencyMs": ms} -> how that account's simulated deployments answer
-- GET  /_emulator/backends             -> per backend id: requests, breaker state, until when; per account:
-                                         requests, and requests that carried an api-key
+- GET  /_emulator/backends             -> per backend id: requests, statuses, breaker state, until when
+- GET  /_emulator/accounts             -> per simulated account: requests, and those that carried an api-key or
+                                         no valid token
 - GET  /_emulator/usage-records        -> records sent to the usage event hub, oldest first
 - GET  /_emulator/metrics              -> token metrics emitted (name, value, dimensions)
 - GET  /_emulator/errors               -> recent policy errors (context.LastError) and warnings, newest last
-- POST /_emulator/clock                {"advance": s}
+- POST /_emulator/clock                {"advance": s}; GET /_emulator/clock -> {"now": ...}
 - POST /_emulator/reset                counters, breakers, sinks, cache and backend modes back to the start
 - POST /_emulator/entra-token          {"appId": "<client app id>", "audience"?, "tenant"?, "version"?} -> {"token"}
 - POST /_emulator/content-safety       {"block": ["<phrase>", ...]}
@@ -40,7 +41,9 @@ def control(gateway: Gateway, method: str, path: str, body: Any) -> Any:
     if method == "GET" and route == "/subscriptions":
         return gateway.model.consumer_keys()
     if method == "GET" and route == "/backends":
-        accounts = {
+        return gateway.backends.report()
+    if method == "GET" and route == "/accounts":
+        return {
             sim.account.name: {
                 "host": sim.account.host,
                 "mode": sim.state.mode.mode,
@@ -50,7 +53,8 @@ def control(gateway: Gateway, method: str, path: str, body: Any) -> Any:
             }
             for sim in gateway.sims.values()
         }
-        return {"backends": gateway.backends.report(), "accounts": accounts, "clock": gateway.clock.now().isoformat()}
+    if method == "GET" and route == "/clock":
+        return {"now": gateway.clock.now().isoformat()}
     if method == "POST" and route.startswith("/backends/"):
         sim = gateway.account(route[len("/backends/") :])
         if sim is None:

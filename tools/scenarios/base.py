@@ -57,8 +57,17 @@ class Control:
         self._call("POST", f"/backends/{account}", {"mode": mode, **options})
 
     def backends(self) -> dict[str, Any]:
+        """Per backend id: requests, statuses, breaker ("closed", "tripped", "none") and trippedUntil."""
         result: dict[str, Any] = self._call("GET", "/backends")
         return result
+
+    def accounts(self) -> dict[str, Any]:
+        """Per simulated account: requests, apiKeyRequests, unauthenticated."""
+        result: dict[str, Any] = self._call("GET", "/accounts")
+        return result
+
+    def now(self) -> str:
+        return str(self._call("GET", "/clock")["now"])
 
     def usage_records(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "/usage-records")

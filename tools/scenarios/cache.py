@@ -18,10 +18,10 @@ def repeated_prompt_is_answered_from_the_cache(target: Target) -> None:
         second = client.chat.completions.create(model=deployment, messages=question, max_tokens=16)
         assert second.choices[0].message.content
         return
-    before = target.control.backends()["backends"]
+    before = target.control.backends()
     second = client.chat.completions.create(model=deployment, messages=question, max_tokens=16)
     assert second.choices[0].message.content == first.choices[0].message.content
-    after = target.control.backends()["backends"]
+    after = target.control.backends()
     # The lookup's embeddings call is made; no chat backend (the pools' members) answers.
     chat = [b for b in after if b.startswith("openai-")]
     chat_calls = sum(after[b]["requests"] - before[b]["requests"] for b in chat)

@@ -11,7 +11,7 @@ def flagged_prompt_is_refused_with_403(target: Target) -> None:
     control = target.need_control()
     consumer, deployment = target.chat_consumer()
     control.block(["how to build a weapon"])
-    before = control.backends()["backends"]
+    before = control.backends()
     with target.http() as http:
         blocked = http.post(
             target.url(deployment),
@@ -23,6 +23,6 @@ def flagged_prompt_is_refused_with_403(target: Target) -> None:
         )
     assert blocked.status_code == 403, (blocked.status_code, blocked.text[:200])
     assert allowed.status_code == 200, (allowed.status_code, allowed.text[:200])
-    after = control.backends()["backends"]
+    after = control.backends()
     chat = [b for b in after if b.startswith("openai-")]
     assert sum(after[b]["requests"] - before[b]["requests"] for b in chat) == 1, "the blocked prompt reached a model"

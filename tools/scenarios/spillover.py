@@ -42,11 +42,11 @@ def throttled_ptu_spills_over_and_rests_for_retry_after(target: Target) -> None:
         model=deployment, messages=[{"role": "user", "content": "Hello"}], max_tokens=8
     )
     assert raw.status_code == 200, raw.status_code
-    report = control.backends()
-    now = datetime.fromisoformat(report["clock"])
-    assert sum(report["accounts"][a]["requests"] for a in paygo) >= 1, "pay-as-you-go did not answer"
+    report, accounts = control.backends(), control.accounts()
+    now = datetime.fromisoformat(control.now())
+    assert sum(accounts[a]["requests"] for a in paygo) >= 1, "pay-as-you-go did not answer"
     for account in ptu:
-        state = report["backends"][_backend_of(account)]
+        state = report[_backend_of(account)]
         assert state["breaker"] == "tripped", state
         rest = (datetime.fromisoformat(state["trippedUntil"]) - now).total_seconds()
         assert rest == 30, f"the breaker rests {rest} s, the backend asked for 30"
@@ -54,11 +54,11 @@ def throttled_ptu_spills_over_and_rests_for_retry_after(target: Target) -> None:
     for account in ptu:
         control.backend(account, "ok")
     control.advance(31)
-    before = sum(control.backends()["accounts"][a]["requests"] for a in ptu)
+    before = sum(control.accounts()[a]["requests"] for a in ptu)
     target.client(consumer).chat.completions.create(
         model=deployment, messages=[{"role": "user", "content": "Hi"}], max_tokens=8
     )
-    after = sum(control.backends()["accounts"][a]["requests"] for a in ptu)
+    after = sum(control.accounts()[a]["requests"] for a in ptu)
     assert after == before + 1, "PTU did not serve after its rest"
 
 
