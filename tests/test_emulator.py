@@ -3,6 +3,7 @@ as the service behaves (keyless, capacity, Retry-After)."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import subprocess
@@ -23,6 +24,7 @@ from tools.emulator.backends import Backends, Unavailable
 from tools.emulator.clock import Clock
 from tools.emulator.context import Headers, JsonValue, Message, RequestState, Url
 from tools.emulator.expressions import ExpressionHost, compile_all
+from tools.emulator.gateway import Gateway
 from tools.emulator.model import load_plan, read_model
 from tools.emulator.pipeline import Documents, EmulatorError
 from tools.emulator.server import EmulatorServer
@@ -170,7 +172,9 @@ def test_expressions_run_as_csharp_and_keep_their_dotnet_types() -> None:
         assert host.evaluate("int", snapshot) == (4, [])
         assert host.evaluate("json", snapshot) == (JsonValue('{"a":1}'), [])
         assert host.evaluate("bool", snapshot) == (True, [])
-        assert host.evaluate("body", snapshot) == ("y", ["request"])
+        value, consumed = host.evaluate("body", snapshot)
+        assert value == "y"
+        assert set(consumed) == {"request", "read:request"}  # As<T>() without preserveContent consumes
     finally:
         host.close()
 
@@ -283,3 +287,32 @@ def test_python_m_tools_emulate_of_an_unknown_stack_is_a_usage_error(capsys: pyt
 
     assert emulate.main(["no-such-stack"]) == 2
     assert "no-such-stack" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not mcs_available(), reason="needs Mono and Json.NET")
+def test_a_policy_that_reads_a_streamed_body_makes_the_gateway_buffer_the_stream() -> None:
+    plan = copy.deepcopy(load_plan("dev"))
+    for resource in plan["resources"]:
+        if resource["type"].endswith(":PolicyFragment") and resource["inputs"]["id"] == "usage-record":
+            resource["inputs"]["value"] = (
+                '<fragment><set-variable name="seen" '
+                'value="@(context.Response.Body.As<string>(preserveContent: true))" /></fragment>'
+            )
+    gateway = Gateway(read_model(plan), plan)
+    try:
+        key = gateway.model.consumer_keys()["team-alpha"]
+        body = {"messages": [{"role": "user", "content": "hi"}], "stream": True}
+        answer = gateway.handle(
+            "POST",
+            "/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21",
+            [("api-key", key), ("Content-Type", "application/json")],
+            json.dumps(body).encode(),
+            "127.0.0.1",
+            "localhost",
+            443,
+        )
+        assert answer.status == 200
+        assert answer.chunks is None and answer.body.endswith(b"data: [DONE]\n\n")
+        assert any("stream was buffered" in e["warnings"] for e in gateway.errors)
+    finally:
+        gateway.close()

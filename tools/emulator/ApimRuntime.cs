@@ -4,7 +4,7 @@
 // Protocol: one JSON document per line on stdin, one answer per line on stdout.
 //   {"method": "<compiled method name>", "s": <static part of the snapshot, omitted when unchanged>,
 //    "d": <dynamic part: elapsedMs, response, lastError, variables>}
-//   -> {"ok": true, "value": <typed value>, "consumed": ["request" | "response", ...]}
+//   -> {"ok": true, "value": <typed value>, "consumed": ["request", "response", "read:request", "read:response"]}
 //   -> {"ok": false, "error": "<exception type>: <message>"}
 // A typed value is {"t": "null" | "string" | "bool" | "int" | "long" | "double" | "guid" | "datetime" |
 // "timespan" | "json" | "jwt", "v": ...}: variables keep their .NET type between expressions, as in APIM
@@ -69,6 +69,7 @@ namespace Apim.Emulator
         {
             string content = consumed.Contains(name) ? "" : text;
             if (!preserveContent) consumed.Add(name);
+            consumed.Add("read:" + name);  // any read makes APIM buffer the body (a stream stops streaming)
             object result;
             Type type = typeof(T);
             if (type == typeof(string)) result = content;

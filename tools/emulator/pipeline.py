@@ -232,6 +232,11 @@ class Executor:
             state.request.consumed = True
         if "response" in consumed and state.response is not None:
             state.response.consumed = True
+        if "read:response" in consumed and state.response is not None and state.response.chunks is not None:
+            # Reading a streamed body buffers it: the caller gets the whole answer at once, not a stream.
+            state.response.body = b"".join(state.response.chunks).decode("utf-8", "replace")
+            state.response.chunks = None
+            state.warnings.append(f"{key} read the streamed response body: the stream was buffered")
         return value
 
     def attr(self, element: etree._Element, name: str, state: RequestState, default: Any = None) -> Any:

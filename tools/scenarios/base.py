@@ -77,6 +77,11 @@ class Control:
         result: list[dict[str, Any]] = self._call("GET", "/metrics")
         return result
 
+    def errors(self) -> list[dict[str, str]]:
+        """Recent policy errors (context.LastError) and warnings of the emulator, newest last."""
+        result: list[dict[str, str]] = self._call("GET", "/errors")
+        return result
+
     def advance(self, seconds: float) -> str:
         return str(self._call("POST", "/clock", {"advance": seconds})["now"])
 

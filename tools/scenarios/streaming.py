@@ -28,3 +28,7 @@ def streamed_chat_completion_is_an_event_stream_ending_in_done(target: Target) -
     assert text, "the stream carried no content"
     usage = [c["usage"] for c in chunks if c.get("usage")]
     assert usage and usage[-1]["total_tokens"] > 0, "include_usage asked for a final usage chunk"
+    if target.control is not None:
+        # No policy read the streamed body (which would make the gateway buffer the whole answer).
+        buffered = [e for e in target.control.errors() if "stream was buffered" in e.get("warnings", "")]
+        assert not buffered, buffered
