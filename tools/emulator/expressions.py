@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import shutil
 import subprocess
 import threading
@@ -160,3 +161,25 @@ class ExpressionHost:
         for stream in (self._process.stdout, self._process.stderr):
             if stream is not None:
                 stream.close()
+
+
+class HostPool:
+    """Several hosts (one per core by default), so concurrent requests do not queue for one Mono process."""
+
+    def __init__(self, compiled: Compiled, size: int | None = None) -> None:
+        count = size if size is not None else max(1, min(4, os.cpu_count() or 1))
+        self.hosts = [ExpressionHost(compiled) for _ in range(count)]
+        self._free: queue.SimpleQueue[ExpressionHost] = queue.SimpleQueue()
+        for host in self.hosts:
+            self._free.put(host)
+
+    def evaluate(self, key: str, snapshot: dict[str, Any]) -> tuple[Any, list[str]]:
+        host = self._free.get()
+        try:
+            return host.evaluate(key, snapshot)
+        finally:
+            self._free.put(host)
+
+    def close(self) -> None:
+        for host in self.hosts:
+            host.close()

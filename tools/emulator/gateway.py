@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from . import specs, tokens
 from .backends import Backends, Unavailable
 from .clock import Clock
 from .context import Headers, Message, RequestState, Response, Url
-from .expressions import ExpressionHost, compile_all
+from .expressions import HostPool, compile_all
 from .keys import Answer, check_subscription, error_body
 from .model import MASKED, GatewayModel, load_plan, read_model
 from .openai_sim import COGNITIVE_AUDIENCE, SimulatedAccount
@@ -65,7 +66,7 @@ class Gateway:
             model.named_values,
         )
         self.documents.check()
-        self.host = ExpressionHost(compile_all(self.documents.code))
+        self.host = HostPool(compile_all(self.documents.code))
         self.executor = Executor(self, self.documents, self.host)
         self.backends = Backends(model, self.clock)
         self.issuer = TokenIssuer(self.clock)
@@ -92,6 +93,7 @@ class Gateway:
             )
         self.lock = threading.Lock()
         self._connections = threading.local()
+        self._tokens: dict[tuple[str, str], tuple[str, datetime]] = {}
         self.requests = 0
         # The policy errors of recent requests (LastError), newest last: what APIM's trace would show.
         self.errors: deque[dict[str, str]] = deque(maxlen=100)
@@ -118,6 +120,8 @@ class Gateway:
         self.token_counters.reset()
         self.rate_counters.reset()
         self.errors.clear()
+        with self.lock:
+            self._tokens.clear()
         for sim in self.sims.values():
             sim.reset()
 
@@ -129,10 +133,20 @@ class Gateway:
 
     # -- services the policies call ---------------------------------------------------------------------
     def managed_identity_token(self, resource: str, client_id: str | None) -> str | None:
+        """A token of the gateway's identity for `resource`, reused until 5 minutes before it expires (APIM
+        caches managed-identity tokens the same way rather than asking Entra ID on every request)."""
         app_id = SYSTEM_IDENTITY if client_id is None else client_id
         if app_id not in self.identity_ids:
             return None
-        return self.issuer.issue(tenant=IDENTITY_TENANT, audience=resource, app_id=app_id, version=1)
+        now = self.clock.now()
+        with self.lock:
+            cached = self._tokens.get((resource, app_id))
+            if cached is not None and cached[1] - now > timedelta(minutes=5):
+                return cached[0]
+        token = self.issuer.issue(tenant=IDENTITY_TENANT, audience=resource, app_id=app_id, version=1)
+        with self.lock:
+            self._tokens[(resource, app_id)] = (token, now + timedelta(hours=1))
+        return token
 
     def default_dimension(self, name: str, state: RequestState) -> str:
         values = {

@@ -27,7 +27,7 @@ from lxml import etree
 from tools.rawxml import to_wellformed
 
 from .context import Headers, LastError, RequestState, Response
-from .expressions import ExpressionError, ExpressionHost, is_expression
+from .expressions import ExpressionError, HostPool, is_expression
 
 if TYPE_CHECKING:
     from .gateway import Gateway
@@ -214,7 +214,7 @@ class Documents:
 class Executor:
     """Runs one request through the documents."""
 
-    def __init__(self, gateway: Gateway, documents: Documents, host: ExpressionHost) -> None:
+    def __init__(self, gateway: Gateway, documents: Documents, host: HostPool) -> None:
         self.gateway = gateway
         self.documents = documents
         self.host = host

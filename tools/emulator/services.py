@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import operator
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -139,9 +140,9 @@ class ContentSafety:
 
 
 def cosine_distance(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    na = math.sqrt(sum(x * x for x in a))
-    nb = math.sqrt(sum(y * y for y in b))
+    dot = sum(map(operator.mul, a, b))
+    na = math.sqrt(sum(map(operator.mul, a, a)))
+    nb = math.sqrt(sum(map(operator.mul, b, b)))
     if na == 0 or nb == 0:
         return 1.0
     return 1.0 - dot / (na * nb)
