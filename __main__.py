@@ -4,7 +4,7 @@ import pulumi
 
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs
 from components.content_safety import ContentSafety, ContentSafetyArgs
-from components.gateway_policies import API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
+from components.gateway_policies import API_PATH, ENTRA_API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
 from components.private_openai import PrivateOpenAI, PrivateOpenAIArgs
 from components.semantic_cache import SemanticCache, SemanticCacheArgs
 from components.settings import settings_from_pulumi_config
@@ -54,6 +54,9 @@ pulumi.export(
 
 # For app teams: the base URL an OpenAI SDK takes, the deployments, and per consumer its access.
 pulumi.export("openaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{API_PATH}"))
+if settings.entra_id.enabled:
+    # Entra ID callers have their own API (README, "Entra ID callers"): an Azure OpenAI SDK takes `.../entra`.
+    pulumi.export("entraOpenaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{ENTRA_API_PATH}"))
 pulumi.export("deployments", sorted({d.name for a in settings.openai.accounts for d in a.deployments}))
 pulumi.export(
     "consumers",

@@ -2,8 +2,9 @@
 
 One backend per OpenAI account (each with a circuit breaker that honours Retry-After), one pool per
 deployment name (round-robin, weighted or PTU-first priority spill-over), the policy fragments rendered
-from fragments/, the Azure OpenAI inference API with its policy and diagnostic, and a product with a
-token-limit policy and a subscription for every consumer.
+from fragments/ (components/gateway_fragments.py), the OpenAI APIs for key and Entra ID callers with their
+policies, diagnostics and LLM logging (components/openai_api.py), and a product with a token-limit policy and a
+subscription for every consumer.
 """
 
 from __future__ import annotations
@@ -16,39 +17,22 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import apimanagement
 
-from .diagnostics import no_payload_logging
+from .gateway_fragments import (
+    FRAGMENTS,
+    HEADERS,
+    IDENTITY_CLIENT_ID_NAMED_VALUE,
+    IP_HASH_KEY_NAMED_VALUE,
+    fragment_documents,
+)
+from .openai_api import ENTRA_API, KEY_API, DeclaredApi, api_specs, declare_api, declare_llm_logging
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
 from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
 
-# Azure OpenAI inference API, GA 2024-10-21, pinned to a commit of the Azure REST API specs.
-OPENAI_SPEC_URL = (
-    "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/132b90d1f06386034a6c2b34e903dbd3b03f9806/"
-    "specification/cognitiveservices/data-plane/AzureOpenAI/inference/stable/2024-10-21/inference.json"
-)
-API_ID = "azure-openai"
-API_PATH = "openai"
-IDENTITY_CLIENT_ID_NAMED_VALUE = "gateway-identity-client-id"
-IP_HASH_KEY_NAMED_VALUE = "usage-ip-hash-key"
-METRIC_NAMESPACE = "genai-gateway"
-
-
-@dataclass(frozen=True)
-class FragmentIds:
-    load_balancing: str = "openai-load-balancing"
-    spillover_retry: str = "openai-spillover-retry"
-    adaptive_token_limit: str = "adaptive-token-limit"
-    token_usage_metrics: str = "token-usage-metrics"
-    usage_record: str = "usage-record"
-    errors: str = "openai-errors"
-    entra_consumers: str = "entra-consumers"
-    consumer_required: str = "consumer-required"
-
-
-FRAGMENTS = FragmentIds()
-
-
+API_ID = KEY_API.api_id
+API_PATH = KEY_API.path
+ENTRA_API_PATH = ENTRA_API.path
 @dataclass(frozen=True)
 class IncludedFragment:
     """A fragment another component owns (semantic cache, content safety) that the API policy includes."""
@@ -76,15 +60,6 @@ class ConsumerPolicy:
 
 def subscription_sid(consumer: str) -> str:
     return f"{consumer}-key"
-
-
-def spillover_retries(failure_count: int, largest_pool: int) -> int:
-    """Retries that let a request trip every pool member but the last, so it reaches the spill-over tier.
-
-    A member trips after `failure_count` failures and is skipped from then on; a request that meets only
-    throttled members needs failure_count retries per member it passes. APIM allows 1 to 50 retries.
-    """
-    return min(50, max(1, failure_count * (largest_pool - 1)))
 
 
 def circuit_breaker(routing: RoutingSettings) -> apimanagement.BackendCircuitBreakerArgs:
@@ -133,6 +108,8 @@ class GatewayPoliciesArgs:
     entra_id: EntraIdSettings = field(default_factory=EntraIdSettings)
     # In the order they run: inbound ones after the Entra ID check, outbound ones before the usage record.
     included_fragments: Sequence[IncludedFragment] = ()
+    # With the WAF ingress: the App Gateway subnet, whose connections carry the client in X-Forwarded-For.
+    app_gateway_subnet: str | None = None
 
     @classmethod
     def from_settings(
@@ -162,6 +139,11 @@ class GatewayPoliciesArgs:
             quotas={c.name: effective_quota(c, settings) for c in settings.consumers},
             entra_id=settings.entra_id,
             included_fragments=tuple(included_fragments),
+            app_gateway_subnet=(
+                str(settings.network.subnets.app_gateway)
+                if settings.ingress.enabled and settings.network.subnets.app_gateway is not None
+                else None
+            ),
         )
 
     def consumer_policy(self, consumer: ConsumerSettings) -> ConsumerPolicy:
@@ -235,7 +217,9 @@ class GatewayPolicies(pulumi.ComponentResource):
                 )
             )
         fragments = self._fragments(depends_on=[*named_values, *pools, args.usage_logger])
-        api = self._api(fragments)
+        apis = self._apis(fragments)
+        # Products link only to the key API: subscriptions belong to key callers.
+        api = apis[0].api
         self.api_id = api.id
         self.consumers = [self._consumer(c, api) for c in args.consumers]
         self.register_outputs({"apiId": self.api_id, "backendIds": [account_backend_id(a.key) for a in args.accounts]})
@@ -293,65 +277,10 @@ class GatewayPolicies(pulumi.ComponentResource):
     # -- policies -------------------------------------------------------------------------------------
     def _fragments(self, depends_on: Sequence[pulumi.Resource]) -> list[apimanagement.PolicyFragment]:
         args = self._args
-        largest_pool = max((len(p.members) for p in args.pools), default=1)
-        documents = {
-            FRAGMENTS.load_balancing: (
-                render(
-                    "openai-load-balancing",
-                    pools=args.pools,
-                    identity_client_id_named_value=IDENTITY_CLIENT_ID_NAMED_VALUE,
-                ),
-                "Keyless access with the gateway identity; routes each deployment to its backend pool",
-            ),
-            FRAGMENTS.spillover_retry: (
-                render(
-                    "openai-spillover-retry",
-                    retry_count=spillover_retries(args.routing.circuit_breaker.failure_count, largest_pool),
-                    timeout_seconds=args.routing.backend_timeout_seconds,
-                ),
-                "Re-sends a throttled request through the pool so PTU spills over to pay-as-you-go",
-            ),
-            FRAGMENTS.adaptive_token_limit: (
-                render(
-                    "adaptive-token-limit",
-                    global_tokens_per_minute=args.token_limits.global_tokens_per_minute,
-                    high=args.token_limits.high,
-                    low=args.token_limits.low,
-                ),
-                "Global token budget, and per-tier allowances that grow with the unused budget",
-            ),
-            FRAGMENTS.token_usage_metrics: (
-                render("token-usage-metrics", metric_namespace=METRIC_NAMESPACE),
-                "Token metrics by product, subscription, backend, deployment and tier",
-            ),
-            FRAGMENTS.usage_record: (
-                render(
-                    "usage-record",
-                    logger_id=args.usage_logger_name,
-                    hash_client_ip=args.hash_client_ip,
-                    ip_hash_key_named_value=IP_HASH_KEY_NAMED_VALUE,
-                ),
-                "One usage record per request to Event Hubs (schemas/usage-record.v1.json)",
-            ),
-            FRAGMENTS.errors: (render("openai-errors"), "Consistent JSON errors that keep Retry-After"),
-            FRAGMENTS.consumer_required: (
-                render("consumer-required"),
-                "Refuses requests that no consumer's product policy or Entra ID mapping claimed",
-            ),
-        }
-        if args.entra_id.enabled:
-            documents[FRAGMENTS.entra_consumers] = (
-                render(
-                    "entra-consumers",
-                    tenant_id=args.entra_id.tenant_id,
-                    audiences=args.entra_id.audiences,
-                    consumers=[args.consumer_policy(c) for c in args.consumers if c.entra_client_app_ids],
-                ),
-                "Entra ID callers: token validation and their consumer's limits and allow-list",
-            )
         fragments = []
-        for fragment_id, (value, description) in documents.items():
-            self.documents[f"fragment:{fragment_id}"] = value
+        for fragment_id, (value, description) in fragment_documents(args).items():
+            if isinstance(value, str):
+                self.documents[f"fragment:{fragment_id}"] = value
             fragments.append(
                 apimanagement.PolicyFragment(
                     f"{self._name}-{fragment_id}",
@@ -366,66 +295,44 @@ class GatewayPolicies(pulumi.ComponentResource):
             )
         return fragments
 
-    def _api(self, fragments: Sequence[pulumi.Resource]) -> apimanagement.Api:
+    def _apis(self, fragments: Sequence[pulumi.Resource]) -> list[DeclaredApi]:
         args = self._args
-        api = apimanagement.Api(
-            f"{self._name}-api",
-            api_id=API_ID,
-            display_name="Azure OpenAI",
-            description="Azure OpenAI inference API (2024-10-21) behind the GenAI gateway",
-            path=API_PATH,
-            protocols=["https"],
-            format="openapi+json-link",
-            value=OPENAI_SPEC_URL,
-            api_type="http",
-            # With Entra ID callers the key becomes optional; the entra-consumers fragment then demands a token.
-            subscription_required=not args.entra_id.enabled,
-            # The official OpenAI SDKs send the key as api-key: they work unchanged against the gateway.
-            subscription_key_parameter_names=apimanagement.SubscriptionKeyParameterNamesContractArgs(
-                header="api-key", query="api-key"
-            ),
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
-        )
         included = list(args.included_fragments)
-        policy = render(
-            "api-policy",
-            fragments=FRAGMENTS,
-            entra_id=args.entra_id.enabled,
-            inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],
-            outbound_extra=[f.fragment_id for f in included if f.section == "outbound"],
-        )
-        self.documents["api:policy"] = policy
-        apimanagement.ApiPolicy(
-            f"{self._name}-api-policy",
-            api_id=api.name,
-            policy_id="policy",
-            format="rawxml",
-            value=policy,
+        declared = []
+        for spec in api_specs(args.entra_id.enabled):
+            policy = render(
+                "api-policy",
+                fragments=FRAGMENTS,
+                entra_id=spec.entra_id,
+                inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],
+                outbound_extra=[f.fragment_id for f in included if f.section == "outbound"],
+            )
+            self.documents[f"api:{spec.api_id}:policy"] = policy
+            declared.append(
+                declare_api(
+                    f"{self._name}-api" if not spec.entra_id else f"{self._name}-entra-api",
+                    spec,
+                    policy=policy,
+                    resource_group_name=args.resource_group_name,
+                    apim_name=args.apim_name,
+                    apim=args.apim,
+                    app_insights_logger_id=args.app_insights_logger_id,
+                    log_client_ip=args.log_client_ip,
+                    sampling_percentage=args.sampling_percentage,
+                    policy_depends_on=[*fragments, *(f.resource for f in included)],
+                    parent=self,
+                )
+            )
+        declare_llm_logging(
+            self._name,
+            declared,
             resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=api, depends_on=[*fragments, *(f.resource for f in included)]),
-        )
-        no_payload = no_payload_logging()
-        apimanagement.ApiDiagnostic(
-            f"{self._name}-api-diagnostic",
-            api_id=api.name,
-            diagnostic_id="applicationinsights",
-            logger_id=args.app_insights_logger_id,
-            always_log="allErrors",
-            http_correlation_protocol="W3C",
+            apim_name=args.apim_name,
+            apim=args.apim,
             log_client_ip=args.log_client_ip,
-            metrics=True,
-            verbosity="information",
-            sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=args.sampling_percentage),
-            frontend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-            backend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=api),
+            parent=self,
         )
-        return api
+        return declared
 
     # -- consumers --------------------------------------------------------------------------------------
     def _consumer(self, consumer: ConsumerSettings, api: apimanagement.Api) -> ConsumerAccess:
@@ -452,7 +359,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             service_name=self._args.apim_name,
             opts=pulumi.ResourceOptions(parent=product),
         )
-        policy = render("product-policy", consumer=self._args.consumer_policy(consumer))
+        policy = render("product-policy", consumer=self._args.consumer_policy(consumer), headers=HEADERS)
         self.documents[f"product:{consumer.product_id}"] = policy
         apimanagement.ProductPolicy(
             f"{name}-policy",

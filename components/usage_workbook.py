@@ -1,11 +1,12 @@
 """UsageWorkbook: an Azure Monitor workbook that charts how the gateway is used.
 
-Tokens by consumer and by deployment (the `llm-emit-token-metric` custom metrics, which workspace-based
+Tokens by consumer and by deployment (the `azure-openai-emit-token-metric` custom metrics, which workspace-based
 Application Insights stores in the workspace's `AppMetrics` table), throttling (429 and 503 rates),
 spill-over share (requests and tokens served by pay-as-you-go instead of PTU backends) and the semantic
 cache hit ratio (the last three from the gateway resource logs, `ApiManagementGatewayLogs`, and the
-generative AI gateway logs, `ApiManagementGatewayLlmLog`). Every query runs against the gateway's Log
-Analytics workspace, which is the workbook's source.
+generative AI gateway logs, `ApiManagementGatewayLlmLog`, which each API's LLM logging fills; see
+components/openai_api.py). Every query runs against the gateway's Log Analytics workspace, which is the
+workbook's source, and covers every OpenAI API of the gateway (`ApiId` is the prefix of their ids).
 
 The workbook itself is a data file, `workbooks/usage.workbook.json`, that opens as it is in the
 workbook editor. The stack sets only the values of its hidden parameters (`ApiId`, `BackendTiers`) and

@@ -267,9 +267,13 @@ def test_client_ips_are_not_logged_by_default(stack: Recording) -> None:
     diagnostics = stack.of_type("azure-native:apimanagement:Diagnostic") + stack.of_type(
         "azure-native:apimanagement:ApiDiagnostic"
     )
-    assert len(diagnostics) == 2
+    # The service's and one per OpenAI API (key callers; with Entra ID callers also theirs).
+    assert len(diagnostics) == 1 + len(stack.of_type("azure-native:apimanagement:Api"))
     for diagnostic in diagnostics:
         assert diagnostic.get("logClientIp") is False
+    # The LLM logging diagnostics, declared through an ARM template, do not log them either.
+    template = stack.one("azure-native:resources:Deployment", "policies-llm-logging").get("properties.template")
+    assert {r["properties"]["logClientIp"] for r in template["resources"]} == {False}
 
 
 def test_gateway_resource_logs_go_to_log_analytics(stack: Recording) -> None:

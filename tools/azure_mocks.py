@@ -27,6 +27,7 @@ _APIM = _RG + "Microsoft.ApiManagement/service/{serviceName}"
 # add their type, so ids stay realistic.
 ARM_IDS: dict[str, str] = {
     "azure-native:resources:ResourceGroup": "/subscriptions/{subscription}/resourceGroups/{resourceGroupName}",
+    "azure-native:resources:Deployment": _RG + "Microsoft.Resources/deployments/{deploymentName}",
     "azure-native:network:VirtualNetwork": _RG + "Microsoft.Network/virtualNetworks/{virtualNetworkName}",
     "azure-native:network:Subnet": _RG + "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
     "azure-native:network:NetworkSecurityGroup": _RG

@@ -595,11 +595,31 @@ def _names(resources: Iterable[Any], key: str, fallback: str | None = None) -> f
     return frozenset(names)
 
 
+# A backend declared inside an ARM deployment's template (properties the typed SDK cannot send), named
+# `[format('{0}/<backend id>', parameters('serviceName'))]` or `<service>/<backend id>`.
+_ARM_BACKEND_TYPE = "microsoft.apimanagement/service/backends"
+_ARM_CHILD_NAME = re.compile(r"^(?:\[format\('\{0\}/(?P<formatted>[^'/]+)'.*\]|[^/\[]+/(?P<plain>[^/]+))$")
+
+
+def _arm_backend_ids(deployments: Iterable[Any]) -> frozenset[str]:
+    names = set()
+    for deployment in deployments:
+        declared = deployment.get("properties.template.resources") or []
+        for resource in declared if isinstance(declared, list) else []:
+            if not isinstance(resource, dict) or str(resource.get("type", "")).lower() != _ARM_BACKEND_TYPE:
+                continue
+            match = _ARM_CHILD_NAME.match(str(resource.get("name", "")))
+            if match:
+                names.add(match.group("formatted") or match.group("plain"))
+    return frozenset(names)
+
+
 def references_of(recording: Any) -> References:
     """The names a recorded stack declares, for reference checks."""
     of = recording.of_type
     return References(
-        backends=_names(of("azure-native:apimanagement:Backend"), "backendId"),
+        backends=_names(of("azure-native:apimanagement:Backend"), "backendId")
+        | _arm_backend_ids(of("azure-native:resources:Deployment")),
         loggers=_names(of("azure-native:apimanagement:Logger"), "loggerId"),
         fragments=frozenset(_fragment_id(r) for r in of(FRAGMENT_TYPE)),
         named_values=_names(of("azure-native:apimanagement:NamedValue"), "displayName", "namedValueId"),
