@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from components.gateway_policies import OPENAI_SPEC_URL
+from components.openai_api import OPENAI_SPEC_URL
 from tests.emulator_support import emulator, stop_all
 from tools.csharp.compiler import mcs_available
 from tools.emulator import specs
@@ -40,7 +40,7 @@ def server() -> Iterator[EmulatorServer]:
 
 
 def _documents(api_policy: str, fragments: dict[str, str] | None = None) -> Documents:
-    return Documents.load(None, api_policy, {}, fragments or {}, {"known": "value"})
+    return Documents.load(None, {"api": api_policy}, {}, fragments or {}, {"known": "value"})
 
 
 def _policy(inbound: str = "", backend: str = "<forward-request />", outbound: str = "") -> str:
@@ -81,7 +81,7 @@ def test_every_element_the_stacks_ship_is_implemented(stack: str) -> None:
     model = read_model(load_plan(stack))
     documents = Documents.load(
         model.service_policy,
-        model.api.policy,
+        {a.api_id: a.policy for a in model.apis.values()},
         {p.product_id: p.policy for p in model.products.values()},
         model.fragments,
         model.named_values,
@@ -168,7 +168,8 @@ def test_expressions_run_as_csharp_and_keep_their_dotnet_types() -> None:
             variables={"n": 41},
         )
         model = read_model(load_plan("dev"))
-        snapshot = state.snapshot(model.api, model, 0.0)
+        state.api = model.primary_api
+        snapshot = state.snapshot(model, 0.0)
         assert host.evaluate("int", snapshot) == (4, [])
         assert host.evaluate("json", snapshot) == (JsonValue('{"a":1}'), [])
         assert host.evaluate("bool", snapshot) == (True, [])
@@ -267,7 +268,11 @@ def test_python_m_tools_emulate_serves_the_stack_and_says_where_the_control_api_
     )
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(6)]
+        lines = []
+        while not lines or "Control API" not in lines[-1]:
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
         banner = "".join(lines)
         assert "Emulated gateway of stack dev: http://127.0.0.1:" in banner
         assert "team-alpha" in banner and "/_emulator/" in banner

@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     model = gateway.model
-    print(f"Emulated gateway of stack {args.stack}: {server.url}/{model.api.path}")
+    print(f"Emulated gateway of stack {args.stack}: {server.url}/{model.primary_api.path}")
+    for api in sorted(model.apis.values(), key=lambda a: a.path):
+        key = "key required" if api.subscription_required else "key optional"
+        print(f"  API {api.api_id}: {server.url}/{api.path} ({key})")
     print("Consumers (keys: GET /_emulator/subscriptions):")
     for sid, subscription in sorted(model.subscriptions.items()):
         product = model.products.get(subscription.scope_id)

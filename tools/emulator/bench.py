@@ -51,7 +51,8 @@ def run(server: EmulatorServer, *, requests: int, concurrency: int, stream: bool
     gateway = server.gateway
     gateway.reset()
     key = next(iter(gateway.model.consumer_keys().values()))
-    url = f"{server.url}/{gateway.model.api.path}/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
+    path = gateway.model.primary_api.path
+    url = f"{server.url}/{path}/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
     context = multiprocessing.get_context("spawn")
     failures = context.Value("i", 0)
     ready, go = context.Semaphore(0), context.Event()

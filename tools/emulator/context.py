@@ -203,6 +203,8 @@ class RequestState:
     timestamp: datetime
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     matched: dict[str, str] = field(default_factory=dict)
+    api: Any = None  # model.Api the request's path selected
+    api_path: str = ""  # the request path after the API's path (what the operation's URL template matched)
     operation: Any = None  # specs.Operation
     subscription: Any = None  # model.Subscription (with the key used)
     subscription_key: str | None = None
@@ -215,6 +217,8 @@ class RequestState:
     section: str = "inbound"
     # Work a policy leaves for the end of the request (token accounting, metrics, cache store), in order.
     finishers: list[Any] = field(default_factory=list)
+    # Work a policy does when a buffered response arrives, before outbound (token counts from its usage).
+    on_response: list[Any] = field(default_factory=list)
     served_by: str | None = None  # the Single backend that answered
     streamed: bool = False
     warnings: list[str] = field(default_factory=list)
@@ -223,7 +227,8 @@ class RequestState:
     cache_pending: Any = None  # (partition, vector) of a cache miss, for llm-semantic-cache-store
     chain: list[Any] = field(default_factory=list)  # the scopes' policy roots, innermost first
 
-    def snapshot(self, api: Any, gateway: Any, elapsed_ms: float) -> dict[str, Any]:
+    def snapshot(self, gateway: Any, elapsed_ms: float) -> dict[str, Any]:
+        api = self.api
         op = self.operation
         sub = self.subscription
         product = self.product

@@ -49,7 +49,7 @@ class Gateway:
     def __init__(self, model: GatewayModel, plan: dict[str, Any]) -> None:
         self.model = model
         self.clock = Clock()
-        self.operations = specs.operations_for(model.api.spec_url)
+        self.operations = {a.api_id: specs.operations_for(a.spec_url) for a in model.apis.values()}
         masked = {
             r["inputs"]["namedValueId"]
             for r in plan["resources"]
@@ -60,7 +60,7 @@ class Gateway:
         self.identity_ids = {model.named_values[n] for n in masked if "client-id" in n} | {SYSTEM_IDENTITY}
         self.documents = Documents.load(
             model.service_policy,
-            model.api.policy,
+            {a.api_id: a.policy for a in model.apis.values()},
             {p.product_id: p.policy for p in model.products.values()},
             model.fragments,
             model.named_values,
@@ -150,7 +150,7 @@ class Gateway:
 
     def default_dimension(self, name: str, state: RequestState) -> str:
         values = {
-            "API ID": self.model.api.api_id,
+            "API ID": state.api.api_id if state.api else "",
             "Operation ID": state.operation.operation_id if state.operation else "",
             "Product ID": state.product.product_id if state.product else "",
             "User ID": "",
@@ -200,6 +200,16 @@ class Gateway:
         resolved = {
             k: self.model.named_values.get(v.strip("{}"), v) if v.startswith("{{") else v for k, v in headers.items()
         }
+        if backend.managed_identity is not None:
+            # credentials.managedIdentity: the gateway attaches its identity's token for the resource. A client
+            # id only known after deployment ([computed]) is the gateway's user-assigned identity.
+            resource, client = backend.managed_identity
+            if client in MASKED:
+                client = next(iter(sorted(self.identity_ids - {SYSTEM_IDENTITY})), None)
+            token = self.managed_identity_token(resource, client)
+            if token is None:
+                raise ValueError(f"backend {backend_id}: the gateway has no identity {client}")
+            resolved["Authorization"] = f"Bearer {token}"
         status, answer = self._call_backend(backend_id, path + "?api-version=2024-09-01", body, resolved)
         if status != 200:
             raise ValueError(f"Content Safety answered {status}")
@@ -256,8 +266,10 @@ class Gateway:
         sim = self.sims.get(parts.hostname or "")
         if sim is None:
             raise PolicyFailure("forward-request", "BackendConnectionFailure", f"no route to {parts.hostname}", 500)
-        relative = state.url.path[len("/" + self.model.api.path) :] if self.model.api.path else state.url.path
-        target = parts.path.rstrip("/") + relative + (f"?{state.url.query_string()}" if state.url.query else "")
+        target_path = parts.path.rstrip("/") + state.api_path
+        target = target_path + (f"?{state.url.query_string()}" if state.url.query else "")
+        # From here on context.Request.Url is the backend's URL (OriginalUrl stays the caller's).
+        state.url = Url(parts.scheme or "https", parts.hostname or "", parts.port or 443, target_path, state.url.query)
         headers = [(k, v) for k, v in state.request.headers.items() if k.lower() not in HOP_BY_HOP]
         body = (state.request.body or "").encode() if not state.request.consumed else b""
         waited = time.perf_counter()
@@ -301,12 +313,11 @@ class Gateway:
         with self.lock:
             self.requests += 1
         url = Url.parse_target("https", host, port, target)
-        prefix = "/" + self.model.api.path
-        if not (url.path == prefix or url.path.startswith(prefix + "/")):
-            return Answer(
-                404, "Not Found", [("Content-Type", "application/json")], error_body(404, "Resource not found"), None
-            )
-        found = specs.match(self.operations, method, url.path[len(prefix) :])
+        selected = self.model.api_for(url.path)
+        found = None
+        if selected is not None:
+            api, rest = selected
+            found = specs.match(self.operations[api.api_id], method, rest)
         if found is None:
             return Answer(
                 404, "Not Found", [("Content-Type", "application/json")], error_body(404, "Resource not found"), None
@@ -323,6 +334,8 @@ class Gateway:
             timestamp=self.clock.now(),
             matched=matched,
             operation=operation,
+            api=api,
+            api_path=rest,
         )
         refused = check_subscription(self.model, state)
         if refused is not None:

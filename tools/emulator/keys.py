@@ -32,7 +32,7 @@ def error_body(status: int, message: str) -> bytes:
 
 def check_subscription(model: GatewayModel, state: RequestState) -> Answer | None:
     """None when the request may proceed (with its subscription and product set), else the refusal."""
-    api = model.api
+    api = state.api
     key = state.request.headers.get(api.key_header)
     if key is None:
         key = next((v for k, v in state.url.query if k == api.key_query), None)
@@ -57,7 +57,7 @@ def check_subscription(model: GatewayModel, state: RequestState) -> Answer | Non
             )
         return None
     subscription = _by_key(model, key)
-    if subscription is None or not _opens(model, subscription):
+    if subscription is None or not _opens(model, subscription, api.api_id):
         return Answer(
             401,
             "Access Denied",
@@ -82,10 +82,10 @@ def _by_key(model: GatewayModel, key: str) -> Subscription | None:
     return None
 
 
-def _opens(model: GatewayModel, subscription: Subscription) -> bool:
+def _opens(model: GatewayModel, subscription: Subscription, api_id: str) -> bool:
     if subscription.scope_kind == "all":
         return True
     if subscription.scope_kind == "api":
-        return subscription.scope_id == model.api.api_id
+        return subscription.scope_id == api_id
     product = model.products.get(subscription.scope_id)
-    return product is not None and model.api.api_id in product.api_ids
+    return product is not None and api_id in product.api_ids

@@ -64,6 +64,8 @@ class Backend:
     rule: BreakerRule | None
     members: tuple[PoolMember, ...] = ()
     credential_headers: dict[str, list[str]] = field(default_factory=dict)
+    # credentials.managedIdentity: (resource, client id or None for the system-assigned identity)
+    managed_identity: tuple[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ class GatewayModel:
     stack: str
     service_name: str
     region: str
-    api: Api
+    apis: dict[str, Api]
     products: dict[str, Product]
     subscriptions: dict[str, Subscription]
     fragments: dict[str, str]
@@ -144,6 +146,19 @@ class GatewayModel:
     loggers: dict[str, Logger]
     accounts: dict[str, Account]
     service_policy: str | None = None  # the global policy (apimanagement:Policy), if the plan sets one
+
+    @property
+    def primary_api(self) -> Api:
+        """The API at the shortest path (the one key callers use, /openai)."""
+        return min(self.apis.values(), key=lambda a: (len(a.path), a.api_id))
+
+    def api_for(self, path: str) -> tuple[Api, str] | None:
+        """The API whose path is the longest prefix of the request path, and the rest of the path."""
+        for api in sorted(self.apis.values(), key=lambda a: -len(a.path)):
+            prefix = "/" + api.path if api.path else ""
+            if path == prefix or path.startswith(prefix + "/"):
+                return api, path[len(prefix) :]
+        return None
 
     def consumer_keys(self) -> dict[str, str]:
         """Consumer (product's subscription display name stem: the sid without `-key`) -> primary key."""
@@ -197,6 +212,38 @@ def _stand_in(name: str, raw: Any) -> str:
     return secrets.token_urlsafe(32)
 
 
+_ARM_PARAMETER = re.compile(r"^\[parameters\('([^']+)'\)\]$")
+_ARM_NAME = re.compile(r"^\[format\('\{0\}/([^']+)',")
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, str) and (match := _ARM_PARAMETER.match(value)):
+        return parameters.get(match.group(1))
+    if isinstance(value, dict):
+        return {k: _resolve(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, parameters) for v in value]
+    return value
+
+
+def _arm_backends(deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Backends declared in ARM template deployments (for properties the typed SDK cannot send), as inputs of
+    an apimanagement:Backend: `[parameters('x')]` values resolved from the deployment's parameters."""
+    found = []
+    for deployment in deployments:
+        properties = deployment.get("properties") or {}
+        parameters = {k: (v or {}).get("value") for k, v in (properties.get("parameters") or {}).items()}
+
+        for resource in (properties.get("template") or {}).get("resources", []):
+            if resource.get("type") != "Microsoft.ApiManagement/service/backends":
+                continue
+            name = str(resource.get("name", ""))
+            match = _ARM_NAME.match(name)
+            backend_id = match.group(1) if match else name.rsplit("/", 1)[-1]
+            found.append({"backendId": backend_id, **_resolve(resource.get("properties") or {}, parameters)})
+    return found
+
+
 def load_plan(stack: str, *, plan_dir: Path | None = None, refresh: bool = False) -> dict[str, Any]:
     """The plan document of the stack, running `python -m tools.plan <stack>` when it is missing."""
     path = (plan_dir or PROJECT_DIR / "build" / "plan") / f"{stack}.json"
@@ -212,7 +259,7 @@ def load_plan(stack: str, *, plan_dir: Path | None = None, refresh: bool = False
 
 
 def read_model(plan: dict[str, Any]) -> GatewayModel:
-    """The gateway the plan would deploy: exactly one API, its products, subscriptions and backends."""
+    """The gateway the plan would deploy: its APIs, products, subscriptions and backends."""
     by_type: dict[str, list[dict[str, Any]]] = {}
     for resource in plan["resources"]:
         by_type.setdefault(resource["type"], []).append(resource["inputs"])
@@ -223,24 +270,28 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
     services = of("ApiManagementService")
     if len(services) != 1:
         raise PlanError(f"the plan must declare one API Management service, it declares {len(services)}")
-    apis = of("Api")
-    if len(apis) != 1:
-        raise PlanError(f"the emulator runs one API, the plan declares {len(apis)}")
-    a = apis[0]
-    api_policies = [p["value"] for p in of("ApiPolicy") if p["apiId"] == a["apiId"]]
-    keys = a.get("subscriptionKeyParameterNames") or {}
-    api = Api(
-        api_id=a["apiId"],
-        name=a.get("displayName", a["apiId"]),
-        path=a["path"].strip("/"),
-        protocols=tuple(a.get("protocols", ["https"])),
-        subscription_required=bool(a.get("subscriptionRequired", True)),
-        # APIM's defaults when the API names none.
-        key_header=keys.get("header", "Ocp-Apim-Subscription-Key"),
-        key_query=keys.get("query", "subscription-key"),
-        spec_url=a.get("value", ""),
-        policy=api_policies[0] if api_policies else None,
-    )
+    apis_declared = of("Api")
+    if not apis_declared:
+        raise PlanError("the plan declares no API")
+    policies = {p["apiId"]: p["value"] for p in of("ApiPolicy")}
+    apis: dict[str, Api] = {}
+    for a in apis_declared:
+        keys = a.get("subscriptionKeyParameterNames") or {}
+        apis[a["apiId"]] = Api(
+            api_id=a["apiId"],
+            name=a.get("displayName", a["apiId"]),
+            path=a["path"].strip("/"),
+            protocols=tuple(a.get("protocols", ["https"])),
+            subscription_required=bool(a.get("subscriptionRequired", True)),
+            # APIM's defaults when the API names none.
+            key_header=keys.get("header", "Ocp-Apim-Subscription-Key"),
+            key_query=keys.get("query", "subscription-key"),
+            spec_url=a.get("value", ""),
+            policy=policies.get(a["apiId"]),
+        )
+    paths = [api.path for api in apis.values()]
+    if len(set(paths)) != len(paths):
+        raise PlanError(f"two APIs share a path: {sorted(paths)}")
 
     links: dict[str, list[str]] = {}
     for link in of("ProductApiLink"):
@@ -280,12 +331,13 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
         )
 
     backends: dict[str, Backend] = {}
-    for b in of("Backend"):
+    for b in [*of("Backend"), *_arm_backends(by_type.get("azure-native:resources:Deployment", []))]:
         members = tuple(
             PoolMember(_last_segment(m["id"], "backends"), int(m.get("priority", 0)), int(m.get("weight", 1)))
             for m in (b.get("pool") or {}).get("services", [])
         )
         credentials = (b.get("credentials") or {}).get("header") or {}
+        identity = (b.get("credentials") or {}).get("managedIdentity")
         backends[b["backendId"]] = Backend(
             backend_id=b["backendId"],
             type=b.get("type", "Single"),
@@ -293,6 +345,9 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
             rule=_breaker(b),
             members=members,
             credential_headers={k: list(v) for k, v in credentials.items()},
+            managed_identity=None
+            if not identity
+            else (str(identity.get("resource", "")), identity.get("clientId") or None),
         )
     for backend in backends.values():
         for member in backend.members:
@@ -344,7 +399,7 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
         stack=plan.get("stack", ""),
         service_name=service.get("serviceName", "apim"),
         region=service.get("location", ""),
-        api=api,
+        apis=apis,
         products=products,
         subscriptions=subscriptions,
         fragments={f["id"]: f["value"] for f in of("PolicyFragment")},

@@ -376,8 +376,10 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"0\r\n\r\n")
 
         def _content_safety(self, path: str, headers: dict[str, str], raw: bytes) -> None:
-            if sim.safety is None or headers.get("ocp-apim-subscription-key") != sim.safety_key:
-                self._send(401, _error("Unauthorized", "Access denied due to invalid subscription key."))
+            keyed = sim.safety_key is not None and headers.get("ocp-apim-subscription-key") == sim.safety_key
+            # Keyless (disableLocalAuth): the gateway identity's token; or the key where the account keeps one.
+            if sim.safety is None or not (keyed or sim.authenticate(headers, {}) is None):
+                self._send(401, _error("Unauthorized", "Access denied: no valid key or token."))
                 return
             body = json.loads(raw or b"{}")
             if path == "/contentsafety/text:analyze":

@@ -26,6 +26,7 @@ from lxml import etree
 
 from tools.rawxml import to_wellformed
 
+from . import tokens
 from .context import Headers, LastError, RequestState, Response
 from .expressions import ExpressionError, HostPool, is_expression
 
@@ -101,7 +102,7 @@ class Document:
 class Documents:
     """The plan's policy documents, parsed once with named values substituted, and their expressions."""
 
-    api: Document | None
+    apis: dict[str, Document]
     products: dict[str, Document]
     fragments: dict[str, Document]
     service: Document
@@ -113,7 +114,7 @@ class Documents:
     def load(
         cls,
         service_policy: str | None,
-        api_policy: str | None,
+        api_policies: dict[str, str | None],
         product_policies: dict[str, str | None],
         fragments: dict[str, str],
         named_values: dict[str, str],
@@ -133,7 +134,7 @@ class Documents:
 
         docs = cls(
             service=parse("service", service_policy or DEFAULT_SERVICE_POLICY),
-            api=parse("api", api_policy) if api_policy else None,
+            apis={aid: parse(f"api:{aid}", text) for aid, text in api_policies.items() if text},
             products={pid: parse(f"product:{pid}", text) for pid, text in product_policies.items() if text},
             fragments={fid: parse(f"fragment:{fid}", text) for fid, text in fragments.items()},
         )
@@ -142,7 +143,7 @@ class Documents:
         return docs
 
     def all(self) -> list[Document]:
-        return [self.service, *([self.api] if self.api else []), *self.products.values(), *self.fragments.values()]
+        return [self.service, *self.apis.values(), *self.products.values(), *self.fragments.values()]
 
     def _index(self, document: Document) -> None:
         for element in document.root.iter():
@@ -223,7 +224,7 @@ class Executor:
     def evaluate(self, element: etree._Element, slot: str, state: RequestState) -> Any:
         key = self.documents.keys[(id(element), slot)]
         elapsed = (self.gateway.clock.now() - state.timestamp).total_seconds() * 1000.0
-        snapshot = state.snapshot(self.gateway.model.api, self.gateway.model, elapsed)
+        snapshot = state.snapshot(self.gateway.model, elapsed)
         try:
             value, consumed = self.host.evaluate(key, snapshot)
         except ExpressionError as error:
@@ -256,7 +257,8 @@ class Executor:
     # -- scopes and sections --------------------------------------------------------------------------
     def scopes(self, state: RequestState) -> list[etree._Element | None]:
         """Innermost first: the API policy, then the product's, then the global policy."""
-        chain: list[etree._Element | None] = [self.documents.api.root if self.documents.api else None]
+        api = self.documents.apis.get(state.api.api_id) if state.api is not None else None
+        chain: list[etree._Element | None] = [api.root if api else None]
         product = self.documents.products.get(state.product.product_id) if state.product is not None else None
         chain.append(product.root if product else None)
         chain.append(self.documents.service.root)
@@ -310,6 +312,10 @@ class Executor:
             state.section = "outbound"
             if state.response is None:
                 raise PolicyFailure("forward-request", "NoResponse", "the backend section forwarded nothing", 500)
+            if state.response.chunks is None:
+                counts = tokens.response_counts(state.request.body, state.response)
+                for received in state.on_response:
+                    received(counts)
             self.run_section(state, "outbound", chain)
         except ReturnResponse:
             pass

@@ -106,6 +106,7 @@ class Target:
     pools: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # deployment -> [(account, priority)]
     features: frozenset[str] = frozenset()  # "entra", "content-safety", "semantic-cache"
     backend_hosts: tuple[str, ...] = ()  # host names that must never reach a caller
+    entra_api_path: str | None = None  # the API Entra ID callers use, when it is not api_path
     control: Control | None = None
     timeout: float = 30.0
 
@@ -113,9 +114,8 @@ class Target:
         self, consumer: Consumer | None = None, *, token: str | None = None, key: str | None = None
     ) -> AzureOpenAI:
         """An SDK client exactly as an app team builds one (no retries: scenarios see every answer)."""
-        endpoint = (
-            self.base_url if self.api_path == "openai" else f"{self.base_url}/{self.api_path.removesuffix('/openai')}"
-        )
+        path = self.entra_api_path if token is not None and self.entra_api_path else self.api_path
+        endpoint = self.base_url if path == "openai" else f"{self.base_url}/{path.removesuffix('/openai')}"
         if token is not None:
             return AzureOpenAI(
                 azure_endpoint=endpoint,
@@ -135,8 +135,9 @@ class Target:
     def http(self) -> httpx2.Client:
         return httpx2.Client(base_url=self.base_url, timeout=self.timeout)
 
-    def url(self, deployment: str, operation: str = "chat/completions") -> str:
-        return f"/{self.api_path}/deployments/{deployment}/{operation}?api-version={API_VERSION}"
+    def url(self, deployment: str, operation: str = "chat/completions", *, entra: bool = False) -> str:
+        path = self.entra_api_path if entra and self.entra_api_path else self.api_path
+        return f"/{path}/deployments/{deployment}/{operation}?api-version={API_VERSION}"
 
     def need_control(self) -> Control:
         if self.control is None:

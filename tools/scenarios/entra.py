@@ -42,5 +42,7 @@ def entra_caller_of_another_application_tenant_or_audience_is_refused(target: Ta
     }
     with target.http() as http:
         for case, token in tokens.items():
-            response = http.post(target.url(deployment), json=chat_body(), headers={"Authorization": f"Bearer {token}"})
+            response = http.post(
+                target.url(deployment, entra=True), json=chat_body(), headers={"Authorization": f"Bearer {token}"}
+            )
             assert response.status_code in (401, 403), f"{case}: {response.status_code} {response.text[:200]}"

@@ -41,8 +41,8 @@ def embeddings_reach_each_allowed_embeddings_deployment(target: Target) -> None:
 
 @scenario(
     "routing",
-    known_issue="issue 13: the product policy refuses a name outside the allow-list (403 "
-    "DeploymentNotAllowed) before the API policy routes, so no caller ever gets the README's 404 DeploymentNotFound",
+    known_issue="issue 13: the README promises 404 DeploymentNotFound, but the product policy refuses a name "
+    "outside the allow-list (403 DeploymentNotAllowed) before the API policy routes, so no key caller gets the 404",
 )
 def unknown_deployment_is_404_deployment_not_found(target: Target) -> None:
     consumer, _ = target.chat_consumer()

@@ -68,6 +68,13 @@ def build_target(
     chat = tuple(d for d in deployments if not any(m in models.get(d, d).lower() for m in NON_CHAT))
     embeddings = tuple(d for d in deployments if "embedding" in models.get(d, d).lower())
     pools = {p.deployment: [(m.account, m.priority) for m in p.members] for p in resolve_pools(settings)}
+    entra_url = outputs.get("entraOpenaiBaseUrl")
+    main_url = outputs.get("openaiBaseUrl")
+    entra_path = None
+    if isinstance(entra_url, str) and isinstance(main_url, str):
+        root = main_url.rstrip("/").removesuffix("/" + api_path)
+        if entra_url.startswith(root + "/"):
+            entra_path = entra_url[len(root) + 1 :].strip("/")
     return Target(
         base_url=base_url.rstrip("/"),
         api_path=api_path,
@@ -79,6 +86,7 @@ def build_target(
         pools=pools,
         features=_features(settings),
         backend_hosts=tuple(sorted(set(hosts))),
+        entra_api_path=entra_path,
         control=control,
     )
 
@@ -90,7 +98,7 @@ def emulator_target(stack: str, server: Any) -> Target:
     plan = load_plan(stack)
     control = Control(server.url)
     keys = server.gateway.model.consumer_keys()
-    target = build_target(stack, plan["outputs"], keys, server.url, server.gateway.model.api.path, control)
+    target = build_target(stack, plan["outputs"], keys, server.url, server.gateway.model.primary_api.path, control)
     accounts = [a.host for a in server.gateway.model.accounts.values()]
     target.backend_hosts = tuple(sorted({*target.backend_hosts, *accounts}))
     return target

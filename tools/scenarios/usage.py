@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 
-from .base import Target, scenario
+from .base import Skip, Target, scenario
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -48,10 +48,28 @@ def non_streamed_call_writes_one_record_with_the_responses_usage(target: Target)
     assert record["model"] == completion.model
 
 
+@scenario("usage")
+def embeddings_call_writes_one_record_with_the_reported_prompt_tokens(target: Target) -> None:
+    control = target.need_control()
+    for consumer in target.consumers.values():
+        deployment = next((d for d in consumer.deployments if d in target.embedding_deployments), None)
+        if deployment is not None:
+            break
+    else:
+        raise Skip("no consumer may call an embeddings deployment")
+    before = len(control.usage_records())
+    result = target.client(consumer).embeddings.create(model=deployment, input="Meter these words, please")
+    record = _one_new_record(target, before)
+    assert record["tokenSource"] == "usage" and record["streamed"] is False
+    assert record["promptTokens"] == record["totalTokens"] == result.usage.total_tokens
+    assert record["completionTokens"] in (0, None)
+
+
 @scenario(
     "usage",
-    known_issue="issue 13: streaming accounting: a streamed call's record counts only the prompt "
-    "estimate llm-token-limit had in outbound, not the completion the stream delivered",
+    known_issue="issue 13: a streamed call's record carries the token limit's count as outbound sees it, the "
+    "prompt estimate only (9 of 29 tokens in the emulator): the completion is counted after the stream is relayed; "
+    "exact counts are only in ApiManagementGatewayLlmLog, which the emulator does not model",
 )
 def streamed_call_writes_one_record_with_honest_token_counts(target: Target) -> None:
     control = target.need_control()

@@ -129,7 +129,7 @@ def llm_token_limit(ex: Executor, element: etree._Element, state: RequestState, 
         if element.get("retry-after-variable-name") and status == 429:
             state.variables[element.get("retry-after-variable-name", "")] = max(1, math.ceil(wait))
         body = JsonValue(f'{{"statusCode": {status}, "message": "{message}"}}').text
-        raise PolicyFailure("llm-token-limit", reason, message, status, headers, body)
+        raise PolicyFailure(element.tag, reason, message, status, headers, body)
 
     if minute is not None:
         limit = int(tpm)
@@ -161,21 +161,34 @@ def llm_token_limit(ex: Executor, element: etree._Element, state: RequestState, 
         headers=False,
     )
 
-    def finish(counts: dict[str, int] | None) -> None:
-        consumed = prompt_estimate if counts is None else counts["total"]
-        for window in (minute, quota_window):
-            if window is not None:
-                gw.token_counters.add(window, consumed - prompt_estimate)
+    settled: list[int] = []
+
+    def settle(counts: dict[str, int] | None, headers: bool) -> None:
+        if not settled:
+            settled.append(prompt_estimate if counts is None else counts["total"])
+            for window in (minute, quota_window):
+                if window is not None:
+                    gw.token_counters.add(window, settled[0] - prompt_estimate)
         _publish(
             element,
             state,
             int(tpm) - minute.used if minute is not None else None,
             int(quota) - quota_window.used if quota_window is not None else None,
-            consumed,
-            headers=True,
+            settled[0],
+            headers=headers,
         )
 
-    state.finishers.append(("llm-token-limit", finish))
+    def received(counts: dict[str, int] | None) -> None:
+        # A buffered response settles the count when it arrives, before outbound (the variables show it there).
+        if counts is not None:
+            settle(counts, headers=False)
+
+    def finish(counts: dict[str, int] | None) -> None:
+        # A stream settles only once it has been relayed: outbound saw the prompt estimate.
+        settle(counts, headers=True)
+
+    state.on_response.append(received)
+    state.finishers.append((element.tag, finish))
 
 
 def _publish(
@@ -202,6 +215,11 @@ def _publish(
         header = element.get(f"{stem}-header-name")
         if headers and header and state.response is not None:
             state.response.headers.set(header, [str(value)])
+
+
+# https://learn.microsoft.com/azure/api-management/azure-openai-token-limit-policy: the Azure OpenAI form, with
+# the same attributes and semantics (it also meters embeddings and completions).
+policy("azure-openai-token-limit", sections=("inbound",))(llm_token_limit)
 
 
 @policy("rate-limit-by-key", sections=("inbound",))

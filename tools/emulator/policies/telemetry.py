@@ -76,3 +76,8 @@ def llm_emit_token_metric(ex: Executor, element: etree._Element, state: RequestS
             ex.gateway.metrics.emit(namespace, metric, counts[key], values)
 
     state.finishers.append(("metrics", finish))
+
+
+# https://learn.microsoft.com/azure/api-management/azure-openai-emit-token-metric-policy: the Azure OpenAI form,
+# with the same dimensions and metrics.
+policy("azure-openai-emit-token-metric", sections=("inbound",), children=("dimension",))(llm_emit_token_metric)
