@@ -34,6 +34,7 @@ class Consumer:
     token_quota: int | None = None
     token_quota_period: str | None = None
     entra_app_ids: tuple[str, ...] = ()
+    tier: str | None = None
 
 
 class Control:
@@ -107,6 +108,8 @@ class Target:
     features: frozenset[str] = frozenset()  # "entra", "content-safety", "semantic-cache"
     backend_hosts: tuple[str, ...] = ()  # host names that must never reach a caller
     entra_api_path: str | None = None  # the API Entra ID callers use, when it is not api_path
+    # tokenLimits: "global" -> tokens per minute, "<tier>" -> (base, share of unused)
+    token_limits: dict[str, object] = field(default_factory=dict)
     control: Control | None = None
     timeout: float = 30.0
 

@@ -126,6 +126,15 @@ def adaptive_allowance_shrinks_as_the_global_budget_is_used(target: Target) -> N
     if not others:
         raise Skip("needs another consumer to use the global budget")
     deployment = next(d for d in watcher.deployments if d in target.chat_deployments)
+    tier = target.token_limits.get(watcher.tier or "")
+    budget = target.token_limits.get("global")
+    if isinstance(tier, tuple) and isinstance(budget, int) and watcher.tokens_per_minute:
+        # allowance = base + share x unused: can the others use enough of the budget to bring it under the
+        # consumer's own limit? (Otherwise that limit binds either way and nothing shrinks visibly.)
+        base, share = tier
+        spend = min(budget, sum(c.tokens_per_minute or 0 for c in others))
+        if base + share * (budget - spend) >= watcher.tokens_per_minute:
+            raise Skip("the consumer's own limit binds before its adaptive allowance at this stack's budget")
     words = min(MAX_PROMPT_WORDS, max(1, (watcher.tokens_per_minute or 1000) // 12))
     idle, first = _until_refused(target, watcher, deployment, words)
     control.advance(61)

@@ -41,6 +41,11 @@ def build_target(
     flat, _ = load_stack_config(stack)
     settings = load_settings(flat)
     apps = {c.name: tuple(c.entra_client_app_ids) for c in settings.consumers}
+    consumer_tiers = {c.name: c.tier for c in settings.consumers}
+    limits = settings.token_limits
+    token_limits: dict[str, object] = {"global": limits.global_tokens_per_minute}
+    for tier in ("high", "low"):
+        token_limits[tier] = (getattr(limits, tier).base_tokens_per_minute, getattr(limits, tier).share_of_unused)
     consumers = {}
     for name, described in (outputs.get("consumers") or {}).items():
         if name not in keys:
@@ -53,6 +58,7 @@ def build_target(
             token_quota=described.get("tokenQuota"),
             token_quota_period=described.get("tokenQuotaPeriod"),
             entra_app_ids=apps.get(name, ()),
+            tier=consumer_tiers.get(name),
         )
     models: dict[str, str] = {}
     hosts: list[str] = []
@@ -87,6 +93,7 @@ def build_target(
         features=_features(settings),
         backend_hosts=tuple(sorted(set(hosts))),
         entra_api_path=entra_path,
+        token_limits=token_limits,
         control=control,
     )
 
