@@ -15,6 +15,7 @@ tools/policy_catalogue.json, a catalogue of APIM policy elements sourced from th
 - every `@(...)` / `@{...}` expression uses only types of the APIM allow-list (tree-sitter), and compiles with
   Mono's C# compiler against the typed model of APIM's context, returning the type its attribute needs
   (tools/policy_expressions.py, tools/csharp/); without Mono, its syntax is only parsed (tree-sitter).
+
 How expressions are found (as APIM reads `rawxml`): see tools/rawxml.py.
 """
 
@@ -76,7 +77,8 @@ class References:
     fragments: AbstractSet[str] = frozenset()
     named_values: AbstractSet[str] = frozenset()
     caches: AbstractSet[str] = frozenset()
-    # displayName -> value, None where the plan does not know it (a secret, or known only after deployment).
+    # displayName -> what the compile step substitutes for `{{displayName}}` (see references_of); None where the
+    # plan does not know the value (a Key Vault reference, or known only after deployment).
     named_value_values: Mapping[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
