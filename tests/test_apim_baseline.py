@@ -335,7 +335,7 @@ def test_https_listener_uses_the_key_vault_certificate_and_tls_1_2(prod: Recordi
     assert agw.get("sslCertificates.0.keyVaultSecretId") == (
         "https://kv-contoso-platform.vault.azure.net/secrets/genai-gateway-tls"
     )
-    assert agw.get("sslPolicy") == {"policyType": "Predefined", "policyName": "AppGwSslPolicy20220101"}
+    assert agw.get("sslPolicy") == {"policyType": "Predefined", "policyName": "AppGwSslPolicy20220101S"}
     listener = agw.get("httpListeners.0")
     assert (listener["protocol"], listener["hostName"]) == ("Https", "genai.contoso.example")
     assert listener["sslCertificate"]["id"].endswith("/sslCertificates/listener-certificate")

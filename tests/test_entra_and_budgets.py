@@ -62,7 +62,7 @@ def test_entra_callers_share_the_token_counter_of_their_subscription(prod: Recor
 def test_entra_callers_get_their_consumers_allow_list(prod: Recording) -> None:
     allow = entra_fragment(prod).find("choose/when/choose/when")
     assert 'GetValueOrDefault("deployment-name", "")' in allow.get("condition")
-    assert '"gpt-4o-mini", "text-embedding-3-small"' in allow.get("condition")
+    assert '"gpt-5.4", "text-embedding-3-small"' in allow.get("condition")
     assert allow.find("return-response/set-status").get("code") == "403"
 
 
@@ -114,8 +114,8 @@ def test_one_application_calls_as_one_consumer(prod_config: dict) -> None:
 
 
 def test_budget_becomes_a_monthly_token_quota_by_the_documented_formula(prod: Recording) -> None:
-    # 100 USD / (0.75 * 0.15 + 0.25 * 0.60 USD per million tokens) for gpt-4o-mini, the dearer of its models.
-    blended_per_token = (0.75 * 0.15 + 0.25 * 0.60) / 1_000_000
+    # 100 USD / (0.75 * 2.50 + 0.25 * 15.00 USD per million tokens) for gpt-5.4, the dearer of its models.
+    blended_per_token = (0.75 * 2.50 + 0.25 * 15.00) / 1_000_000
     expected = math.floor(100 / blended_per_token)
     limit = product_limit(prod, "consumer-customer-support")
     assert (limit.get("token-quota"), limit.get("token-quota-period")) == (str(expected), "Monthly")
@@ -123,7 +123,7 @@ def test_budget_becomes_a_monthly_token_quota_by_the_documented_formula(prod: Re
 
 def test_derived_quota_is_exported_for_app_teams(prod: Recording) -> None:
     consumer = prod.outputs["consumers"]["customer-support"]
-    assert consumer["budgetTokenQuota"] == consumer["tokenQuota"] == 380952380
+    assert consumer["budgetTokenQuota"] == consumer["tokenQuota"] == 17777777
 
 
 def test_an_explicit_quota_caps_the_budget(prod_config: dict) -> None:
@@ -133,7 +133,7 @@ def test_an_explicit_quota_caps_the_budget(prod_config: dict) -> None:
 
     settings = parse(config)
     quota = effective_quota(settings.consumers[0], settings)
-    assert (quota.tokens, quota.period, quota.from_budget) == (1000, "Monthly", 380952380)
+    assert (quota.tokens, quota.period, quota.from_budget) == (1000, "Monthly", 17777777)
 
 
 def test_budget_currency_must_match_the_price_table(prod_config: dict) -> None:
@@ -143,7 +143,7 @@ def test_budget_currency_must_match_the_price_table(prod_config: dict) -> None:
 
 def test_budget_needs_a_price_for_every_model_the_consumer_calls(prod_config: dict) -> None:
     config = with_value(
-        prod_config, "pricing.models", {"gpt-4o-mini": {"inputPerMillion": 0.15, "outputPerMillion": 0.6}}
+        prod_config, "pricing.models", {"gpt-5.4": {"inputPerMillion": 2.5, "outputPerMillion": 15.0}}
     )
     [line] = problems(config)
     assert "pricing.models has no price for model 'text-embedding-3-small'" in line

@@ -119,11 +119,11 @@ def test_pool_members_are_full_arm_ids_of_single_backends(stack: Recording) -> N
 
 
 def test_priority_pool_serves_ptu_first_and_spills_to_paygo(dev: Recording) -> None:
-    assert members(dev, "pool-gpt-4o-mini") == {"ptu-1": (1, 1), "paygo-1": (2, 1), "paygo-2": (2, 1)}
+    assert members(dev, "pool-gpt-5.4") == {"ptu-1": (1, 1), "paygo-1": (2, 1), "paygo-2": (2, 1)}
 
 
 def test_priority_pool_weights_paygo_accounts_among_themselves(prod: Recording) -> None:
-    assert members(prod, "pool-gpt-4o-mini") == {"ptu-1": (1, 100), "paygo-1": (2, 70), "paygo-2": (2, 30)}
+    assert members(prod, "pool-gpt-5.4") == {"ptu-1": (1, 100), "paygo-1": (2, 70), "paygo-2": (2, 30)}
 
 
 def test_round_robin_pool_has_one_priority_and_equal_weights(dev: Recording) -> None:
@@ -326,7 +326,7 @@ def test_consumer_limits_and_quotas_come_from_settings(dev: Recording) -> None:
 def test_deployment_allow_list_answers_403_for_others(dev: Recording) -> None:
     policy = {p.get("productId"): p for p in dev.of_type("azure-native:apimanagement:ProductPolicy")}
     when = document(policy["consumer-team-beta"]).find("inbound/choose/when")
-    assert '"text-embedding-3-small"' in when.get("condition") and "gpt-4o-mini" not in when.get("condition")
+    assert '"text-embedding-3-small"' in when.get("condition") and "gpt-5.4" not in when.get("condition")
     assert when.find("return-response/set-status").get("code") == "403"
 
 
@@ -575,7 +575,7 @@ def test_subscription_keys_are_exported_only_as_secrets(stack: Recording) -> Non
 def test_app_teams_get_the_openai_base_url_and_deployments(dev: Recording, prod: Recording) -> None:
     assert dev.outputs["openaiBaseUrl"] == dev.outputs["gatewayUrl"] + "/openai"
     assert prod.outputs["openaiBaseUrl"] == "https://genai.contoso.example/openai"
-    assert dev.outputs["deployments"] == ["gpt-4o-mini", "text-embedding-3-small"]
+    assert dev.outputs["deployments"] == ["gpt-5.4", "text-embedding-3-small"]
 
 
 # -- settings validation -------------------------------------------------------------------------------------

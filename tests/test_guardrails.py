@@ -356,7 +356,7 @@ def test_backend_circuit_breaker_ignores_backends_that_are_not_azure_openai(dev:
 
 
 def test_backend_pool_shape(dev: Recording) -> None:
-    rule, pool = "backend-pool-shape", "policies-pool-gpt-4o-mini"
+    rule, pool = "backend-pool-shape", "policies-pool-gpt-5.4"
     broken = changed(dev, rules.BACKEND, pool, pool__services=[])
     assert_fails(check(broken, rule), rule, "mandatory", "has no members", pool)
     member = find(dev, rules.BACKEND, pool).get("pool.services.0")
@@ -371,7 +371,7 @@ def test_backend_pool_shape(dev: Recording) -> None:
 
 
 def test_backend_pool_spillover_is_advisory_in_dev_and_mandatory_in_prod(dev: Recording, prod: Recording) -> None:
-    rule, pool = "backend-pool-spillover", "policies-pool-gpt-4o-mini"
+    rule, pool = "backend-pool-spillover", "policies-pool-gpt-5.4"
     for recording, level in ((dev, "advisory"), (prod, "mandatory")):
         member = find(recording, rules.BACKEND, pool).get("pool.services.0")
         broken = changed(recording, rules.BACKEND, pool, pool__services=[member])

@@ -164,6 +164,9 @@ class AzureMocks(pulumi.runtime.Mocks):
         if args.typ == "random:index/randomPassword:RandomPassword":
             result = self._secret(self._random(args.name, int(inputs.get("length", 16))))
             return f"{args.name}-id", {**args.inputs, "result": result}
+        if args.typ == "time:index/sleep:Sleep":
+            # Waits only when created (or replaced); offline there is nothing to wait for.
+            return f"{args.name}-sleep", dict(args.inputs)
         if args.typ == "random:index/randomString:RandomString":
             result = self._random(args.name, int(inputs.get("length", 8)))
             return result, {**args.inputs, "result": result}

@@ -2,7 +2,7 @@
 
     export GATEWAY_OPENAI_BASE_URL=$(pulumi stack output openaiBaseUrl)   # https://<gateway>/openai
     export GATEWAY_API_KEY=$(pulumi stack output consumerKeys --show-secrets | jq -r '."team-alpha"')
-    python examples/sdk/chat.py gpt-4o-mini
+    python examples/sdk/chat.py gpt-5.4
 
 The SDK sends the key in the `api-key` header, which is the gateway's subscription key header; the gateway
 authenticates to Azure OpenAI with its own managed identity, so no Azure OpenAI key exists anywhere.
@@ -17,7 +17,7 @@ API_VERSION = "2024-10-21"
 
 
 def main() -> None:
-    deployment = sys.argv[1] if len(sys.argv) > 1 else "gpt-4o-mini"
+    deployment = sys.argv[1] if len(sys.argv) > 1 else "gpt-5.4"
     base_url = os.environ["GATEWAY_OPENAI_BASE_URL"].removesuffix("/openai")
     client = AzureOpenAI(azure_endpoint=base_url, api_key=os.environ["GATEWAY_API_KEY"], api_version=API_VERSION)
 
