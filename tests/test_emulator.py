@@ -30,6 +30,8 @@ from tools.emulator.pipeline import Documents, EmulatorError
 from tools.emulator.server import EmulatorServer
 
 # sha256 of the kept operations of the pinned specification (change it only with the pin).
+# The chat deployment both stacks serve (the plan's outputs name it).
+CHAT = next(d for d in load_plan("dev")["outputs"]["deployments"] if "embedding" not in d)
 OPERATIONS_SHA256 = "88c7e0a357d3329fcf4abe334a5b836242aaf8188dc4dec43289d899c1554840"
 
 
@@ -100,9 +102,9 @@ def test_backends_breakers_and_pools_come_from_the_plan() -> None:
     assert rule.count == planned["failureCondition"]["count"]
     assert rule.accept_retry_after is planned["acceptRetryAfter"]
     assert (rule.interval_seconds, rule.trip_seconds) == (60, 60)
-    pool = model.backends["pool-gpt-4o-mini"]
+    pool = model.backends[f"pool-{CHAT}"]
     assert [(m.backend_id, m.priority, m.weight) for m in pool.members] == [
-        (s["id"].rsplit("/", 1)[-1], s["priority"], s["weight"]) for s in inputs["pool-gpt-4o-mini"]["pool"]["services"]
+        (s["id"].rsplit("/", 1)[-1], s["priority"], s["weight"]) for s in inputs[f"pool-{CHAT}"]["pool"]["services"]
     ]
 
 
@@ -118,22 +120,22 @@ def test_pool_prefers_the_first_priority_and_skips_tripped_members() -> None:
     model = read_model(load_plan("prod"))
     clock = Clock()
     backends = Backends(model, clock)
-    assert backends.select("pool-gpt-4o-mini").backend_id == "openai-ptu-1"
+    assert backends.select(f"pool-{CHAT}").backend_id == "openai-ptu-1"
     for _ in range(3):
         backends.record("openai-ptu-1", 429, {"Retry-After": "7"})
-    assert {backends.select("pool-gpt-4o-mini").backend_id for _ in range(20)} == {"openai-paygo-1", "openai-paygo-2"}
+    assert {backends.select(f"pool-{CHAT}").backend_id for _ in range(20)} == {"openai-paygo-1", "openai-paygo-2"}
     assert backends.breakers["openai-ptu-1"].tripped_until == clock.now() + timedelta(seconds=7)
     clock.advance(7)
-    assert backends.select("pool-gpt-4o-mini").backend_id == "openai-ptu-1"
+    assert backends.select(f"pool-{CHAT}").backend_id == "openai-ptu-1"
 
 
 def test_a_pool_with_every_member_tripped_is_unavailable() -> None:
     model = read_model(load_plan("dev"))
     backends = Backends(model, Clock())
-    for member in model.backends["pool-gpt-4o-mini"].members:
+    for member in model.backends[f"pool-{CHAT}"].members:
         backends.record(member.backend_id, 503, {})
-    with pytest.raises(Unavailable, match="Backend pool pool-gpt-4o-mini is temporarily unavailable"):
-        backends.select("pool-gpt-4o-mini")
+    with pytest.raises(Unavailable, match=f"Backend pool pool-{CHAT} is temporarily unavailable"):
+        backends.select(f"pool-{CHAT}")
 
 
 def test_failures_outside_the_interval_do_not_trip_the_breaker() -> None:
@@ -210,7 +212,7 @@ def _post(url: str, body: object, headers: dict[str, str] | None = None) -> tupl
 def test_a_simulated_account_refuses_an_api_key_and_an_unauthenticated_call(server: EmulatorServer) -> None:
     sim = server.gateway.account("paygo-1")
     assert sim is not None
-    url = f"http://127.0.0.1:{sim.port}/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
+    url = f"http://127.0.0.1:{sim.port}/openai/deployments/{CHAT}/chat/completions?api-version=2024-10-21"
     body = {"messages": [{"role": "user", "content": "hi"}]}
     keyed = _post(url, body, {"api-key": "anything"})
     anonymous = _post(url, body)
@@ -223,8 +225,8 @@ def test_a_simulated_deployment_over_its_capacity_answers_429_with_retry_after(s
     sim = gateway.account("ptu-1")
     assert sim is not None
     token = gateway.managed_identity_token("https://cognitiveservices.azure.com", next(iter(gateway.identity_ids)))
-    url = f"http://127.0.0.1:{sim.port}/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
-    big = {"messages": [{"role": "user", "content": "word " * 3000}], "max_tokens": 4096}
+    url = f"http://127.0.0.1:{sim.port}/openai/deployments/{CHAT}/chat/completions?api-version=2024-10-21"
+    big = {"messages": [{"role": "user", "content": "word " * 3000}], "max_completion_tokens": 4096}
     statuses = [_post(url, big, {"Authorization": f"Bearer {token}"}) for _ in range(2)]
     assert statuses[0][0] == 200
     status, headers, _ = statuses[1]
@@ -251,7 +253,7 @@ def test_the_clock_moves_only_forward(server: EmulatorServer) -> None:
 def test_a_request_outside_the_apis_operations_is_404(server: EmulatorServer) -> None:
     key = server.gateway.model.consumer_keys()["team-alpha"]
     status, _, _ = _post(
-        f"{server.url}/openai/deployments/gpt-4o-mini/fine-tunes?api-version=2024-10-21", {}, {"api-key": key}
+        f"{server.url}/openai/deployments/{CHAT}/fine-tunes?api-version=2024-10-21", {}, {"api-key": key}
     )
     assert status == 404
 
@@ -309,7 +311,7 @@ def test_a_policy_that_reads_a_streamed_body_makes_the_gateway_buffer_the_stream
         body = {"messages": [{"role": "user", "content": "hi"}], "stream": True}
         answer = gateway.handle(
             "POST",
-            "/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21",
+            f"/openai/deployments/{CHAT}/chat/completions?api-version=2024-10-21",
             [("api-key", key), ("Content-Type", "application/json")],
             json.dumps(body).encode(),
             "127.0.0.1",

@@ -38,7 +38,7 @@ def _client(url: str, key: str, indexes: list[int], stream: bool, failures: Any,
         for index in indexes:
             body: dict[str, Any] = {
                 "messages": [{"role": "user", "content": f"Question number {index}: what is {index} plus one?"}],
-                "max_tokens": 16,
+                "max_completion_tokens": 16,
             }
             if stream:
                 body |= {"stream": True, "stream_options": {"include_usage": True}}
@@ -52,7 +52,8 @@ def run(server: EmulatorServer, *, requests: int, concurrency: int, stream: bool
     gateway.reset()
     key = next(iter(gateway.model.consumer_keys().values()))
     path = gateway.model.primary_api.path
-    url = f"{server.url}/{path}/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21"
+    chat = next(d.name for a in gateway.model.accounts.values() for d in a.deployments if "embedding" not in d.model)
+    url = f"{server.url}/{path}/deployments/{chat}/chat/completions?api-version=2024-10-21"
     context = multiprocessing.get_context("spawn")
     failures = context.Value("i", 0)
     ready, go = context.Semaphore(0), context.Event()

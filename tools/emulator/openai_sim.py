@@ -45,6 +45,7 @@ REGION_NAMES = {
 }
 REPLY = "This is a simulated answer from the emulated Azure OpenAI deployment , useful for testing the gateway ."
 EMBEDDING_DIMENSIONS = 64
+REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
 
 
 def tokens_per_minute(deployment: Deployment) -> int:
@@ -280,6 +281,14 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             )
 
         def _chat(self, deployment: Deployment, body: dict[str, Any]) -> None:
+            if deployment.model.startswith(REASONING_MODELS) and "max_tokens" in body:
+                # Reasoning models (o-series, gpt-5 family) take max_completion_tokens only.
+                self._send(400, {"error": {
+                    "code": "unsupported_parameter", "param": "max_tokens", "type": "invalid_request_error",
+                    "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                    "Use 'max_completion_tokens' instead.",
+                }})  # fmt: skip
+                return
             prompt = tokens.chat_prompt_tokens(body)
             limit = body.get("max_completion_tokens") or body.get("max_tokens") or 4096
             words = REPLY.split(" ")

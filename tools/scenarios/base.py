@@ -192,5 +192,9 @@ def error_code(response: httpx2.Response) -> str | None:
         return None
 
 
-def chat_body(text: str = "Reply with the single word: pong", max_tokens: int = 16, **extra: Any) -> dict[str, Any]:
-    return {"messages": [{"role": "user", "content": text}], "max_tokens": max_tokens, **extra}
+def chat_body(
+    text: str = "Reply with the single word: pong", max_completion_tokens: int = 16, **extra: Any
+) -> dict[str, Any]:
+    """A chat request; `max_completion_tokens`, which every current model accepts (reasoning models such as the
+    gpt-5 family refuse the older `max_tokens`)."""
+    return {"messages": [{"role": "user", "content": text}], "max_completion_tokens": max_completion_tokens, **extra}

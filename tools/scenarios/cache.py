@@ -13,13 +13,13 @@ def repeated_prompt_is_answered_from_the_cache(target: Target) -> None:
     consumer, deployment = target.chat_consumer()
     client = target.client(consumer)
     question: list[ChatCompletionMessageParam] = [{"role": "user", "content": "What is the capital of Sweden?"}]
-    first = client.chat.completions.create(model=deployment, messages=question, max_tokens=16)
+    first = client.chat.completions.create(model=deployment, messages=question, max_completion_tokens=16)
     if target.control is None:
-        second = client.chat.completions.create(model=deployment, messages=question, max_tokens=16)
+        second = client.chat.completions.create(model=deployment, messages=question, max_completion_tokens=16)
         assert second.choices[0].message.content
         return
     before = target.control.backends()
-    second = client.chat.completions.create(model=deployment, messages=question, max_tokens=16)
+    second = client.chat.completions.create(model=deployment, messages=question, max_completion_tokens=16)
     assert second.choices[0].message.content == first.choices[0].message.content
     after = target.control.backends()
     # The lookup's embeddings call is made; no chat backend (the pools' members) answers.

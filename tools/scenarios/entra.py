@@ -22,7 +22,7 @@ def entra_caller_is_accepted_and_mapped_to_its_consumer(target: Target) -> None:
     token = control.entra_token(consumer.entra_app_ids[0])
     before = len(control.usage_records())
     raw = target.client(token=token).chat.completions.with_raw_response.create(
-        model=deployment, messages=[{"role": "user", "content": "Hello as an app"}], max_tokens=8
+        model=deployment, messages=[{"role": "user", "content": "Hello as an app"}], max_completion_tokens=8
     )
     assert raw.status_code == 200, raw.status_code
     records = control.usage_records()

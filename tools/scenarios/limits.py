@@ -40,7 +40,7 @@ def _until_refused(target: Target, consumer: Consumer, deployment: str, words: i
         for index in range(MAX_REQUESTS):
             # Each prompt differs (a semantic cache must not answer it).
             text = f"{index} " + _prompt(words)
-            body = {"input": text} if operation == "embeddings" else chat_body(text, max_tokens=16)
+            body = {"input": text} if operation == "embeddings" else chat_body(text, max_completion_tokens=16)
             response = http.post(target.url(deployment, operation), json=body, headers={"api-key": consumer.key})
             if response.status_code != 200:
                 return admitted, response
@@ -57,7 +57,7 @@ def consumer_over_its_tokens_per_minute_gets_429_with_retry_after(target: Target
         for _ in range(MAX_REQUESTS):
             response = http.post(
                 target.url(deployment),
-                json=chat_body(f"{_} " + _prompt(budget // 4), max_tokens=16),
+                json=chat_body(f"{_} " + _prompt(budget // 4), max_completion_tokens=16),
                 headers={"api-key": consumer.key},
             )
             if response.status_code == 429:
@@ -86,13 +86,15 @@ def consumer_over_its_tokens_per_minute_gets_429_with_retry_after(target: Target
 @scenario("limits")
 def consumer_over_its_quota_gets_403(target: Target) -> None:
     control = target.need_control()
+    # Requests needed: the quota over the largest prompt a request may carry (the minute's budget, and Content
+    # Safety's length limit).
     quota = [
-        (c.token_quota // max(1, c.tokens_per_minute or 1), c)
+        (c.token_quota // max(1, min((c.tokens_per_minute or 1000) * 3 // 4, MAX_PROMPT_WORDS)), c)
         for c in target.consumers.values()
         if c.token_quota and any(d in target.chat_deployments for d in c.deployments)
     ]
-    if not quota or min(quota, key=lambda x: x[0])[0] > 200:
-        raise Skip("no chat consumer's quota can be used up within 200 emulated minutes")
+    if not quota or min(quota, key=lambda x: x[0])[0] > 300:
+        raise Skip("no chat consumer's quota can be used up within 300 requests")
     _, consumer = min(quota, key=lambda x: x[0])
     deployment = next(d for d in consumer.deployments if d in target.chat_deployments)
     # As large as the minute allows (the gateway's estimate of a prompt of n words is about 1.25 n), so the
@@ -101,7 +103,9 @@ def consumer_over_its_quota_gets_403(target: Target) -> None:
     with target.http() as http:
         for _ in range(1000):
             response = http.post(
-                target.url(deployment), json=chat_body(_prompt(size), max_tokens=16), headers={"api-key": consumer.key}
+                target.url(deployment),
+                json=chat_body(_prompt(size), max_completion_tokens=16),
+                headers={"api-key": consumer.key},
             )
             if response.status_code == 403:
                 break

@@ -14,7 +14,7 @@ def chat_completion_reaches_each_allowed_chat_deployment(target: Target) -> None
             if deployment not in target.chat_deployments:
                 continue
             raw = target.client(consumer).chat.completions.with_raw_response.create(
-                model=deployment, messages=[{"role": "user", "content": "Say pong"}], max_tokens=8
+                model=deployment, messages=[{"role": "user", "content": "Say pong"}], max_completion_tokens=8
             )
             completion = raw.parse()
             assert raw.status_code == 200, raw.status_code

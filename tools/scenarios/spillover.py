@@ -39,7 +39,7 @@ def throttled_ptu_spills_over_and_rests_for_retry_after(target: Target) -> None:
     for account in ptu:
         control.backend(account, "throttle", retryAfter=30)
     raw = target.client(consumer).chat.completions.with_raw_response.create(
-        model=deployment, messages=[{"role": "user", "content": "Hello"}], max_tokens=8
+        model=deployment, messages=[{"role": "user", "content": "Hello"}], max_completion_tokens=8
     )
     assert raw.status_code == 200, raw.status_code
     report, accounts = control.backends(), control.accounts()
@@ -56,7 +56,7 @@ def throttled_ptu_spills_over_and_rests_for_retry_after(target: Target) -> None:
     control.advance(31)
     before = sum(control.accounts()[a]["requests"] for a in ptu)
     target.client(consumer).chat.completions.create(
-        model=deployment, messages=[{"role": "user", "content": "Hi"}], max_tokens=8
+        model=deployment, messages=[{"role": "user", "content": "Hi"}], max_completion_tokens=8
     )
     after = sum(control.accounts()[a]["requests"] for a in ptu)
     assert after == before + 1, "PTU did not serve after its rest"

@@ -35,7 +35,7 @@ def non_streamed_call_writes_one_record_with_the_responses_usage(target: Target)
     consumer, deployment = target.chat_consumer()
     before = len(control.usage_records())
     completion = target.client(consumer).chat.completions.create(
-        model=deployment, messages=[{"role": "user", "content": "Count my tokens, please"}], max_tokens=12
+        model=deployment, messages=[{"role": "user", "content": "Count my tokens, please"}], max_completion_tokens=12
     )
     record = _one_new_record(target, before)
     assert completion.usage is not None
@@ -78,7 +78,7 @@ def streamed_call_writes_one_record_with_honest_token_counts(target: Target) -> 
     stream = target.client(consumer).chat.completions.create(
         model=deployment,
         messages=[{"role": "user", "content": "Stream a short answer"}],
-        max_tokens=24,
+        max_completion_tokens=24,
         stream=True,
         stream_options={"include_usage": True},
     )
