@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 
 import pytest
@@ -24,9 +25,13 @@ def emulator(stack: str) -> EmulatorServer:
 
 
 def stop_all() -> None:
+    """Stops every emulator; runs once when the test process ends, so all modules share one per stack."""
     for server in _SERVERS.values():
         server.stop()
     _SERVERS.clear()
+
+
+atexit.register(stop_all)
 
 
 def fresh_target(stack: str) -> Iterator[Target]:

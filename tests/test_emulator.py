@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from components.openai_api import OPENAI_SPEC_URL
-from tests.emulator_support import emulator, stop_all
+from tests.emulator_support import emulator
 from tools.csharp.compiler import mcs_available
 from tools.emulator import specs
 from tools.emulator.backends import Backends, Unavailable
@@ -38,7 +38,6 @@ OPERATIONS_SHA256 = "88c7e0a357d3329fcf4abe334a5b836242aaf8188dc4dec43289d899c15
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
     yield emulator("dev")
-    stop_all()
 
 
 def _documents(api_policy: str, fragments: dict[str, str] | None = None) -> Documents:

@@ -6,14 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.emulator_support import fresh_target, params, run, stop_all
+from tests.emulator_support import fresh_target, params, run
 from tools.scenarios import Scenario, Target
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _emulator() -> Iterator[None]:
-    yield
-    stop_all()
 
 
 @pytest.fixture

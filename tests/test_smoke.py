@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.emulator_support import emulator, stop_all
+from tests.emulator_support import emulator
 from tools import smoke
 from tools.emulator.model import load_plan
 from tools.emulator.server import EmulatorServer
@@ -20,7 +20,6 @@ from tools.emulator.server import EmulatorServer
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
     yield emulator("dev")
-    stop_all()
 
 
 @pytest.fixture
