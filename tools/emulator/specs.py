@@ -1,10 +1,12 @@
 """The API's operations, from the pinned OpenAPI document the plan's API imports, kept in the repository.
 
 `Api.value` in the plan is a raw.githubusercontent.com URL pinned to a commit of Azure/azure-rest-api-specs
-(components/gateway_policies.py, OPENAI_SPEC_URL). APIM creates one operation per path and method of that
-document, with the path as URL template relative to the API path. The emulator never fetches the URL: it reads
-specs/<name>.operations.json, the operations of that exact document, and refuses a plan whose API imports a
-document not kept here (tests/test_emulator_specs.py checks the copy against the pin).
+(components/openai_api.py, OPENAI_SPEC_URL). APIM creates one operation per path and method of that document,
+with the path as URL template relative to the API path. The emulator never fetches the URL: it reads
+specs/<name>.operations.json, the operations of that exact document (operation id, method, path: facts, not the
+document's text), and refuses a plan whose API imports a document not kept here. tests/test_emulator.py pins the
+kept file by its source URL and SHA-256; `python -m tools.emulator.specs` (network needed) compares it with the
+pinned document itself.
 """
 
 from __future__ import annotations
