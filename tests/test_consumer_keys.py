@@ -120,7 +120,7 @@ def test_a_stack_without_key_readers_declares_no_key_vault() -> None:
     consumers = [{k: v for k, v in c.items() if k != "keyVaultReader"} for c in raw_config("dev")["consumers"]]
     recording = run_stack("dev", {"consumers": consumers})
     assert recording.of_type("genai-gateway:keys:ConsumerKeyVault") == []
-    assert set(key_outputs(recording)) == {"team-alpha", "team-beta", "team-gamma"}
+    assert set(key_outputs(recording)) == {"team-alpha", "team-beta", "team-gamma", "smoke"}
 
 
 def test_a_key_reader_must_be_a_guid(dev_config: dict) -> None:

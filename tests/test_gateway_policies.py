@@ -382,7 +382,12 @@ def test_consumer_tier_reaches_the_adaptive_limit(dev: Recording) -> None:
         p.get("productId"): document(p).find("inbound/set-variable[@name='consumer-tier']").get("value")
         for p in dev.of_type("azure-native:apimanagement:ProductPolicy")
     }
-    assert tiers == {"consumer-team-alpha": "high", "consumer-team-beta": "low", "consumer-team-gamma": "low"}
+    assert tiers == {
+        "consumer-team-alpha": "high",
+        "consumer-team-beta": "low",
+        "consumer-team-gamma": "low",
+        "consumer-smoke": "low",
+    }
 
 
 def test_token_metrics_use_at_most_five_dimensions(stack: Recording) -> None:
@@ -559,8 +564,9 @@ def test_every_product_is_linked_to_the_api_and_has_a_subscription(stack: Record
         assert subscription.get("state") == "active"
 
 
-def test_dev_has_three_consumers_in_two_tiers_and_prod_two(dev: Recording, prod: Recording) -> None:
-    assert len(dev.of_type(PRODUCT)) == 3 and len(prod.of_type(PRODUCT)) == 2
+def test_dev_has_three_team_consumers_and_prod_two_and_each_a_smoke_consumer(dev: Recording, prod: Recording) -> None:
+    assert len(dev.of_type(PRODUCT)) == 3 + 1 and len(prod.of_type(PRODUCT)) == 2 + 1
+    assert "consumer-smoke" in {p.get("productId") for p in dev.of_type(PRODUCT) + prod.of_type(PRODUCT)}
 
 
 def test_subscription_keys_are_exported_only_as_secrets(stack: Recording) -> None:

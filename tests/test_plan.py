@@ -84,7 +84,7 @@ def test_no_subscription_key_or_placeholder_reaches_the_plan_file(dev_plan: tupl
     outputs = run_stack("dev").outputs
     keys = [v.value for k, v in outputs.items() if k.startswith("consumerKey-")]
     text = dev_plan[2]
-    assert len(keys) == 3 and all(key not in text for key in keys)
+    assert len(keys) == 4 and all(key not in text for key in keys)
     assert SECRET_PLACEHOLDER not in text
 
 
