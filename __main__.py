@@ -4,7 +4,7 @@ import pulumi
 
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs
 from components.content_safety import ContentSafety, ContentSafetyArgs
-from components.gateway_policies import API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
+from components.gateway_policies import API_PATH, V1_API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
 from components.private_openai import PrivateOpenAI, PrivateOpenAIArgs
 from components.semantic_cache import SemanticCache, SemanticCacheArgs
 from components.settings import settings_from_pulumi_config
@@ -53,8 +53,12 @@ pulumi.export(
 )
 
 # For app teams: the base URL an OpenAI SDK takes, the deployments, and per consumer its access.
+# openaiBaseUrl: the dated API (AzureOpenAI(azure_endpoint=<it without /openai>)); openaiV1BaseUrl: the v1 API
+# (OpenAI(base_url=<it>)). Model aliases are names either API accepts for a deployment.
 pulumi.export("openaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{API_PATH}"))
+pulumi.export("openaiV1BaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{V1_API_PATH}/"))
 pulumi.export("deployments", sorted({d.name for a in settings.openai.accounts for d in a.deployments}))
+pulumi.export("modelAliases", dict(settings.routing.aliases))
 pulumi.export(
     "consumers",
     {

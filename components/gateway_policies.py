@@ -16,19 +16,18 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import apimanagement
 
-from .diagnostics import no_payload_logging
+from .openai_api import DATED, DATED_SPEC_URL, SURFACES, V1, ApiWiring, declare_api
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
 from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
 
-# Azure OpenAI inference API, GA 2024-10-21, pinned to a commit of the Azure REST API specs.
-OPENAI_SPEC_URL = (
-    "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/132b90d1f06386034a6c2b34e903dbd3b03f9806/"
-    "specification/cognitiveservices/data-plane/AzureOpenAI/inference/stable/2024-10-21/inference.json"
-)
-API_ID = "azure-openai"
-API_PATH = "openai"
+# The dated API keeps its id and path; the v1 API sits next to it (components/openai_api.py).
+OPENAI_SPEC_URL = DATED_SPEC_URL
+API_ID = DATED.api_id
+API_PATH = DATED.path
+V1_API_ID = V1.api_id
+V1_API_PATH = V1.path
 IDENTITY_CLIENT_ID_NAMED_VALUE = "gateway-identity-client-id"
 IP_HASH_KEY_NAMED_VALUE = "usage-ip-hash-key"
 METRIC_NAMESPACE = "genai-gateway"
@@ -44,6 +43,8 @@ class FragmentIds:
     errors: str = "openai-errors"
     entra_consumers: str = "entra-consumers"
     consumer_required: str = "consumer-required"
+    route: str = "openai-route"
+    stored_response: str = "openai-stored-response"
 
 
 FRAGMENTS = FragmentIds()
@@ -192,6 +193,7 @@ class ConsumerAccess:
 
 class GatewayPolicies(pulumi.ComponentResource):
     api_id: pulumi.Output[str]
+    v1_api_id: pulumi.Output[str]
     consumers: list[ConsumerAccess]
     documents: dict[str, str]
 
@@ -235,10 +237,15 @@ class GatewayPolicies(pulumi.ComponentResource):
                 )
             )
         fragments = self._fragments(depends_on=[*named_values, *pools, args.usage_logger])
-        api = self._api(fragments)
-        self.api_id = api.id
-        self.consumers = [self._consumer(c, api) for c in args.consumers]
-        self.register_outputs({"apiId": self.api_id, "backendIds": [account_backend_id(a.key) for a in args.accounts]})
+        apis = self._apis(fragments)
+        self.api_id = apis[0].id
+        self.v1_api_id = apis[1].id
+        self.consumers = [self._consumer(c, apis) for c in args.consumers]
+        self.register_outputs({
+            "apiId": self.api_id,
+            "v1ApiId": self.v1_api_id,
+            "backendIds": [account_backend_id(a.key) for a in args.accounts],
+        })
 
     # -- backends ------------------------------------------------------------------------------------
     def _single_backends(self) -> dict[str, apimanagement.Backend]:
@@ -295,6 +302,23 @@ class GatewayPolicies(pulumi.ComponentResource):
         args = self._args
         largest_pool = max((len(p.members) for p in args.pools), default=1)
         documents = {
+            FRAGMENTS.route: (
+                render(
+                    "openai-route",
+                    deployments=[p.deployment for p in args.pools],
+                    aliases=sorted(args.routing.aliases.items()),
+                    api_paths={s.name: s.path for s in SURFACES},
+                ),
+                "Resolves the deployment of a dated or v1 call (path, or the body's model; aliases)",
+            ),
+            FRAGMENTS.stored_response: (
+                render(
+                    "openai-stored-response",
+                    backend_ids=[account_backend_id(a.key) for a in args.accounts],
+                    timeout_seconds=args.routing.backend_timeout_seconds,
+                ),
+                "Finds a stored response (no model named) on the account that holds it",
+            ),
             FRAGMENTS.load_balancing: (
                 render(
                     "openai-load-balancing",
@@ -366,69 +390,40 @@ class GatewayPolicies(pulumi.ComponentResource):
             )
         return fragments
 
-    def _api(self, fragments: Sequence[pulumi.Resource]) -> apimanagement.Api:
+    def _apis(self, fragments: Sequence[pulumi.Resource]) -> list[apimanagement.Api]:
+        """The dated API and the v1 API: one policy document, rendered per API, over the same fragments."""
         args = self._args
-        api = apimanagement.Api(
-            f"{self._name}-api",
-            api_id=API_ID,
-            display_name="Azure OpenAI",
-            description="Azure OpenAI inference API (2024-10-21) behind the GenAI gateway",
-            path=API_PATH,
-            protocols=["https"],
-            format="openapi+json-link",
-            value=OPENAI_SPEC_URL,
-            api_type="http",
-            # With Entra ID callers the key becomes optional; the entra-consumers fragment then demands a token.
-            subscription_required=not args.entra_id.enabled,
-            # The official OpenAI SDKs send the key as api-key: they work unchanged against the gateway.
-            subscription_key_parameter_names=apimanagement.SubscriptionKeyParameterNamesContractArgs(
-                header="api-key", query="api-key"
-            ),
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
-        )
         included = list(args.included_fragments)
-        policy = render(
-            "api-policy",
-            fragments=FRAGMENTS,
-            entra_id=args.entra_id.enabled,
-            inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],
-            outbound_extra=[f.fragment_id for f in included if f.section == "outbound"],
-        )
-        self.documents["api:policy"] = policy
-        apimanagement.ApiPolicy(
-            f"{self._name}-api-policy",
-            api_id=api.name,
-            policy_id="policy",
-            format="rawxml",
-            value=policy,
+        wiring = ApiWiring(
             resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=api, depends_on=[*fragments, *(f.resource for f in included)]),
-        )
-        no_payload = no_payload_logging()
-        apimanagement.ApiDiagnostic(
-            f"{self._name}-api-diagnostic",
-            api_id=api.name,
-            diagnostic_id="applicationinsights",
-            logger_id=args.app_insights_logger_id,
-            always_log="allErrors",
-            http_correlation_protocol="W3C",
+            apim_name=args.apim_name,
+            apim=args.apim,
+            app_insights_logger_id=args.app_insights_logger_id,
+            subscription_required=not args.entra_id.enabled,
             log_client_ip=args.log_client_ip,
-            metrics=True,
-            verbosity="information",
-            sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=args.sampling_percentage),
-            frontend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-            backend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=api),
+            sampling_percentage=args.sampling_percentage,
         )
-        return api
+        apis = []
+        for surface in SURFACES:
+            policy = render(
+                "api-policy",
+                api=surface.name,
+                fragments=FRAGMENTS,
+                entra_id=args.entra_id.enabled,
+                inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],
+                outbound_extra=[f.fragment_id for f in included if f.section == "outbound"],
+            )
+            self.documents["api:policy" if surface.name == "dated" else f"api:{surface.name}:policy"] = policy
+            apis.append(
+                declare_api(
+                    self._name, surface, policy, wiring, parent=self,
+                    policy_depends_on=[*fragments, *(f.resource for f in included)],
+                )
+            )
+        return apis
 
     # -- consumers --------------------------------------------------------------------------------------
-    def _consumer(self, consumer: ConsumerSettings, api: apimanagement.Api) -> ConsumerAccess:
+    def _consumer(self, consumer: ConsumerSettings, apis: Sequence[apimanagement.Api]) -> ConsumerAccess:
         name = f"{self._name}-{consumer.product_id}"
         product = apimanagement.Product(
             name,
@@ -443,15 +438,17 @@ class GatewayPolicies(pulumi.ComponentResource):
             service_name=self._args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.apim]),
         )
-        apimanagement.ProductApiLink(
-            f"{name}-api",
-            product_id=product.name,
-            api_link_id=f"{consumer.product_id}-{API_ID}",
-            api_id=api.id,
-            resource_group_name=self._args.resource_group_name,
-            service_name=self._args.apim_name,
-            opts=pulumi.ResourceOptions(parent=product),
-        )
+        # One key, allow-list and limit for both APIs: the product holds them, and it links both.
+        for surface, api in zip(SURFACES, apis, strict=True):
+            apimanagement.ProductApiLink(
+                f"{name}-api" if surface.name == "dated" else f"{name}-api-{surface.name}",
+                product_id=product.name,
+                api_link_id=f"{consumer.product_id}-{surface.api_id}",
+                api_id=api.id,
+                resource_group_name=self._args.resource_group_name,
+                service_name=self._args.apim_name,
+                opts=pulumi.ResourceOptions(parent=product),
+            )
         policy = render("product-policy", consumer=self._args.consumer_policy(consumer))
         self.documents[f"product:{consumer.product_id}"] = policy
         apimanagement.ProductPolicy(

@@ -267,7 +267,8 @@ def test_client_ips_are_not_logged_by_default(stack: Recording) -> None:
     diagnostics = stack.of_type("azure-native:apimanagement:Diagnostic") + stack.of_type(
         "azure-native:apimanagement:ApiDiagnostic"
     )
-    assert len(diagnostics) == 2
+    # The service-wide diagnostic and one per API (dated, v1).
+    assert len(diagnostics) == 3
     for diagnostic in diagnostics:
         assert diagnostic.get("logClientIp") is False
 

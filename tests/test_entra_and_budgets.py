@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from lxml import etree
 
 from tests.support import DELETE, parse, problems, with_value
@@ -69,11 +70,13 @@ def test_unmapped_applications_are_refused(prod: Recording) -> None:
     assert otherwise.find("return-response/set-status").get("code") == "403"
 
 
-def test_entra_check_runs_first_in_the_api_policy(prod: Recording) -> None:
-    policy = prod.one("azure-native:apimanagement:ApiPolicy").get("value")
+@pytest.mark.parametrize("policy_name", ["policies-api-policy", "policies-api-v1-policy"])
+def test_entra_check_runs_first_after_the_deployment_is_resolved(prod: Recording, policy_name: str) -> None:
+    policy = prod.one("azure-native:apimanagement:ApiPolicy", policy_name).get("value")
     root = etree.fromstring(to_wellformed(policy).encode())
-    first = next(root.find("inbound").iter("include-fragment"))
-    assert first.get("fragment-id") == "entra-consumers"
+    included = [e.get("fragment-id") for e in root.find("inbound").iter("include-fragment")]
+    # Resolving the deployment only reads the request; the token check precedes every consumer decision.
+    assert included[:2] == ["openai-route", "entra-consumers"]
 
 
 def test_dev_has_no_entra_callers(dev: Recording) -> None:

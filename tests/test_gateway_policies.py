@@ -17,6 +17,10 @@ from tools.rawxml import to_wellformed
 BACKEND = "azure-native:apimanagement:Backend"
 FRAGMENT = "azure-native:apimanagement:PolicyFragment"
 PRODUCT = "azure-native:apimanagement:Product"
+API = "azure-native:apimanagement:Api"
+API_POLICY = "azure-native:apimanagement:ApiPolicy"
+# The dated API keeps its logical names; the v1 API sits next to it.
+APIS = {"dated": "policies-api", "v1": "policies-api-v1"}
 ACCOUNT = "azure-native:cognitiveservices:Account"
 
 
@@ -151,33 +155,54 @@ def test_every_fragment_is_raw_xml_with_a_fragment_root(stack: Recording) -> Non
         (
             "inbound",
             [
+                FRAGMENTS.route,
                 FRAGMENTS.consumer_required,
                 FRAGMENTS.adaptive_token_limit,
                 FRAGMENTS.token_usage_metrics,
                 FRAGMENTS.load_balancing,
             ],
         ),
-        ("backend", [FRAGMENTS.spillover_retry]),
+        ("backend", [FRAGMENTS.stored_response, FRAGMENTS.spillover_retry]),
         ("outbound", [FRAGMENTS.usage_record]),
         ("on-error", [FRAGMENTS.errors]),
     ],
 )
-def test_api_policy_includes_each_fragment_in_its_section(dev: Recording, section: str, fragment_ids: list) -> None:
-    policy = document(dev.one("azure-native:apimanagement:ApiPolicy"))
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_api_policy_includes_each_fragment_in_its_section(
+    dev: Recording, section: str, fragment_ids: list, api: str
+) -> None:
+    policy = document(dev.one(API_POLICY, f"{APIS[api]}-policy"))
     included = [e.get("fragment-id") for e in policy.find(section).iter("include-fragment")]
     assert included == fragment_ids
 
 
-def test_api_policy_inherits_the_parent_scopes_except_in_backend(stack: Recording) -> None:
-    policy = document(stack.one("azure-native:apimanagement:ApiPolicy"))
-    for section in ("inbound", "outbound", "on-error"):
+def test_both_apis_carry_the_same_policy_but_for_the_api_name(stack: Recording) -> None:
+    dated, v1 = (stack.one(API_POLICY, f"{APIS[a]}-policy").get("value") for a in ("dated", "v1"))
+    assert '<set-variable name="openai-api" value="dated" />' in dated
+    assert v1 == dated.replace('value="dated"', 'value="v1"')
+
+
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_api_policy_resolves_the_deployment_before_the_product_policy_runs(stack: Recording, api: str) -> None:
+    inbound = document(stack.one(API_POLICY, f"{APIS[api]}-policy")).find("inbound")
+    assert [e.tag for e in inbound][:3] == ["set-variable", "include-fragment", "base"]
+    assert (inbound[0].get("name"), inbound[0].get("value")) == ("openai-api", api)
+    assert inbound[1].get("fragment-id") == FRAGMENTS.route
+
+
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_api_policy_inherits_the_parent_scopes_except_in_backend(stack: Recording, api: str) -> None:
+    policy = document(stack.one(API_POLICY, f"{APIS[api]}-policy"))
+    for section in ("outbound", "on-error"):
         assert policy.find(section)[0].tag == "base"
+    assert policy.find("inbound").find("base") is not None
     # The spill-over fragment forwards the request; <base /> would forward it a second time.
     assert policy.find("backend").find("base") is None
 
 
-def test_api_policy_waits_for_its_fragments(stack: Recording) -> None:
-    policy = stack.one("azure-native:apimanagement:ApiPolicy")
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_api_policy_waits_for_its_fragments(stack: Recording, api: str) -> None:
+    policy = stack.one(API_POLICY, f"{APIS[api]}-policy")
     for f in stack.of_type(FRAGMENT):
         assert stack.depends_on(policy, f)
 
@@ -221,11 +246,16 @@ def test_routing_sends_every_deployment_to_its_pool(stack: Recording) -> None:
     assert set(routes.values()) == set(pools(stack))
 
 
-def test_unknown_deployment_gets_a_404_json_error(stack: Recording) -> None:
-    otherwise = fragment_xml(stack, FRAGMENTS.load_balancing).find("choose/otherwise/return-response")
-    assert otherwise.find("set-status").get("code") == "404"
-    assert otherwise.find("set-header/value").text == "application/json"
-    assert "DeploymentNotFound" in otherwise.find("set-body").text
+def test_unknown_deployment_or_model_gets_a_404_json_error(stack: Recording) -> None:
+    when = fragment_xml(stack, FRAGMENTS.route).find("choose/when")
+    assert when.find("return-response/set-status").get("code") == "404"
+    assert when.find("return-response/set-header/value").text == "application/json"
+    body = when.find("return-response/set-body").text
+    # The dated API's code as before; the v1 API's as OpenAI names it, with the OpenAI error fields.
+    assert '"DeploymentNotFound"' in body and '"model_not_found"' in body
+    assert all(f'"{field}"' in body for field in ("type", "param", "message"))
+    [served] = re.findall(r"new string\[\] \{([^}]*)\}", when.get("condition"))
+    assert set(re.findall(r'"([^"]+)"', served)) == set(deployment_names(stack))
 
 
 def test_throttled_request_is_resent_through_the_pool(stack: Recording) -> None:
@@ -333,29 +363,34 @@ def test_errors_are_json_and_keep_retry_after(stack: Recording) -> None:
 # -- the OpenAI API ----------------------------------------------------------------------------------------
 
 
-def test_api_is_imported_from_a_pinned_ga_spec(stack: Recording) -> None:
-    api = stack.one("azure-native:apimanagement:Api")
+def test_dated_api_is_imported_from_a_pinned_ga_spec(stack: Recording) -> None:
+    api = stack.one(API, APIS["dated"])
     assert api.get("format") == "openapi+json-link"
     assert api.get("value") == OPENAI_SPEC_URL
     assert re.search(r"/azure-rest-api-specs/[0-9a-f]{40}/", OPENAI_SPEC_URL)
     assert "/inference/stable/2024-10-21/" in OPENAI_SPEC_URL
 
 
-def test_api_accepts_the_subscription_key_in_the_api_key_header(stack: Recording) -> None:
-    api = stack.one("azure-native:apimanagement:Api")
-    assert (api.get("path"), api.get("protocols")) == ("openai", ["https"])
-    assert api.get("subscriptionKeyParameterNames.header") == "api-key"
+@pytest.mark.parametrize(("api", "path"), [("dated", "openai"), ("v1", "openai/v1")])
+def test_api_accepts_the_subscription_key_in_the_api_key_header(stack: Recording, api: str, path: str) -> None:
+    found = stack.one(API, APIS[api])
+    assert (found.get("path"), found.get("protocols")) == (path, ["https"])
+    assert found.get("subscriptionKeyParameterNames.header") == "api-key"
+    assert found.get("subscriptionKeyParameterNames.query") == "api-key"
 
 
-def test_api_requires_a_key_unless_entra_id_callers_are_enabled(dev: Recording, prod: Recording) -> None:
-    assert dev.one("azure-native:apimanagement:Api").get("subscriptionRequired") is True
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_api_requires_a_key_unless_entra_id_callers_are_enabled(dev: Recording, prod: Recording, api: str) -> None:
+    assert dev.one(API, APIS[api]).get("subscriptionRequired") is True
     # prod admits Entra ID callers; the entra-consumers fragment then demands a token from key-less callers.
-    assert prod.one("azure-native:apimanagement:Api").get("subscriptionRequired") is False
+    assert prod.one(API, APIS[api]).get("subscriptionRequired") is False
 
 
-def test_api_diagnostic_sends_metrics_to_application_insights(stack: Recording) -> None:
-    diagnostic = stack.one("azure-native:apimanagement:ApiDiagnostic")
+@pytest.mark.parametrize("api", sorted(APIS))
+def test_api_diagnostic_sends_metrics_to_application_insights(stack: Recording, api: str) -> None:
+    diagnostic = stack.one("azure-native:apimanagement:ApiDiagnostic", f"{APIS[api]}-diagnostic")
     logger = stack.one("azure-native:apimanagement:Logger", "gateway-appinsights-logger")
+    assert diagnostic.get("apiId") == stack.one(API, APIS[api]).get("apiId")
     assert diagnostic.get("loggerId") == logger.id
     assert diagnostic.get("metrics") is True
     assert diagnostic.get("frontend.request.body.bytes") == 0
@@ -374,11 +409,11 @@ def test_every_consumer_has_a_published_product_requiring_a_subscription(stack: 
         assert product.get("state") == "published"
 
 
-def test_every_product_is_linked_to_the_api_and_has_a_subscription(stack: Recording) -> None:
-    api = stack.one("azure-native:apimanagement:Api")
+def test_every_product_is_linked_to_both_apis_and_has_a_subscription(stack: Recording) -> None:
+    apis = sorted(stack.one(API, name).id for name in APIS.values())
     for product in stack.of_type(PRODUCT):
         links = [lk for lk in stack.of_type("azure-native:apimanagement:ProductApiLink") if lk.parent == product.urn]
-        assert [lk.get("apiId") for lk in links] == [api.id]
+        assert sorted(lk.get("apiId") for lk in links) == apis
         subscriptions = stack.of_type("azure-native:apimanagement:Subscription")
         [subscription] = [s for s in subscriptions if s.parent == product.urn]
         assert subscription.get("scope") == product.id
@@ -398,9 +433,12 @@ def test_subscription_keys_are_exported_only_as_secrets(stack: Recording) -> Non
         assert key not in plain
 
 
-def test_app_teams_get_the_openai_base_url_and_deployments(dev: Recording, prod: Recording) -> None:
+def test_app_teams_get_both_base_urls_and_the_deployments(dev: Recording, prod: Recording) -> None:
     assert dev.outputs["openaiBaseUrl"] == dev.outputs["gatewayUrl"] + "/openai"
     assert prod.outputs["openaiBaseUrl"] == "https://genai.contoso.example/openai"
+    # The v1 base URL as OpenAI(base_url=...) takes it: the SDK appends "chat/completions" and the like.
+    assert dev.outputs["openaiV1BaseUrl"] == dev.outputs["gatewayUrl"] + "/openai/v1/"
+    assert prod.outputs["openaiV1BaseUrl"] == "https://genai.contoso.example/openai/v1/"
     assert dev.outputs["deployments"] == ["gpt-4o-mini", "text-embedding-3-small"]
 
 

@@ -352,13 +352,20 @@ def test_api_policy_managed_identity(prod: Recording) -> None:
     fragment = next(f for f in prod.of_type(rules.POLICY_FRAGMENT) if f.get("id") == "openai-load-balancing")
     keeps_key = fragment.get("value").replace('<set-header name="api-key" exists-action="delete" />', "")
     broken = changed(prod, rules.POLICY_FRAGMENT, fragment.name, value=keeps_key)
-    assert_fails(check(broken, rule), rule, "mandatory", "forwards the caller's 'api-key' header", policy)
+    # The fragment is shared: both APIs' policies (dated and v1) are reported.
+    found = check(broken, rule)
+    for api_policy in (policy, "policies-api-v1-policy"):
+        assert_fails([v for v in found if api_policy + "'" in v.message], rule, "mandatory",
+                     "forwards the caller's 'api-key' header", api_policy)
 
     wrong_audience = fragment.get("value").replace(
         "https://cognitiveservices.azure.com", "https://management.azure.com"
     )
     broken = changed(prod, rules.POLICY_FRAGMENT, fragment.name, value=wrong_audience)
-    assert_fails(check(broken, rule), rule, "mandatory", "with a managed identity", policy)
+    found = check(broken, rule)
+    for api_policy in (policy, "policies-api-v1-policy"):
+        assert_fails([v for v in found if api_policy + "'" in v.message], rule, "mandatory",
+                     "with a managed identity", api_policy)
 
     broken = without(prod, rules.API_POLICY, policy)
     assert_fails(check(broken, rule), rule, "mandatory", "has no ApiPolicy", "policies-api")
