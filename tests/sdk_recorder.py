@@ -58,7 +58,7 @@ class SdkRecorder:
                 else:
                     self._json(_answer(self.command, parts.path, body))
 
-            do_GET = do_POST = do_DELETE = _handle  # noqa: N815
+            do_GET = do_POST = do_DELETE = _handle
 
             def _json(self, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
