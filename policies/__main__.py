@@ -1,7 +1,7 @@
 """The guardrail pack for the Pulumi CLI: `pulumi preview --policy-pack policies`.
 
 Only builds the `PolicyPack` (which starts the analyzer server and blocks); the rules live in
-`policies/rules.py`, which the offline plan and the tests import without starting a server.
+the `policies.rules` package, which the offline plan and the tests import without starting a server.
 """
 
 import sys

@@ -1,4 +1,4 @@
-"""Offline evaluation of the guardrail pack (policies/rules.py) on a recorded stack.
+"""Offline evaluation of the guardrail pack (policies/rules/) on a recorded stack.
 
 `python -m tools.plan` calls `guardrail_violations(recording)` (through `tools.violations.collect`); the rules
 are the same `pulumi_policy` objects the Pulumi CLI runs with `--policy-pack policies`. What this module
@@ -332,7 +332,7 @@ def guardrail_violations(recording: Recording) -> list[Violation]:
     try:
         return evaluate(recording, load_pack_config(recording.stack))
     except GuardrailConfigError as error:
-        return [Violation("guardrails-config", "mandatory", None, f"{error}; fix the file (see policies/rules.py)")]
+        return [Violation("guardrails-config", "mandatory", None, f"{error}; fix the file (see policies/rules/)")]
 
 
 # -- documentation ---------------------------------------------------------------------------------------
