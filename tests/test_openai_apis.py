@@ -1,0 +1,194 @@
+"""The v1 API next to the dated API: the pinned specifications, the Responses operations, and the shared
+route fragment that lets every capability treat both APIs alike."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from lxml import etree
+
+from components.openai_api import DATED_RESPONSES_OPERATIONS, V1_SPEC_URL
+from tests.support import with_value
+from tools.harness import RecordedResource, Recording, run_stack
+from tools.rawxml import to_wellformed
+
+API = "azure-native:apimanagement:Api"
+FRAGMENT = "azure-native:apimanagement:PolicyFragment"
+OPERATION = "azure-native:apimanagement:ApiOperation"
+ALIASES = {"chat": "gpt-4o-mini", "embeddings-latest": "text-embedding-3-small"}
+
+
+def xml(resource: RecordedResource) -> etree._Element:
+    return etree.fromstring(to_wellformed(resource.get("value")).encode())
+
+
+def fragment(recording: Recording, fragment_id: str) -> etree._Element:
+    [found] = [f for f in recording.of_type(FRAGMENT) if f.get("id") == fragment_id]
+    return xml(found)
+
+
+def variable(root: etree._Element, name: str) -> str:
+    return root.find(f".//set-variable[@name='{name}']").get("value")
+
+
+@pytest.fixture(scope="module")
+def aliased(dev_config: dict) -> Recording:
+    return run_stack("dev", overrides={"routing": with_value(dev_config, "routing.aliases", ALIASES)["routing"]})
+
+
+# -- the v1 API ---------------------------------------------------------------------------------------------
+
+
+def test_v1_api_is_imported_from_the_pinned_ga_v1_specification(stack: Recording) -> None:
+    api = stack.one(API, "policies-api-v1")
+    assert (api.get("apiId"), api.get("path"), api.get("format")) == ("azure-openai-v1", "openai/v1",
+                                                                     "openapi+json-link")
+    assert api.get("value") == V1_SPEC_URL
+    assert re.fullmatch(
+        r"https://raw\.githubusercontent\.com/Azure/azure-rest-api-specs/[0-9a-f]{40}/"
+        r"specification/ai/data-plane/OpenAI\.v1/azure-v1-v1-generated\.json",
+        V1_SPEC_URL,
+    )
+
+
+def test_dated_api_keeps_its_id_path_and_logical_name(stack: Recording) -> None:
+    api = stack.one(API, "policies-api")
+    assert (api.get("apiId"), api.get("path")) == ("azure-openai", "openai")
+
+
+def test_dated_api_serves_the_responses_operations_azure_openai_calls(stack: Recording) -> None:
+    dated = stack.one(API, "policies-api")
+    operations = {o.get("operationId"): o for o in stack.of_type(OPERATION)}
+    assert set(operations) == {o.operation_id for o in DATED_RESPONSES_OPERATIONS}
+    for op in DATED_RESPONSES_OPERATIONS:
+        found = operations[op.operation_id]
+        assert found.get("apiId") == dated.get("apiId")
+        assert (found.get("method"), found.get("urlTemplate")) == (op.method, op.url_template)
+        params = [p["name"] for p in found.get("templateParameters")]
+        assert params == (["response_id"] if "{response_id}" in op.url_template else [])
+        # Each new pin of the dated specification re-imports its operations and then updates these.
+        assert dated.get("value") in found.get("description")
+
+
+def test_the_api_policy_waits_for_the_added_operations(stack: Recording) -> None:
+    policy = stack.one("azure-native:apimanagement:ApiPolicy", "policies-api-policy")
+    for operation in stack.of_type(OPERATION):
+        assert stack.depends_on(policy, operation)
+
+
+# -- the route fragment: one resolution for both APIs --------------------------------------------------------
+
+
+def test_the_deployment_comes_from_the_path_or_else_the_json_body_model(stack: Recording) -> None:
+    requested = variable(fragment(stack, "openai-route"), "requested-model")
+    assert 'MatchedParameters.GetValueOrDefault("deployment-id", "")' in requested
+    # Only the request body is read, and kept for the backend.
+    assert 'Request.Body.As<JObject>(preserveContent: true)' in requested and 'body["model"]' in requested
+    assert "Response" not in requested
+
+
+def test_stored_responses_are_recognised_by_path(stack: Recording) -> None:
+    route = variable(fragment(stack, "openai-route"), "openai-route")
+    [pattern] = re.findall(r'"(/responses[^"]*)"', route)
+    for path in ("/openai/v1/responses/resp_1", "/openai/responses/resp_1/input_items",
+                 "/openai/v1/responses/resp_1/cancel"):
+        assert re.search(pattern, path)
+    for path in ("/openai/v1/responses", "/openai/responses", "/openai/v1/chat/completions"):
+        assert not re.search(pattern, path)
+
+
+def test_without_aliases_every_name_is_its_own_deployment(dev: Recording) -> None:
+    resolved = variable(fragment(dev, "openai-route"), "deployment-name")
+    assert "case " not in resolved and "default: return requested;" in resolved
+
+
+def test_aliases_resolve_to_their_deployment_on_both_apis(aliased: Recording) -> None:
+    resolved = variable(fragment(aliased, "openai-route"), "deployment-name")
+    cases = dict(re.findall(r'case "([^"]+)": return "([^"]+)";', resolved))
+    assert cases == ALIASES
+    assert aliased.outputs["modelAliases"] == ALIASES
+
+
+def test_an_alias_reaches_the_backend_as_its_deployment_in_path_or_body(stack: Recording) -> None:
+    root = fragment(stack, "openai-route")
+    rewrite = root.find(".//rewrite-uri")
+    assert rewrite.get("copy-unmatched-params") == "false"
+    template = rewrite.get("template")
+    # The v1 backend path is /openai/v1/...: the API path strips "/openai/v1", the backend URL ends in /openai.
+    assert 'return (v1 ? "/v1" : "") + path' in template
+    assert '"/openai/v1"' in template and '"/openai"' in template
+    assert 'path = "/deployments/" + deployment + "/"' in template
+    # In the body (v1 and the Responses API), only when the name the caller used is an alias.
+    [rewrites] = [w for w in root.iter("when") if w.find("set-body") is not None and
+                  'body["model"] = (string)context.Variables["deployment-name"]' in w.find("set-body").text]
+    assert '(string)context.Variables["requested-model"] != (string)context.Variables["deployment-name"]' in (
+        rewrites.get("condition"))
+
+
+def test_unknown_models_are_refused_before_any_consumer_policy(stack: Recording) -> None:
+    policy = xml(stack.one("azure-native:apimanagement:ApiPolicy", "policies-api-v1-policy"))
+    inbound = policy.find("inbound")
+    assert inbound[1].get("fragment-id") == "openai-route" and inbound[2].tag == "base"
+    when = fragment(stack, "openai-route").find("choose/when")
+    assert '(string)context.Variables["openai-route"] == "deployment"' in when.get("condition")
+    assert when.find("return-response/set-status").get("code") == "404"
+
+
+# -- every capability reads the resolved deployment -----------------------------------------------------------
+
+
+READS_DEPLOYMENT = 'context.Variables.GetValueOrDefault<string>("deployment-name", "")'
+
+
+def test_no_policy_reads_the_deployment_from_the_path_but_the_route_fragment(prod: Recording) -> None:
+    for resource in prod.of_type(FRAGMENT) + prod.of_type("azure-native:apimanagement:ProductPolicy"):
+        if resource.get("id") != "openai-route":
+            assert "deployment-id" not in resource.get("value"), resource.name
+
+
+@pytest.mark.parametrize("fragment_id", ["openai-load-balancing", "token-usage-metrics", "usage-record",
+                                         "semantic-cache-lookup", "entra-consumers"])
+def test_capabilities_read_the_resolved_deployment(prod: Recording, fragment_id: str) -> None:
+    [found] = [f for f in prod.of_type(FRAGMENT) if f.get("id") == fragment_id]
+    assert READS_DEPLOYMENT in found.get("value")
+
+
+def test_the_allow_list_checks_the_resolved_deployment(stack: Recording) -> None:
+    for policy in stack.of_type("azure-native:apimanagement:ProductPolicy"):
+        condition = xml(policy).find("inbound/choose/when").get("condition")
+        assert READS_DEPLOYMENT in condition
+        # Stored responses name no deployment; the key still has to be a consumer's.
+        assert 'GetValueOrDefault<string>("openai-route", "deployment") == "deployment"' in condition
+
+
+def test_prompt_checks_apply_only_to_model_calls(prod: Recording) -> None:
+    inbound = xml(prod.one("azure-native:apimanagement:ApiPolicy", "policies-api-v1-policy")).find("inbound")
+    guarded = [w for w in inbound.iter("when") if w.get("condition") ==
+               '@((string)context.Variables["openai-route"] == "deployment")']
+    [when] = guarded
+    assert [e.get("fragment-id") for e in when.iter("include-fragment")] == ["content-safety",
+                                                                              "semantic-cache-lookup"]
+
+
+# -- stored responses ------------------------------------------------------------------------------------------
+
+
+def test_stored_responses_are_looked_up_on_each_account_in_turn(stack: Recording) -> None:
+    root = fragment(stack, "openai-stored-response")
+    accounts = [a.get("backendId") for a in stack.of_type("azure-native:apimanagement:Backend")
+                if a.get("type") == "Single" and a.get("backendId").startswith("openai-")]
+    retry = root.find("retry")
+    assert retry.get("condition").startswith("@(context.Response.StatusCode == 404")
+    assert int(retry.get("count")) == len(accounts) - 1
+    tried = re.findall(r'"(openai-[^"]+)"', variable(retry, "backend-id"))
+    assert sorted(tried) == sorted(accounts)
+    forward = retry.find("forward-request")
+    assert forward.get("buffer-response") == "false"
+
+
+def test_the_backend_section_forwards_stored_responses_and_model_calls_differently(stack: Recording) -> None:
+    for name in ("policies-api-policy", "policies-api-v1-policy"):
+        choose = xml(stack.one("azure-native:apimanagement:ApiPolicy", name)).find("backend/choose")
+        assert choose.find("when/include-fragment").get("fragment-id") == "openai-stored-response"
+        assert choose.find("otherwise/include-fragment").get("fragment-id") == "openai-spillover-retry"
