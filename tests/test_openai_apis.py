@@ -3,7 +3,10 @@ route fragment that lets every capability treat both APIs alike."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -192,3 +195,35 @@ def test_the_backend_section_forwards_stored_responses_and_model_calls_different
         choose = xml(stack.one("azure-native:apimanagement:ApiPolicy", name)).find("backend/choose")
         assert choose.find("when/include-fragment").get("fragment-id") == "openai-stored-response"
         assert choose.find("otherwise/include-fragment").get("fragment-id") == "openai-spillover-retry"
+
+
+# -- the operations of the pinned v1 specification, as the emulator reads them -----------------------------------
+
+SPECS = Path(__file__).resolve().parent.parent / "tools" / "emulator" / "specs"
+V1_OPERATIONS = SPECS / "azure-openai-v1.operations.json"
+# The transcription of the pinned document's paths; a new pin needs a new transcription (and a new hash).
+V1_OPERATIONS_SHA256 = "642b7a0e64764da924b879b1354ecdb53326a3099fff334ce92ab547c2a56cc2"
+
+
+def v1_operations() -> dict[tuple[str, str], str]:
+    document = json.loads(V1_OPERATIONS.read_text())
+    return {(o["method"], o["urlTemplate"]): o["operationId"] for o in document["operations"]}
+
+
+def test_the_kept_v1_operations_are_those_of_the_pinned_specification() -> None:
+    assert hashlib.sha256(V1_OPERATIONS.read_bytes()).hexdigest() == V1_OPERATIONS_SHA256
+    document = json.loads(V1_OPERATIONS.read_text())
+    assert document["source"] == V1_SPEC_URL
+    assert document["servers"] == [{"url": "{endpoint}/openai/v1"}]
+
+
+def test_the_v1_specification_has_the_operations_the_gateway_serves() -> None:
+    served = {
+        ("POST", "/chat/completions"): "createChatCompletion",
+        ("POST", "/embeddings"): "createEmbedding",
+        ("POST", "/responses"): "createResponse",
+        ("GET", "/responses/{response_id}"): "getResponse",
+        ("DELETE", "/responses/{response_id}"): "deleteResponse",
+        ("GET", "/responses/{response_id}/input_items"): "listInputItems",
+    }
+    assert served.items() <= v1_operations().items()

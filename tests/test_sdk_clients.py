@@ -3,6 +3,7 @@ operations and route fragment take exactly those requests."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from lxml import etree
 
 from components.openai_api import DATED, DATED_RESPONSES_OPERATIONS, V1
 from tests.sdk_recorder import RESPONSE_ID, Recorded, SdkRecorder
+from tests.test_openai_apis import V1_OPERATIONS
 from tools.harness import Recording
 from tools.rawxml import to_wellformed
 
@@ -176,3 +178,22 @@ def test_examples_pin_the_sdk_versions_they_are_tested_with() -> None:
     pins = dict(line.split("==") for line in (EXAMPLES / "requirements.txt").read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
     assert pins == {"openai": openai.__version__, "azure-identity": azure.identity.__version__}
+
+
+def test_every_v1_call_of_the_sdk_is_an_operation_of_the_pinned_v1_specification(
+    recorder: SdkRecorder, clients: ModuleType
+) -> None:
+    sdk = clients.v1_client()
+    sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    sdk.embeddings.create(model="text-embedding-3-small", input="x")
+    sdk.responses.create(model="gpt-4o-mini", input="x")
+    sdk.responses.retrieve(RESPONSE_ID)
+    sdk.responses.input_items.list(RESPONSE_ID)
+    sdk.responses.delete(RESPONSE_ID)
+    operations = json.loads(V1_OPERATIONS.read_text())["operations"]
+    for request in recorder.requests:
+        relative = request.path.removeprefix(f"/{V1.path}")
+        assert any(
+            o["method"] == request.method and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", o["urlTemplate"]), relative)
+            for o in operations
+        ), (request.method, relative)
