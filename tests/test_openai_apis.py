@@ -91,14 +91,18 @@ def test_the_deployment_comes_from_the_path_or_else_the_json_body_model(stack: R
     assert "Response" not in requested
 
 
-def test_stored_responses_are_recognised_by_path(stack: Recording) -> None:
+def test_stored_responses_are_recognised_by_path_under_either_api(stack: Recording) -> None:
     route = variable(fragment(stack, "openai-route"), "openai-route")
-    [pattern] = re.findall(r'"(/responses[^"]*)"', route)
+    [pattern] = re.findall(r'"(\^/[^"]*)"', route)
     for path in ("/openai/v1/responses/resp_1", "/openai/responses/resp_1/input_items",
                  "/openai/v1/responses/resp_1/cancel"):
         assert re.search(pattern, path)
-    for path in ("/openai/v1/responses", "/openai/responses", "/openai/v1/chat/completions"):
+    # Not a create, not another operation, and not a deployment that happens to be named "responses".
+    for path in ("/openai/v1/responses", "/openai/responses", "/openai/v1/chat/completions",
+                 "/openai/deployments/responses/embeddings", "/openai/deployments/responses/chat/completions"):
         assert not re.search(pattern, path)
+    # A POST is a stored-response call only as a cancel.
+    assert 'context.Request.Method != "POST" || context.Request.OriginalUrl.Path.EndsWith("/cancel")' in route
 
 
 def test_without_aliases_every_name_is_its_own_deployment(dev: Recording) -> None:
