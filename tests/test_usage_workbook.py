@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.gateway_policies import API_ID, METRIC_NAMESPACE
+from components.gateway_policies import API_ID, METRIC_NAMESPACE, V1_API_ID
 from components.policy_templates import render
 from components.settings.gateway import account_backend_id
 from components.usage_workbook import (
@@ -178,8 +178,8 @@ def test_every_placeholder_names_a_parameter(stack: Recording) -> None:
             assert placeholder in known, f"{name}: {{{placeholder}}}"
 
 
-def test_api_parameter_is_the_openai_api(stack: Recording) -> None:
-    assert workbook_parameters(document(stack))["ApiId"]["value"] == API_ID
+def test_api_parameter_lists_both_openai_apis(stack: Recording) -> None:
+    assert workbook_parameters(document(stack))["ApiIds"]["value"] == f'"{API_ID}", "{V1_API_ID}"'
 
 
 def test_backend_tiers_map_every_account_backend_and_host_to_its_tier(stack: Recording) -> None:
@@ -193,7 +193,7 @@ def test_backend_tiers_map_every_account_backend_and_host_to_its_tier(stack: Rec
 
 def test_stack_values_live_only_in_hidden_parameters(stack: Recording) -> None:
     parameters = workbook_parameters(document(stack))
-    for name in ("ApiId", "BackendTiers"):
+    for name in ("ApiIds", "BackendTiers"):
         assert parameters[name]["isHiddenWhenLocked"] is True, name
     raw = json.dumps(queries(document(stack)))
     assert "openai-ptu-1" not in raw and ".openai.azure.com" not in raw
@@ -259,7 +259,7 @@ def test_token_queries_read_only_metrics_the_policy_emits(stack: Recording) -> N
 def test_throttling_rate_is_the_share_of_429_and_503_per_5_minutes(stack: Recording) -> None:
     kql = query(document(stack), "throttling-rate")
     assert kql.startswith("ApiManagementGatewayLogs")
-    assert 'ApiId == "{ApiId}"' in kql
+    assert "ApiId in ({ApiIds})" in kql
     assert "countif(ResponseCode == 429)" in kql and "countif(ResponseCode == 503)" in kql
     assert "bin(TimeGenerated, 5m)" in kql
     assert "100.0 * Throttled / Requests" in kql and "100.0 * Unavailable / Requests" in kql
@@ -306,14 +306,19 @@ def test_cache_hits_by_consumer_uses_the_same_hit_rule(stack: Recording) -> None
 # -- rendering ---------------------------------------------------------------------------------------------
 def test_render_rejects_a_backend_key_that_would_break_the_query() -> None:
     with pytest.raises(ValueError):
-        render_workbook("/workspace", API_ID, {'x"); drop': "ptu"})
+        render_workbook("/workspace", [API_ID], {'x"); drop': "ptu"})
 
 
 def test_render_rejects_an_unknown_tier() -> None:
     with pytest.raises(ValueError):
-        render_workbook("/workspace", API_ID, {"openai-a": "spot"})
+        render_workbook("/workspace", [API_ID], {"openai-a": "spot"})
 
 
 def test_render_is_deterministic() -> None:
     tiers = {"openai-b": "paygo", "openai-a": "ptu"}
-    assert render_workbook("/w", API_ID, tiers) == render_workbook("/w", API_ID, dict(reversed(tiers.items())))
+    assert render_workbook("/w", [API_ID], tiers) == render_workbook("/w", [API_ID], dict(reversed(tiers.items())))
+
+
+def test_an_api_id_that_is_not_an_apim_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="is not an APIM API id"):
+        render_workbook("/workspace", ['x") or true //'], {})
