@@ -188,8 +188,10 @@ def test_stored_responses_are_looked_up_on_each_account_in_turn(stack: Recording
     retry = root.find("retry")
     assert retry.get("condition").startswith("@(context.Response.StatusCode == 404")
     assert int(retry.get("count")) == len(accounts) - 1
-    tried = re.findall(r'"(openai-[^"]+)"', variable(retry, "backend-id"))
-    assert sorted(tried) == sorted(accounts)
+    # One account per attempt, in order, by literal backend id.
+    tried = [(w.get("condition"), w.find("set-backend-service").get("backend-id")) for w in retry.iter("when")]
+    assert [backend for _, backend in tried] == accounts
+    assert all(f"== {i})" in condition for i, (condition, _) in enumerate(tried))
     forward = retry.find("forward-request")
     assert forward.get("buffer-response") == "false"
 
