@@ -307,7 +307,6 @@ class GatewayPolicies(pulumi.ComponentResource):
                     "openai-route",
                     deployments=[p.deployment for p in args.pools],
                     aliases=sorted(args.routing.aliases.items()),
-                    api_paths={s.name: s.path for s in SURFACES},
                 ),
                 "Resolves the deployment of a dated or v1 call (path, or the body's model; aliases)",
             ),
@@ -408,6 +407,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             policy = render(
                 "api-policy",
                 api=surface.name,
+                api_path=surface.path,
                 fragments=FRAGMENTS,
                 entra_id=args.entra_id.enabled,
                 inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],

@@ -179,15 +179,16 @@ def test_api_policy_includes_each_fragment_in_its_section(
 def test_both_apis_carry_the_same_policy_but_for_the_api_name(stack: Recording) -> None:
     dated, v1 = (stack.one(API_POLICY, f"{APIS[a]}-policy").get("value") for a in ("dated", "v1"))
     assert '<set-variable name="openai-api" value="dated" />' in dated
-    assert v1 == dated.replace('value="dated"', 'value="v1"')
+    assert v1 == dated.replace('value="dated"', 'value="v1"').replace('value="/openai"', 'value="/openai/v1"')
 
 
 @pytest.mark.parametrize("api", sorted(APIS))
 def test_api_policy_resolves_the_deployment_before_the_product_policy_runs(stack: Recording, api: str) -> None:
     inbound = document(stack.one(API_POLICY, f"{APIS[api]}-policy")).find("inbound")
-    assert [e.tag for e in inbound][:3] == ["set-variable", "include-fragment", "base"]
+    assert [e.tag for e in inbound][:4] == ["set-variable", "set-variable", "include-fragment", "base"]
     assert (inbound[0].get("name"), inbound[0].get("value")) == ("openai-api", api)
-    assert inbound[1].get("fragment-id") == FRAGMENTS.route
+    assert (inbound[1].get("name"), inbound[1].get("value")) == ("openai-api-path", "/" + stack.one(API, APIS[api]).get("path"))
+    assert inbound[2].get("fragment-id") == FRAGMENTS.route
 
 
 @pytest.mark.parametrize("api", sorted(APIS))

@@ -51,13 +51,14 @@ def only(recorder: SdkRecorder) -> Recorded:
 
 
 def route_of(recording: Recording, path: str) -> str:
-    """The openai-route fragment's decision for a path, with the fragment's own regular expression."""
+    """The openai-route fragment's decision for a path (after the API path), with its own regular expression."""
     [fragment] = [f for f in recording.of_type("azure-native:apimanagement:PolicyFragment")
                   if f.get("id") == "openai-route"]
     root = etree.fromstring(to_wellformed(fragment.get("value")).encode())
     condition = root.find("set-variable[@name='openai-route']").get("value")
-    [pattern] = re.findall(r'Regex\.IsMatch\(context\.Request\.OriginalUrl\.Path, "([^"]+)"\)', condition)
-    return "stored-response" if re.search(pattern, path) else "deployment"
+    [pattern] = re.findall(r'Regex\.IsMatch\(\(string\)context\.Variables\["openai-path"\], "([^"]+)"\)', condition)
+    relative = path.removeprefix(f"/{V1.path}") if path.startswith(f"/{V1.path}/") else path.removeprefix(f"/{DATED.path}")
+    return "stored-response" if re.search(pattern, relative) else "deployment"
 
 
 def test_azure_client_calls_the_dated_api_with_the_key_in_api_key(recorder: SdkRecorder, clients: ModuleType) -> None:
