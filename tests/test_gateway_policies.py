@@ -187,7 +187,8 @@ def test_api_policy_resolves_the_deployment_before_the_product_policy_runs(stack
     inbound = document(stack.one(API_POLICY, f"{APIS[api]}-policy")).find("inbound")
     assert [e.tag for e in inbound][:4] == ["set-variable", "set-variable", "include-fragment", "base"]
     assert (inbound[0].get("name"), inbound[0].get("value")) == ("openai-api", api)
-    assert (inbound[1].get("name"), inbound[1].get("value")) == ("openai-api-path", "/" + stack.one(API, APIS[api]).get("path"))
+    path = "/" + stack.one(API, APIS[api]).get("path")
+    assert (inbound[1].get("name"), inbound[1].get("value")) == ("openai-api-path", path)
     assert inbound[2].get("fragment-id") == FRAGMENTS.route
 
 

@@ -57,7 +57,8 @@ def route_of(recording: Recording, path: str) -> str:
     root = etree.fromstring(to_wellformed(fragment.get("value")).encode())
     condition = root.find("set-variable[@name='openai-route']").get("value")
     [pattern] = re.findall(r'Regex\.IsMatch\(\(string\)context\.Variables\["openai-path"\], "([^"]+)"\)', condition)
-    relative = path.removeprefix(f"/{V1.path}") if path.startswith(f"/{V1.path}/") else path.removeprefix(f"/{DATED.path}")
+    api_path = f"/{V1.path}" if path.startswith(f"/{V1.path}/") else f"/{DATED.path}"
+    relative = path.removeprefix(api_path)
     return "stored-response" if re.search(pattern, relative) else "deployment"
 
 
