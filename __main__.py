@@ -4,7 +4,15 @@ import pulumi
 
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs
 from components.content_safety import ContentSafety, ContentSafetyArgs
-from components.gateway_policies import API_PATH, V1_API_PATH, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
+from components.gateway_policies import (
+    API_PATH,
+    ENTRA_API_PATH,
+    ENTRA_V1_API_PATH,
+    V1_API_PATH,
+    GatewayPolicies,
+    GatewayPoliciesArgs,
+    IncludedFragment,
+)
 from components.private_openai import PrivateOpenAI, PrivateOpenAIArgs
 from components.semantic_cache import SemanticCache, SemanticCacheArgs
 from components.settings import settings_from_pulumi_config
@@ -57,6 +65,11 @@ pulumi.export(
 # (OpenAI(base_url=<it>)). Model aliases are names either API accepts for a deployment.
 pulumi.export("openaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{API_PATH}"))
 pulumi.export("openaiV1BaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{V1_API_PATH}/"))
+if settings.entra_id.enabled:
+    # Entra ID callers have their own APIs (README, "Entra ID callers"): an Azure OpenAI SDK takes `.../entra`,
+    # a plain OpenAI client `.../entra/openai/v1/`.
+    pulumi.export("entraOpenaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{ENTRA_API_PATH}"))
+    pulumi.export("entraOpenaiV1BaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{ENTRA_V1_API_PATH}/"))
 pulumi.export("deployments", sorted({d.name for a in settings.openai.accounts for d in a.deployments}))
 pulumi.export("modelAliases", dict(settings.routing.aliases))
 pulumi.export(

@@ -31,7 +31,21 @@ from .network_rules import app_gateway_rules, injected_apim_rules, private_endpo
 from .settings import ApimSettings, GatewaySettings, IngressSettings, NetworkSettings, ObservabilitySettings
 from .waf_ingress import WafIngress, WafIngressArgs
 
-# Legacy protocols and the 3DES cipher, off on the client side and towards backends.
+_SECURITY = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security"
+# The cipher suites PSRule for Azure's Azure.APIM.Ciphers rule lists as weak or deprecated: 3DES, every
+# TLS_RSA_WITH_AES_* suite (no forward secrecy) and the ECDHE CBC suites. What stays on are the ECDHE GCM suites.
+# Source: https://azure.github.io/PSRule.Rules.Azure/en/rules/Azure.APIM.Ciphers/ (shared azure-facts.md).
+WEAK_CIPHERS = (
+    "TripleDes168",
+    "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+)
+# Legacy protocols and weak ciphers, off on the client side and towards backends ("false" disables).
 HARDENED_PROTOCOLS: dict[str, str] = {
     "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls10": "false",
     "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Protocols.Tls11": "false",
@@ -39,7 +53,7 @@ HARDENED_PROTOCOLS: dict[str, str] = {
     "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls10": "false",
     "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Tls11": "false",
     "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Backend.Protocols.Ssl30": "false",
-    "Microsoft.WindowsAzure.ApiManagement.Gateway.Security.Ciphers.TripleDes168": "false",
+    **{f"{_SECURITY}.Ciphers.{cipher}": "false" for cipher in WEAK_CIPHERS},
     "Microsoft.WindowsAzure.ApiManagement.Gateway.Protocols.Server.Http2": "true",
 }
 

@@ -2,8 +2,9 @@
 
 One backend per OpenAI account (each with a circuit breaker that honours Retry-After), one pool per
 deployment name (round-robin, weighted or PTU-first priority spill-over), the policy fragments rendered
-from fragments/, the Azure OpenAI inference API with its policy and diagnostic, and a product with a
-token-limit policy and a subscription for every consumer.
+from fragments/ (components/gateway_fragments.py), the OpenAI APIs for key and Entra ID callers with their
+policies, diagnostics and LLM logging (components/openai_api.py), and a product with a token-limit policy and a
+subscription for every consumer.
 """
 
 from __future__ import annotations
@@ -16,40 +17,34 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import apimanagement
 
-from .openai_api import DATED, DATED_SPEC_URL, SURFACES, V1, ApiWiring, declare_api
+from .gateway_fragments import (
+    FRAGMENTS,
+    HEADERS,
+    IDENTITY_CLIENT_ID_NAMED_VALUE,
+    IP_HASH_KEY_NAMED_VALUE,
+    fragment_documents,
+)
+from .openai_api import (
+    ENTRA_API,
+    ENTRA_V1_API,
+    KEY_API,
+    KEY_V1_API,
+    DeclaredApi,
+    api_specs,
+    declare_api,
+    declare_llm_logging,
+)
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
 from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
 
-# The dated API keeps its id and path; the v1 API sits next to it (components/openai_api.py).
-OPENAI_SPEC_URL = DATED_SPEC_URL
-API_ID = DATED.api_id
-API_PATH = DATED.path
-V1_API_ID = V1.api_id
-V1_API_PATH = V1.path
-IDENTITY_CLIENT_ID_NAMED_VALUE = "gateway-identity-client-id"
-IP_HASH_KEY_NAMED_VALUE = "usage-ip-hash-key"
-METRIC_NAMESPACE = "genai-gateway"
-
-
-@dataclass(frozen=True)
-class FragmentIds:
-    load_balancing: str = "openai-load-balancing"
-    spillover_retry: str = "openai-spillover-retry"
-    adaptive_token_limit: str = "adaptive-token-limit"
-    token_usage_metrics: str = "token-usage-metrics"
-    usage_record: str = "usage-record"
-    errors: str = "openai-errors"
-    entra_consumers: str = "entra-consumers"
-    consumer_required: str = "consumer-required"
-    route: str = "openai-route"
-    stored_response: str = "openai-stored-response"
-
-
-FRAGMENTS = FragmentIds()
-
-
+API_ID = KEY_API.api_id
+API_PATH = KEY_API.path
+ENTRA_API_PATH = ENTRA_API.path
+V1_API_ID = KEY_V1_API.api_id
+V1_API_PATH = KEY_V1_API.path
+ENTRA_V1_API_PATH = ENTRA_V1_API.path
 @dataclass(frozen=True)
 class IncludedFragment:
     """A fragment another component owns (semantic cache, content safety) that the API policy includes."""
@@ -77,15 +72,6 @@ class ConsumerPolicy:
 
 def subscription_sid(consumer: str) -> str:
     return f"{consumer}-key"
-
-
-def spillover_retries(failure_count: int, largest_pool: int) -> int:
-    """Retries that let a request trip every pool member but the last, so it reaches the spill-over tier.
-
-    A member trips after `failure_count` failures and is skipped from then on; a request that meets only
-    throttled members needs failure_count retries per member it passes. APIM allows 1 to 50 retries.
-    """
-    return min(50, max(1, failure_count * (largest_pool - 1)))
 
 
 def circuit_breaker(routing: RoutingSettings) -> apimanagement.BackendCircuitBreakerArgs:
@@ -134,6 +120,8 @@ class GatewayPoliciesArgs:
     entra_id: EntraIdSettings = field(default_factory=EntraIdSettings)
     # In the order they run: inbound ones after the Entra ID check, outbound ones before the usage record.
     included_fragments: Sequence[IncludedFragment] = ()
+    # With the WAF ingress: the App Gateway subnet, whose connections carry the client in X-Forwarded-For.
+    app_gateway_subnet: str | None = None
 
     @classmethod
     def from_settings(
@@ -163,6 +151,11 @@ class GatewayPoliciesArgs:
             quotas={c.name: effective_quota(c, settings) for c in settings.consumers},
             entra_id=settings.entra_id,
             included_fragments=tuple(included_fragments),
+            app_gateway_subnet=(
+                str(settings.network.subnets.app_gateway)
+                if settings.ingress.enabled and settings.network.subnets.app_gateway is not None
+                else None
+            ),
         )
 
     def consumer_policy(self, consumer: ConsumerSettings) -> ConsumerPolicy:
@@ -238,9 +231,12 @@ class GatewayPolicies(pulumi.ComponentResource):
             )
         fragments = self._fragments(depends_on=[*named_values, *pools, args.usage_logger])
         apis = self._apis(fragments)
-        self.api_id = apis[0].id
-        self.v1_api_id = apis[1].id
-        self.consumers = [self._consumer(c, apis) for c in args.consumers]
+        self.api_id = next(a.api.id for a in apis if a.spec == KEY_API)
+        self.v1_api_id = next(a.api.id for a in apis if a.spec == KEY_V1_API)
+        # Products link to the key APIs, dated and v1: subscriptions belong to key callers, and one key, allow-list
+        # and budget cover both surfaces.
+        keyed = [a for a in apis if not a.spec.entra_id]
+        self.consumers = [self._consumer(c, keyed) for c in args.consumers]
         self.register_outputs({
             "apiId": self.api_id,
             "v1ApiId": self.v1_api_id,
@@ -300,81 +296,10 @@ class GatewayPolicies(pulumi.ComponentResource):
     # -- policies -------------------------------------------------------------------------------------
     def _fragments(self, depends_on: Sequence[pulumi.Resource]) -> list[apimanagement.PolicyFragment]:
         args = self._args
-        largest_pool = max((len(p.members) for p in args.pools), default=1)
-        documents = {
-            FRAGMENTS.route: (
-                render(
-                    "openai-route",
-                    deployments=[p.deployment for p in args.pools],
-                    aliases=sorted(args.routing.aliases.items()),
-                ),
-                "Resolves the deployment of a dated or v1 call (path, or the body's model; aliases)",
-            ),
-            FRAGMENTS.stored_response: (
-                render(
-                    "openai-stored-response",
-                    backend_ids=[account_backend_id(a.key) for a in args.accounts],
-                    timeout_seconds=args.routing.backend_timeout_seconds,
-                ),
-                "Finds a stored response (no model named) on the account that holds it",
-            ),
-            FRAGMENTS.load_balancing: (
-                render(
-                    "openai-load-balancing",
-                    pools=args.pools,
-                    identity_client_id_named_value=IDENTITY_CLIENT_ID_NAMED_VALUE,
-                ),
-                "Keyless access with the gateway identity; routes each deployment to its backend pool",
-            ),
-            FRAGMENTS.spillover_retry: (
-                render(
-                    "openai-spillover-retry",
-                    retry_count=spillover_retries(args.routing.circuit_breaker.failure_count, largest_pool),
-                    timeout_seconds=args.routing.backend_timeout_seconds,
-                ),
-                "Re-sends a throttled request through the pool so PTU spills over to pay-as-you-go",
-            ),
-            FRAGMENTS.adaptive_token_limit: (
-                render(
-                    "adaptive-token-limit",
-                    global_tokens_per_minute=args.token_limits.global_tokens_per_minute,
-                    high=args.token_limits.high,
-                    low=args.token_limits.low,
-                ),
-                "Global token budget, and per-tier allowances that grow with the unused budget",
-            ),
-            FRAGMENTS.token_usage_metrics: (
-                render("token-usage-metrics", metric_namespace=METRIC_NAMESPACE),
-                "Token metrics by product, subscription, backend, deployment and tier",
-            ),
-            FRAGMENTS.usage_record: (
-                render(
-                    "usage-record",
-                    logger_id=args.usage_logger_name,
-                    hash_client_ip=args.hash_client_ip,
-                    ip_hash_key_named_value=IP_HASH_KEY_NAMED_VALUE,
-                ),
-                "One usage record per request to Event Hubs (schemas/usage-record.v1.json)",
-            ),
-            FRAGMENTS.errors: (render("openai-errors"), "Consistent JSON errors that keep Retry-After"),
-            FRAGMENTS.consumer_required: (
-                render("consumer-required"),
-                "Refuses requests that no consumer's product policy or Entra ID mapping claimed",
-            ),
-        }
-        if args.entra_id.enabled:
-            documents[FRAGMENTS.entra_consumers] = (
-                render(
-                    "entra-consumers",
-                    tenant_id=args.entra_id.tenant_id,
-                    audiences=args.entra_id.audiences,
-                    consumers=[args.consumer_policy(c) for c in args.consumers if c.entra_client_app_ids],
-                ),
-                "Entra ID callers: token validation and their consumer's limits and allow-list",
-            )
         fragments = []
-        for fragment_id, (value, description) in documents.items():
-            self.documents[f"fragment:{fragment_id}"] = value
+        for fragment_id, (value, description) in fragment_documents(args).items():
+            if isinstance(value, str):
+                self.documents[f"fragment:{fragment_id}"] = value
             fragments.append(
                 apimanagement.PolicyFragment(
                     f"{self._name}-{fragment_id}",
@@ -389,41 +314,50 @@ class GatewayPolicies(pulumi.ComponentResource):
             )
         return fragments
 
-    def _apis(self, fragments: Sequence[pulumi.Resource]) -> list[apimanagement.Api]:
-        """The dated API and the v1 API: one policy document, rendered per API, over the same fragments."""
+    def _apis(self, fragments: Sequence[pulumi.Resource]) -> list[DeclaredApi]:
         args = self._args
         included = list(args.included_fragments)
-        wiring = ApiWiring(
-            resource_group_name=args.resource_group_name,
-            apim_name=args.apim_name,
-            apim=args.apim,
-            app_insights_logger_id=args.app_insights_logger_id,
-            subscription_required=not args.entra_id.enabled,
-            log_client_ip=args.log_client_ip,
-            sampling_percentage=args.sampling_percentage,
-        )
-        apis = []
-        for surface in SURFACES:
+        declared = []
+        for spec in api_specs(args.entra_id.enabled):
             policy = render(
                 "api-policy",
-                api=surface.name,
-                api_path=surface.path,
+                api=spec.surface,
+                api_path=spec.path,
                 fragments=FRAGMENTS,
-                entra_id=args.entra_id.enabled,
+                entra_id=spec.entra_id,
                 inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],
                 outbound_extra=[f.fragment_id for f in included if f.section == "outbound"],
             )
-            self.documents["api:policy" if surface.name == "dated" else f"api:{surface.name}:policy"] = policy
-            apis.append(
+            self.documents[f"api:{spec.api_id}:policy"] = policy
+            declared.append(
                 declare_api(
-                    self._name, surface, policy, wiring, parent=self,
+                    # The dated APIs keep their logical names.
+                    f"{self._name}-{'entra-' if spec.entra_id else ''}api{'' if spec.surface == 'dated' else '-v1'}",
+                    spec,
+                    policy=policy,
+                    resource_group_name=args.resource_group_name,
+                    apim_name=args.apim_name,
+                    apim=args.apim,
+                    app_insights_logger_id=args.app_insights_logger_id,
+                    log_client_ip=args.log_client_ip,
+                    sampling_percentage=args.sampling_percentage,
                     policy_depends_on=[*fragments, *(f.resource for f in included)],
+                    parent=self,
                 )
             )
-        return apis
+        declare_llm_logging(
+            self._name,
+            declared,
+            resource_group_name=args.resource_group_name,
+            apim_name=args.apim_name,
+            apim=args.apim,
+            log_client_ip=args.log_client_ip,
+            parent=self,
+        )
+        return declared
 
     # -- consumers --------------------------------------------------------------------------------------
-    def _consumer(self, consumer: ConsumerSettings, apis: Sequence[apimanagement.Api]) -> ConsumerAccess:
+    def _consumer(self, consumer: ConsumerSettings, apis: Sequence[DeclaredApi]) -> ConsumerAccess:
         name = f"{self._name}-{consumer.product_id}"
         product = apimanagement.Product(
             name,
@@ -438,18 +372,17 @@ class GatewayPolicies(pulumi.ComponentResource):
             service_name=self._args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.apim]),
         )
-        # One key, allow-list and limit for both APIs: the product holds them, and it links both.
-        for surface, api in zip(SURFACES, apis, strict=True):
+        for declared in apis:
             apimanagement.ProductApiLink(
-                f"{name}-api" if surface.name == "dated" else f"{name}-api-{surface.name}",
+                f"{name}-api" if declared.spec == KEY_API else f"{name}-api-{declared.spec.surface}",
                 product_id=product.name,
-                api_link_id=f"{consumer.product_id}-{surface.api_id}",
-                api_id=api.id,
+                api_link_id=f"{consumer.product_id}-{declared.spec.api_id}",
+                api_id=declared.api.id,
                 resource_group_name=self._args.resource_group_name,
                 service_name=self._args.apim_name,
                 opts=pulumi.ResourceOptions(parent=product),
             )
-        policy = render("product-policy", consumer=self._args.consumer_policy(consumer))
+        policy = render("product-policy", consumer=self._args.consumer_policy(consumer), headers=HEADERS)
         self.documents[f"product:{consumer.product_id}"] = policy
         apimanagement.ProductPolicy(
             f"{name}-policy",

@@ -1,16 +1,31 @@
-"""The two OpenAI APIs the gateway serves, and what makes them one gateway rather than two.
+"""The OpenAI APIs of the gateway: two surfaces, each for key callers and, with Entra ID callers, for them.
 
-- The dated API (`/openai/deployments/{deployment-id}/...?api-version=2024-10-21`), imported from the pinned GA
-  inference specification, for existing `AzureOpenAI` clients; plus the Responses operations that `AzureOpenAI`
-  sends to `/openai/responses?api-version=...` (openai SDK, `lib/azure.py`: only the deployment endpoints of
-  `_deployments_endpoints` get `/deployments/{model}`; `/responses` goes to `{azure_endpoint}/openai/responses`),
-  which the dated specification does not have.
-- The v1 API (`/openai/v1/...`, no `api-version`, the model named in the body), imported from the pinned GA v1
+Surfaces (which URL each client builds: the openai SDK's `lib/azure.py`, where only the deployment endpoints of
+`_deployments_endpoints` get `/deployments/{model}`; everything else, `/responses` included, goes to
+`{azure_endpoint}/openai/<path>`):
+- dated: `/openai/deployments/{deployment-id}/...?api-version=2024-10-21`, imported from the pinned GA inference
+  specification, for `AzureOpenAI` clients; plus the Responses operations `AzureOpenAI` sends to
+  `/openai/responses?api-version=...`, which the dated specification does not have (DATED_RESPONSES_OPERATIONS).
+- v1: `/openai/v1/...` (no `api-version`, the model named in the body), imported from the pinned GA v1
   specification, for `OpenAI(base_url=<gateway>/openai/v1/)`.
+Every API carries the same policy document (fragments/api-policy.xml.j2, rendered with the API's surface and
+path) over the same fragments: openai-request resolves the deployment for either surface, everything after it
+reads the variables it sets.
 
-Both carry the same policy document (fragments/api-policy.xml.j2, rendered with the API's name) and the same
-fragments: the openai-route fragment resolves the deployment for either API, everything after it reads the
-variables it sets. Products link both APIs, so a consumer's key, allow-list and limits apply to both.
+Why an API per caller kind: an API with `subscriptionRequired: false` lets Entra ID callers come without a key,
+but the subscriptions article says under Considerations that a key sent to such an API is ignored (the call is
+anonymous), while its summary table suggests the key still selects the subscription
+(learn.microsoft.com/azure/api-management/api-management-subscriptions). Under the first reading key callers
+would lose their product policies (allow-list, token limit, quota). So key callers keep APIs that require a
+key (`/openai`, `/openai/v1`), and Entra ID callers get their own (`/entra/openai`, `/entra/openai/v1`) that never
+require one and always demand a token; all include the same fragments and draw on the same counters (keyed on
+the consumer's subscription id and consumer id), so behaviour depends on neither reading.
+
+Per API: the policy, the Application Insights diagnostic (metrics for llm-emit/azure-openai-emit-token-metric)
+and, through an ARM deployment, the Azure Monitor diagnostic with `largeLanguageModel` logging (2025-09-01-preview),
+which writes each request's exact token counts, streamed calls included, to ApiManagementGatewayLlmLog through
+the service's diagnostic setting (learn.microsoft.com/azure/api-management/api-management-howto-llm-logs).
+Message bodies are not logged: `maxSizeInBytes` 0 for requests and responses.
 """
 
 from __future__ import annotations
@@ -22,43 +37,64 @@ from typing import Literal
 import pulumi
 from pulumi_azure_native import apimanagement
 
+from .arm_deployment import arm_deployment
 from .diagnostics import no_payload_logging
 
-ApiName = Literal["dated", "v1"]
+Surface = Literal["dated", "v1"]
 
 # Azure OpenAI inference API, GA 2024-10-21, pinned to a commit of the Azure REST API specs.
-DATED_SPEC_URL = (
+OPENAI_SPEC_URL = (
     "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/132b90d1f06386034a6c2b34e903dbd3b03f9806/"
     "specification/cognitiveservices/data-plane/AzureOpenAI/inference/stable/2024-10-21/inference.json"
 )
 # Azure OpenAI v1 data plane, GA ("release_v1" of specification/ai/data-plane/OpenAI.v1/readme.md), pinned.
-# Its servers entry is "{endpoint}/openai/v1"; its paths (/chat/completions, /embeddings, /responses,
-# /responses/{response_id}, /responses/{response_id}/input_items, ...) sit under that prefix.
+# Its servers entry is "{endpoint}/openai/v1"; its operations: tools/emulator/specs/azure-openai-v1.operations.json.
 V1_SPEC_URL = (
     "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/0723d852ed5d4c0b95f331ce6f37833be70ea019/"
     "specification/ai/data-plane/OpenAI.v1/azure-v1-v1-generated.json"
 )
+SPEC_URLS: dict[Surface, str] = {"dated": OPENAI_SPEC_URL, "v1": V1_SPEC_URL}
+DESCRIPTIONS: dict[Surface, str] = {
+    "dated": "Azure OpenAI inference API (2024-10-21) and the Responses API behind the GenAI gateway",
+    "v1": "Azure OpenAI v1 API (model in the body, no api-version) behind the GenAI gateway",
+}
+LLM_LOGGING_API_VERSION = "2025-09-01-preview"
+AZURE_MONITOR_LOGGER = "azuremonitor"
+AZURE_MONITOR_DIAGNOSTIC = "azuremonitor"
+LLM_LOGGING_DEPLOYMENT = "genai-gateway-llm-logging"
 
 
 @dataclass(frozen=True)
-class ApiSurface:
-    name: ApiName
+class ApiSpec:
     api_id: str
     path: str
     display_name: str
-    description: str
-    spec_url: str
+    subscription_required: bool
+    # Whether this API's callers are Entra ID applications (its policy includes entra-consumers).
+    entra_id: bool
+    surface: Surface = "dated"
+
+    @property
+    def spec_url(self) -> str:
+        return SPEC_URLS[self.surface]
 
 
-DATED = ApiSurface(
-    "dated", "azure-openai", "openai", "Azure OpenAI",
-    "Azure OpenAI inference API (2024-10-21) and the Responses API behind the GenAI gateway", DATED_SPEC_URL,
+KEY_API = ApiSpec("azure-openai", "openai", "Azure OpenAI", subscription_required=True, entra_id=False)
+ENTRA_API = ApiSpec(
+    "azure-openai-entra", "entra/openai", "Azure OpenAI (Entra ID callers)", subscription_required=False, entra_id=True
 )
-V1 = ApiSurface(
-    "v1", "azure-openai-v1", "openai/v1", "Azure OpenAI v1",
-    "Azure OpenAI v1 API (model in the body, no api-version) behind the GenAI gateway", V1_SPEC_URL,
+KEY_V1_API = ApiSpec(
+    "azure-openai-v1", "openai/v1", "Azure OpenAI v1", subscription_required=True, entra_id=False, surface="v1"
 )
-SURFACES = (DATED, V1)
+ENTRA_V1_API = ApiSpec(
+    "azure-openai-v1-entra", "entra/openai/v1", "Azure OpenAI v1 (Entra ID callers)",
+    subscription_required=False, entra_id=True, surface="v1",
+)
+
+
+def api_specs(entra_id_enabled: bool) -> list[ApiSpec]:
+    keyed = [KEY_API, KEY_V1_API]
+    return [*keyed, ENTRA_API, ENTRA_V1_API] if entra_id_enabled else keyed
 
 
 @dataclass(frozen=True)
@@ -69,7 +105,7 @@ class ExtraOperation:
     display_name: str
 
 
-# The Responses API on the dated API's path, as AzureOpenAI calls it (api-version stays in the query, unmatched).
+# The Responses API on the dated path, as AzureOpenAI calls it (api-version stays in the query, unmatched).
 DATED_RESPONSES_OPERATIONS = (
     ExtraOperation("responses-create", "POST", "/responses", "Create a response"),
     ExtraOperation("responses-get", "GET", "/responses/{response_id}", "Retrieve a response"),
@@ -80,90 +116,93 @@ DATED_RESPONSES_OPERATIONS = (
 
 
 @dataclass(frozen=True)
-class ApiWiring:
-    """What every API of the gateway needs from GatewayPolicies."""
-
-    resource_group_name: pulumi.Input[str]
-    apim_name: pulumi.Input[str]
-    apim: pulumi.Resource
-    app_insights_logger_id: pulumi.Input[str]
-    subscription_required: bool
-    log_client_ip: bool
-    sampling_percentage: float
+class DeclaredApi:
+    spec: ApiSpec
+    api: apimanagement.Api
+    policy: apimanagement.ApiPolicy
 
 
 def declare_api(
-    component: str,
-    surface: ApiSurface,
-    policy: str,
-    wiring: ApiWiring,
+    name: str,
+    spec: ApiSpec,
     *,
-    parent: pulumi.Resource,
+    policy: str,
+    resource_group_name: pulumi.Input[str],
+    apim_name: pulumi.Input[str],
+    apim: pulumi.Resource,
+    app_insights_logger_id: pulumi.Input[str],
+    log_client_ip: bool,
+    sampling_percentage: float,
     policy_depends_on: Sequence[pulumi.Resource],
-) -> apimanagement.Api:
-    """One OpenAI API with its policy and its diagnostic; logical names keep the dated API's for existing stacks."""
-    prefix = f"{component}-api" if surface.name == "dated" else f"{component}-api-{surface.name}"
-    rg, service = wiring.resource_group_name, wiring.apim_name
+    parent: pulumi.Resource,
+) -> DeclaredApi:
     api = apimanagement.Api(
-        prefix,
-        api_id=surface.api_id,
-        display_name=surface.display_name,
-        description=surface.description,
-        path=surface.path,
+        name,
+        api_id=spec.api_id,
+        display_name=spec.display_name,
+        description=f"{DESCRIPTIONS[spec.surface]}, at /{spec.path}",
+        path=spec.path,
         protocols=["https"],
         format="openapi+json-link",
-        value=surface.spec_url,
+        value=spec.spec_url,
         api_type="http",
-        # With Entra ID callers the key becomes optional; the entra-consumers fragment then demands a token.
-        subscription_required=wiring.subscription_required,
+        subscription_required=spec.subscription_required,
         # AzureOpenAI sends the key as api-key. APIM reads a subscription key only from the header or query
         # parameter named here, verbatim: "Authorization: Bearer <key>" (the plain OpenAI client) is no key to
         # it, so that client adds default_headers={"api-key": key} (README, examples/sdk/). Set explicitly: an
-        # OpenAPI import may otherwise take the names from the specification's apiKey security schemes.
+        # OpenAPI import may otherwise take the names from the specification's apiKey security schemes (the v1
+        # specification declares both api-key and authorization).
         # https://learn.microsoft.com/azure/api-management/api-management-subscriptions
         subscription_key_parameter_names=apimanagement.SubscriptionKeyParameterNamesContractArgs(
             header="api-key", query="api-key"
         ),
-        resource_group_name=rg,
-        service_name=service,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[wiring.apim]),
+        resource_group_name=resource_group_name,
+        service_name=apim_name,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[apim]),
     )
-    operations: list[pulumi.Resource] = []
-    if surface.name == "dated":
-        operations = [_extra_operation(prefix, api, op, wiring, surface) for op in DATED_RESPONSES_OPERATIONS]
-    apimanagement.ApiPolicy(
-        f"{prefix}-policy",
+    operations = (
+        [_extra_operation(name, api, op, spec, resource_group_name, apim_name) for op in DATED_RESPONSES_OPERATIONS]
+        if spec.surface == "dated"
+        else []
+    )
+    api_policy = apimanagement.ApiPolicy(
+        f"{name}-policy",
         api_id=api.name,
         policy_id="policy",
         format="rawxml",
         value=policy,
-        resource_group_name=rg,
-        service_name=service,
+        resource_group_name=resource_group_name,
+        service_name=apim_name,
         opts=pulumi.ResourceOptions(parent=api, depends_on=[*policy_depends_on, *operations]),
     )
     no_payload = no_payload_logging()
     apimanagement.ApiDiagnostic(
-        f"{prefix}-diagnostic",
+        f"{name}-diagnostic",
         api_id=api.name,
         diagnostic_id="applicationinsights",
-        logger_id=wiring.app_insights_logger_id,
+        logger_id=app_insights_logger_id,
         always_log="allErrors",
         http_correlation_protocol="W3C",
-        log_client_ip=wiring.log_client_ip,
+        log_client_ip=log_client_ip,
         metrics=True,
         verbosity="information",
-        sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=wiring.sampling_percentage),
+        sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=sampling_percentage),
         frontend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
         backend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-        resource_group_name=rg,
-        service_name=service,
+        resource_group_name=resource_group_name,
+        service_name=apim_name,
         opts=pulumi.ResourceOptions(parent=api),
     )
-    return api
+    return DeclaredApi(spec, api, api_policy)
 
 
 def _extra_operation(
-    prefix: str, api: apimanagement.Api, op: ExtraOperation, wiring: ApiWiring, surface: ApiSurface
+    prefix: str,
+    api: apimanagement.Api,
+    op: ExtraOperation,
+    spec: ApiSpec,
+    resource_group_name: pulumi.Input[str],
+    apim_name: pulumi.Input[str],
 ) -> apimanagement.ApiOperation:
     params = [p.strip("{}") for p in op.url_template.split("/") if p.startswith("{")]
     return apimanagement.ApiOperation(
@@ -178,8 +217,66 @@ def _extra_operation(
         ],
         # Naming the pinned specification makes every new pin update these operations after the re-import,
         # which replaces the API's operations with the specification's.
-        description=f"Responses API as AzureOpenAI calls it; added next to {surface.spec_url}",
-        resource_group_name=wiring.resource_group_name,
-        service_name=wiring.apim_name,
+        description=f"Responses API as AzureOpenAI calls it; added next to {spec.spec_url}",
+        resource_group_name=resource_group_name,
+        service_name=apim_name,
         opts=pulumi.ResourceOptions(parent=api),
+    )
+
+
+def llm_diagnostic(api_id: str, log_client_ip: bool) -> dict[str, object]:
+    """The API's Azure Monitor diagnostic with LLM logging, as an ARM template resource."""
+    return {
+        "type": "Microsoft.ApiManagement/service/apis/diagnostics",
+        "apiVersion": LLM_LOGGING_API_VERSION,
+        "name": f"[format('{{0}}/{api_id}/{AZURE_MONITOR_DIAGNOSTIC}', parameters('serviceName'))]",
+        "properties": {
+            "loggerId": (
+                "[resourceId('Microsoft.ApiManagement/service/loggers', parameters('serviceName'), "
+                f"'{AZURE_MONITOR_LOGGER}')]"
+            ),
+            "alwaysLog": "allErrors",
+            "logClientIp": log_client_ip,
+            "verbosity": "information",
+            "sampling": {"samplingType": "fixed", "percentage": 100},
+            # Token counts for every request; no prompt or completion text (no message bytes).
+            "largeLanguageModel": {
+                "logs": "enabled",
+                "requests": {"maxSizeInBytes": 0},
+                "responses": {"maxSizeInBytes": 0},
+            },
+        },
+    }
+
+
+def declare_llm_logging(
+    name: str,
+    apis: Sequence[DeclaredApi],
+    *,
+    resource_group_name: pulumi.Input[str],
+    apim_name: pulumi.Input[str],
+    apim: pulumi.Resource,
+    log_client_ip: bool,
+    parent: pulumi.Resource,
+) -> None:
+    # The service's Azure Monitor logger (the resource logs' destination); declared so the diagnostic never
+    # depends on whether the service created it itself.
+    logger = apimanagement.Logger(
+        f"{name}-azuremonitor-logger",
+        logger_id=AZURE_MONITOR_LOGGER,
+        logger_type=apimanagement.LoggerType.AZURE_MONITOR,
+        is_buffered=True,
+        description="Azure Monitor resource logs (ApiManagementGatewayLogs, ApiManagementGatewayLlmLog)",
+        resource_group_name=resource_group_name,
+        service_name=apim_name,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[apim]),
+    )
+    arm_deployment(
+        f"{name}-llm-logging",
+        deployment_name=LLM_LOGGING_DEPLOYMENT,
+        resource_group_name=resource_group_name,
+        declared=[llm_diagnostic(a.spec.api_id, log_client_ip) for a in apis],
+        parameters={"serviceName": apim_name},
+        parent=parent,
+        depends_on=[logger, *(a.api for a in apis)],
     )

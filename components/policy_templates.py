@@ -19,7 +19,18 @@ _environment = jinja2.Environment(
 )
 
 
+# Rendered document -> (template, values): lets the offline lint point at the template line of a problem.
+_sources: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
 def render(template: str, **values: Any) -> str:
     """The document of `fragments/<template>.xml.j2`, rendered with `values`."""
-    return _environment.get_template(f"{template}.xml.j2").render(**values).strip() + "\n"
+    document = _environment.get_template(f"{template}.xml.j2").render(**values).strip() + "\n"
+    _sources.setdefault(document, (template, values))
+    return document
+
+
+def source_of(document: str) -> tuple[str, dict[str, Any]] | None:
+    """The template name and values `document` was rendered from in this process, if it was."""
+    return _sources.get(document)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -63,8 +63,14 @@ def private_endpoint(
     location: pulumi.Input[str],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> PrivateEndpoint:
-    """A private endpoint for one sub-resource (`group_id`) and its DNS zone group."""
+    """A private endpoint for one sub-resource (`group_id`) and its DNS zone group.
+
+    `depends_on`: what the target must have finished first. A Cognitive Services account refuses a private
+    endpoint while it still applies a model deployment (AccountProvisioningStateInvalid; shared azure-facts.md,
+    hashicorp/terraform-provider-azurerm#31712, Azure/bicep-registry-modules#5957): pass its last deployment.
+    """
     endpoint = network.PrivateEndpoint(
         name,
         private_endpoint_name=azure_name,
@@ -80,7 +86,7 @@ def private_endpoint(
             )
         ],
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )
     zone_group = network.PrivateDnsZoneGroup(
         f"{name}-dns",

@@ -163,7 +163,7 @@ class PrivateOpenAI(pulumi.ComponentResource):
                     model=cognitiveservices.DeploymentModelArgs(
                         format="OpenAI", name=deployment.model.name, version=deployment.model.version
                     ),
-                    version_upgrade_option=deployment.version_upgrade_option,
+                    version_upgrade_option=deployment.upgrade_option,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
@@ -179,6 +179,8 @@ class PrivateOpenAI(pulumi.ComponentResource):
             location=args.location,
             tags=args.tags,
             parent=self,
+            # Deployments are chained, so the last one finishing means the account is idle again.
+            depends_on=previous,
         )
         assign_roles(f"{prefix}-role", account.id, list(args.role_assignments), parent=self)
         for i, spec in enumerate(args.diagnostic_settings):

@@ -1,5 +1,10 @@
-"""SemanticCache: Azure Managed Redis (RediSearch) as the gateway's external cache, an embeddings pool,
+"""SemanticCache: Azure Managed Redis (RediSearch) as the gateway's external cache, the embeddings backend,
 and the lookup and store fragments of the semantic cache.
+
+The lookup's embeddings backend is one Single backend whose URL is the embeddings deployment's full
+`.../deployments/<name>/embeddings` URL, the form the llm-semantic-cache-lookup reference documents
+(learn.microsoft.com/azure/api-management/llm-semantic-cache-lookup-policy, prerequisites); a Pool there is not
+described. The account is `semanticCache.embeddingsAccount`, or the first account that hosts the deployment.
 
 API Management reaches an external cache only with a connection string, so the Redis database keeps
 access keys on; the key lives only in the APIM cache entity (a secret), and Redis is reachable only
@@ -67,10 +72,6 @@ class SemanticCacheArgs:
 
 def embeddings_backend_id(account: str) -> str:
     return f"embeddings-{account}"
-
-
-def embeddings_pool_id(deployment: str) -> str:
-    return f"embeddings-pool-{deployment}"
 
 
 class SemanticCache(pulumi.ComponentResource):
@@ -155,11 +156,13 @@ class SemanticCache(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim, endpoint.zone_group]),
         )
 
-        pool = self._embeddings_pool(name, args)
+        embeddings = self._embeddings_backend(name, args)
         lookup = render(
             "semantic-cache-lookup",
             score_threshold=s.score_threshold,
-            embeddings_backend_id=embeddings_pool_id(s.embeddings_deployment),
+            embeddings_backend_id=embeddings_backend_id(
+                embeddings_account(args.accounts, s.embeddings_deployment, s.embeddings_account).key
+            ),
             ignore_system_messages=s.ignore_system_messages,
             max_message_count=s.max_message_count,
         )
@@ -173,7 +176,7 @@ class SemanticCache(pulumi.ComponentResource):
             description="Semantic cache lookup, partitioned by consumer",
             resource_group_name=args.resource_group_name,
             service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cache, pool]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cache, embeddings]),
         )
         self.store_fragment = apimanagement.PolicyFragment(
             f"{name}-{STORE_FRAGMENT_ID}",
@@ -187,37 +190,31 @@ class SemanticCache(pulumi.ComponentResource):
         )
         self.register_outputs({"cacheId": CACHE_ID, "redisHostName": cluster.host_name})
 
-    def _embeddings_pool(self, name: str, args: SemanticCacheArgs) -> apimanagement.Backend:
-        """The lookup calls the embeddings deployment itself: its backends point at the full embeddings URL."""
+    def _embeddings_backend(self, name: str, args: SemanticCacheArgs) -> apimanagement.Backend:
+        """The lookup calls the embeddings deployment itself: the backend points at the full embeddings URL."""
         deployment = args.settings.embeddings_deployment
-        hosts = [a for a in args.accounts if any(d.name == deployment for d in a.deployments)]
-        singles = [
-            apimanagement.Backend(
-                f"{name}-{embeddings_backend_id(a.key)}",
-                backend_id=embeddings_backend_id(a.key),
-                type="Single",
-                url=a.backend_url.apply(lambda u: f"{u}/deployments/{deployment}/embeddings"),
-                protocol="http",
-                title=f"Embeddings {deployment} on {a.key}",
-                tls=apimanagement.BackendTlsPropertiesArgs(
-                    validate_certificate_chain=True, validate_certificate_name=True
-                ),
-                circuit_breaker=circuit_breaker(args.routing),
-                resource_group_name=args.resource_group_name,
-                service_name=args.apim_name,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
-            )
-            for a in hosts
-        ]
+        account = embeddings_account(args.accounts, deployment, args.settings.embeddings_account)
         return apimanagement.Backend(
-            f"{name}-{embeddings_pool_id(deployment)}",
-            backend_id=embeddings_pool_id(deployment),
-            type="Pool",
-            title=f"Embeddings {deployment} for the semantic cache",
-            pool=apimanagement.BackendBaseParametersPoolArgs(
-                services=[apimanagement.BackendPoolItemArgs(id=b.id, priority=1, weight=1) for b in singles]
-            ),
+            f"{name}-{embeddings_backend_id(account.key)}",
+            backend_id=embeddings_backend_id(account.key),
+            type="Single",
+            url=account.backend_url.apply(lambda u: f"{u}/deployments/{deployment}/embeddings"),
+            protocol="http",
+            title=f"Embeddings {deployment} on {account.key} for the semantic cache",
+            tls=apimanagement.BackendTlsPropertiesArgs(validate_certificate_chain=True, validate_certificate_name=True),
+            circuit_breaker=circuit_breaker(args.routing),
             resource_group_name=args.resource_group_name,
             service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
         )
+
+
+def embeddings_account(
+    accounts: Sequence[OpenAIAccountEndpoint], deployment: str, chosen: str | None
+) -> OpenAIAccountEndpoint:
+    """The account whose embeddings deployment vectorises prompts: the chosen one, or the first hosting it."""
+    hosts = [a for a in accounts if any(d.name == deployment for d in a.deployments)]
+    for account in hosts:
+        if chosen is None or account.key == chosen:
+            return account
+    raise ValueError(f"no account {chosen or ''} hosts the embeddings deployment {deployment!r}")

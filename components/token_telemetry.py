@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
-from pulumi_azure_native import apimanagement, eventhub, storage
+from pulumi_azure_native import apimanagement, authorization, eventhub, storage
 
 from .access import RoleAssignmentSpec, assign_roles
 from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
 from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
+from .role_propagation import after_propagation
 from .settings import GatewaySettings, TelemetrySettings
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             kind="StorageV2",
-            sku=storage.SkuArgs(name="Standard_ZRS" if s.event_hub.zone_redundant else "Standard_LRS"),
+            sku=storage.SkuArgs(name=s.capture_sku),
             access_tier=storage.AccessTier.HOT,
             # Entra ID only: no account keys, no SAS, no anonymous blobs.
             allow_shared_key_access=False,
@@ -274,6 +275,36 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             ],
             parent=self,
         )
+        # Creating an event hub with Capture runs a linked-access check against the identity that creates it:
+        # it needs Microsoft.Storage/storageAccounts/blobServices/containers/write and .../blobs/write on the
+        # capture account (Azure/azure-sdk-for-js#30204). Storage Blob Data Contributor is the narrowest built-in
+        # role with both. With deployerAccess "inherited" that principal holds it already (resource group or
+        # subscription scope) and nothing is declared.
+        deployer: list[authorization.RoleAssignment] = []
+        if s.capture.deployer_access == "grant":
+            client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            deployer = list(
+                assign_roles(
+                    f"{name}-capture-deployer-role",
+                    account.id,
+                    [
+                        RoleAssignmentSpec(
+                            "Storage Blob Data Contributor",
+                            client.object_id,
+                            # Azure checks it against the principal: the stack says which kind runs `pulumi up`.
+                            principal_type=s.capture.deployer_principal_type,
+                            description="The identity running pulumi up passes Event Hubs Capture's linked-access "
+                            "check on the capture account",
+                            label="deployer",
+                        )
+                    ],
+                    parent=self,
+                )
+            )
+        # The hub is created once both assignments have had time to propagate.
+        ready = after_propagation(
+            f"{name}-capture-roles-propagation", [*writer, *deployer], s.capture.role_propagation_seconds, self
+        )
         description = eventhub.CaptureDescriptionArgs(
             enabled=True,
             encoding=eventhub.EncodingCaptureDescription.AVRO,
@@ -288,7 +319,7 @@ class TokenTelemetryHub(pulumi.ComponentResource):
                 identity=eventhub.CaptureIdentityArgs(type=eventhub.CaptureIdentityType.SYSTEM_ASSIGNED),
             ),
         )
-        return description, [container, *writer]
+        return description, [container, *ready]
 
 
 def logger_credentials(namespace_name: str, identity_client_id: str, event_hub_name: str) -> dict[str, str]:

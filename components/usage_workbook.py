@@ -1,14 +1,15 @@
 """UsageWorkbook: an Azure Monitor workbook that charts how the gateway is used.
 
-Tokens by consumer and by deployment (the `llm-emit-token-metric` custom metrics, which workspace-based
+Tokens by consumer and by deployment (the `azure-openai-emit-token-metric` custom metrics, which workspace-based
 Application Insights stores in the workspace's `AppMetrics` table), throttling (429 and 503 rates),
 spill-over share (requests and tokens served by pay-as-you-go instead of PTU backends) and the semantic
 cache hit ratio (the last three from the gateway resource logs, `ApiManagementGatewayLogs`, and the
-generative AI gateway logs, `ApiManagementGatewayLlmLog`). Every query runs against the gateway's Log
-Analytics workspace, which is the workbook's source.
+generative AI gateway logs, `ApiManagementGatewayLlmLog`, which each API's LLM logging fills; see
+components/openai_api.py). Every query runs against the gateway's Log Analytics workspace, which is the
+workbook's source, and covers every OpenAI API of the gateway (`ApiId` is the prefix of their ids).
 
 The workbook itself is a data file, `workbooks/usage.workbook.json`, that opens as it is in the
-workbook editor. The stack sets only the values of its hidden parameters (`ApiIds`, `BackendTiers`) and
+workbook editor. The stack sets only the values of its hidden parameters (`ApiId`, `BackendTiers`) and
 its fallback resource (the workspace); the queries are never assembled in Python.
 """
 
@@ -26,7 +27,7 @@ from urllib.parse import urlparse
 import pulumi
 from pulumi_azure_native import applicationinsights
 
-from .gateway_policies import API_ID, V1_API_ID
+from .gateway_policies import API_ID
 from .settings import GatewaySettings
 from .settings.gateway import account_backend_id
 
@@ -59,20 +60,16 @@ def workbook_parameters(document: Mapping[str, Any]) -> dict[str, dict[str, Any]
 
 
 def render_workbook(
-    workspace_id: str, api_ids: Sequence[str], backend_tiers: Mapping[str, str], path: Path = WORKBOOK_PATH
+    workspace_id: str, api_id: str, backend_tiers: Mapping[str, str], path: Path = WORKBOOK_PATH
 ) -> str:
     """The workbook's serialized data: the template with its stack-specific parameter values set."""
-    for api_id in api_ids:
-        if not _SAFE_KEY.match(api_id):
-            raise ValueError(f"API id {api_id!r} is not an APIM API id")
     for key, tier in backend_tiers.items():
         if not _SAFE_KEY.match(key) or tier not in TIERS:
             raise ValueError(f"backend tier entry {key!r}: {tier!r} is not a backend id or host with a tier")
     document = load_workbook_template(path)
     parameters = workbook_parameters(document)
     values = {
-        # The OpenAI APIs (dated and v1) as a KQL list: `where ApiId in ({ApiIds})`.
-        "ApiIds": ", ".join(f'"{api_id}"' for api_id in api_ids),
+        "ApiId": api_id,
         # A JSON object is also a KQL dynamic literal: `let tiers = dynamic({BackendTiers});`.
         "BackendTiers": json.dumps(dict(sorted(backend_tiers.items())), separators=(",", ":")),
     }
@@ -98,8 +95,7 @@ class UsageWorkbookArgs:
     display_name: str
     # The Log Analytics workspace every query runs against; it is also the workbook's source.
     workspace_id: pulumi.Input[str]
-    # Every OpenAI API of the gateway: the charts count both the dated and the v1 API.
-    api_ids: tuple[str, ...]
+    api_id: str
     # Tier of each single backend, by backend id (`openai-<account>`): what the gateway logs name.
     backend_tiers: Mapping[str, str]
     # Tier of each account endpoint: the host in the logged backend URL, for requests routed via a pool.
@@ -114,7 +110,7 @@ class UsageWorkbookArgs:
             name=workbook_name(baseline.naming.regional("rg")),
             display_name=f"GenAI gateway usage ({settings.environment})",
             workspace_id=baseline.workspace_id,
-            api_ids=(API_ID, V1_API_ID),
+            api_id=API_ID,
             backend_tiers={account_backend_id(a.name): a.tier for a in settings.openai.accounts},
             endpoint_tiers=tuple((a.endpoint, a.tier) for a in openai.accounts) if openai is not None else (),
             tags=dict(baseline.tags),
@@ -131,7 +127,7 @@ class UsageWorkbook(pulumi.ComponentResource):
         serialized = pulumi.Output.all(args.workspace_id, *endpoints).apply(
             lambda values: render_workbook(
                 workspace_id=values[0],
-                api_ids=args.api_ids,
+                api_id=args.api_id,
                 backend_tiers={
                     **{endpoint_host(e): tier for e, (_, tier) in zip(values[1:], args.endpoint_tiers, strict=True)},
                     **args.backend_tiers,

@@ -15,10 +15,12 @@ from pulumi_azure_native import authorization, managedidentity, network
 from .access import RoleAssignmentSpec, assign_roles
 from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
+from .role_propagation import after_propagation
 from .settings import IngressSettings
 
 APIM_HEALTH_PATH = "/status-0123456789abcdef"
-TLS_POLICY = "AppGwSslPolicy20220101"
+# TLS 1.2 minimum with GCM suites only; AppGwSslPolicy20220101 still admits CBC suites (shared azure-facts.md).
+TLS_POLICY = "AppGwSslPolicy20220101S"
 # Chat completions can take minutes; the default 30 s would cut long generations. Longer than the gateway's
 # own backend timeout (at most 240 s), so a slow model gets the gateway's JSON error, not a WAF 502.
 BACKEND_TIMEOUT_SECONDS = 250
@@ -71,6 +73,11 @@ class WafIngress(pulumi.ComponentResource):
                 )
             ],
             parent=self,
+        )
+        # Creating the gateway reads the certificate from Key Vault with this identity: Azure checks the fresh
+        # assignment then, so the gateway waits for it to propagate (components/role_propagation.py).
+        certificate_readable = after_propagation(
+            f"{name}-keyvault-role-propagation", secrets_user, s.role_propagation_seconds, self
         )
         public_ip = network.PublicIPAddress(
             f"{name}-pip",
@@ -205,7 +212,7 @@ class WafIngress(pulumi.ComponentResource):
                 )
             ],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*secrets_user, *args.backend_dns_records]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*certificate_readable, *args.backend_dns_records]),
         )
         send_logs(f"{name}-logs", self.gateway.id, DiagnosticSettingSpec(args.workspace_id), self)
         self.register_outputs({"publicIpAddress": self.public_ip_address, "wafPolicyId": self.waf_policy.id})

@@ -5,9 +5,21 @@ from __future__ import annotations
 import pytest
 
 from tests.support import raw_config
+from tools.csharp.compiler import INSTALL_HINT, mcs_available
 from tools.harness import Recording, run_stack
 
 STACKS = ("dev", "prod")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The policy lint's compile step is part of what the suite proves: without Mono the suite fails here,
+    instead of tests passing on the tree-sitter fallback or being skipped."""
+    if not mcs_available():
+        pytest.exit(
+            f"the C# compiler the policy lint needs is missing: {INSTALL_HINT}; "
+            "`python3 -m tools.bootstrap` installs it where apt-get can run",
+            returncode=1,
+        )
 
 
 @pytest.fixture(scope="session")

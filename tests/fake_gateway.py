@@ -2,7 +2,7 @@
 
 Imitates what the gateway's policies answer, in the same order: 401 without a valid api-key (APIM's own
 body), 403 `DeploymentNotAllowed` for a deployment outside the consumer's allow-list (product policy),
-429 `TooManyTokens` with Retry-After once a key's tokens per minute are spent (llm-token-limit, prompt
+429 `TokenRateLimitExceeded` with Retry-After once a key's tokens per minute are spent (llm-token-limit, prompt
 tokens estimated before forwarding), 404 `DeploymentNotFound` for a deployment no pool serves (routing),
 then a chat completion with usage and the token headers, or an SSE stream with a usage chunk and
 `data: [DONE]`. `Behaviour` switches each part off to imitate a misbehaving gateway.
@@ -40,8 +40,8 @@ class Behaviour:
     enforce_allow_list: bool = True  # False: any consumer may call any deployment (unknown ones: 404)
     throttle: bool = True  # False: never answers 429
     retry_after: bool = True  # False: 429 without Retry-After
-    error_code_429: str = "TooManyTokens"
-    token_headers: bool = True  # False: no x-ratelimit-remaining-tokens / x-tokens-consumed
+    error_code_429: str = "TokenRateLimitExceeded"
+    token_headers: bool = True  # False: no x-gateway-remaining-tokens / x-gateway-tokens-consumed
     stream_content_type: str = "text/event-stream"
     stream_done: bool = True  # False: the stream ends without data: [DONE]
     stream_usage: bool = True  # False: no usage chunk even when asked for
@@ -52,10 +52,10 @@ def default_consumers() -> dict[str, FakeConsumer]:
     """Like the dev stack: alpha may call both, beta only embeddings (smallest limit), gamma only chat."""
     return {
         "team-alpha": FakeConsumer(
-            "alpha-key-3f9c1e7a5b2d4c6e8f0a1b2c3d4e5f60", ["gpt-4o-mini", "text-embedding-3-small"], 100_000
+            "alpha-key-3f9c1e7a5b2d4c6e8f0a1b2c3d4e5f60", ["gpt-5.4", "text-embedding-3-small"], 100_000
         ),
         "team-beta": FakeConsumer("beta-key-0a1b2c3d4e5f60718293a4b5c6d7e8f9", ["text-embedding-3-small"], 300),
-        "team-gamma": FakeConsumer("gamma-key-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b", ["gpt-4o-mini"], 600),
+        "team-gamma": FakeConsumer("gamma-key-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b", ["gpt-5.4"], 600),
     }
 
 
@@ -63,7 +63,7 @@ def default_consumers() -> dict[str, FakeConsumer]:
 class FakeGateway:
     consumers: dict[str, FakeConsumer] = field(default_factory=default_consumers)
     deployments: dict[str, str] = field(
-        default_factory=lambda: {"gpt-4o-mini": "gpt-4o-mini", "text-embedding-3-small": "text-embedding-3-small"}
+        default_factory=lambda: {"gpt-5.4": "gpt-5.4", "text-embedding-3-small": "text-embedding-3-small"}
     )
     behaviour: Behaviour = field(default_factory=Behaviour)
     max_requests: int = 500
@@ -213,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = sum(len(str(m.get("content", "")).split()) for m in request.get("messages") or [])
         left, wait = fake.remaining(consumer.key, consumer.tokens_per_minute)
         if behaviour.throttle and prompt > left:
-            headers = {"x-ratelimit-remaining-tokens": str(max(left, 0))}
+            headers = {"x-gateway-remaining-tokens": str(max(left, 0))}
             if behaviour.retry_after:
                 headers["Retry-After"] = str(max(1, int(wait + 0.999)))
             self._json(429, {"error": {"code": behaviour.error_code_429,
@@ -231,8 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {}
         if behaviour.token_headers:
             headers = {
-                "x-ratelimit-remaining-tokens": str(max(left - usage["total_tokens"], 0)),
-                "x-tokens-consumed": str(usage["total_tokens"]),
+                "x-gateway-remaining-tokens": str(max(left - usage["total_tokens"], 0)),
+                "x-gateway-tokens-consumed": str(usage["total_tokens"]),
             }
         model = fake.deployments[deployment]
         if request.get("stream"):

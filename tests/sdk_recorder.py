@@ -93,7 +93,7 @@ def _usage() -> dict[str, int]:
 
 def _response() -> dict[str, Any]:
     return {
-        "id": RESPONSE_ID, "object": "response", "created_at": 0, "status": "completed", "model": "gpt-4o-mini",
+        "id": RESPONSE_ID, "object": "response", "created_at": 0, "status": "completed", "model": "gpt-5.4",
         "output": [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
                     "content": [{"type": "output_text", "text": "7", "annotations": []}]}],
         "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
@@ -103,7 +103,7 @@ def _response() -> dict[str, Any]:
 
 def _answer(method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
     if path.endswith("/chat/completions"):
-        return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
+        return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-5.4",
                 "choices": [{"index": 0, "finish_reason": "stop",
                              "message": {"role": "assistant", "content": "Hello."}}], "usage": _usage()}
     if path.endswith("/embeddings"):
@@ -120,9 +120,9 @@ def _answer(method: str, path: str, body: dict[str, Any] | None) -> dict[str, An
 def _events(path: str) -> list[dict[str, Any]]:
     if path.endswith("/chat/completions"):
         return [
-            {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o-mini",
+            {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "gpt-5.4",
              "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": None}]},
-            {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o-mini",
+            {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "gpt-5.4",
              "choices": [], "usage": _usage()},
         ]
     return [

@@ -267,10 +267,13 @@ def test_client_ips_are_not_logged_by_default(stack: Recording) -> None:
     diagnostics = stack.of_type("azure-native:apimanagement:Diagnostic") + stack.of_type(
         "azure-native:apimanagement:ApiDiagnostic"
     )
-    # The service-wide diagnostic and one per API (dated, v1).
-    assert len(diagnostics) == 3
+    # The service's and one per OpenAI API (key callers; with Entra ID callers also theirs).
+    assert len(diagnostics) == 1 + len(stack.of_type("azure-native:apimanagement:Api"))
     for diagnostic in diagnostics:
         assert diagnostic.get("logClientIp") is False
+    # The LLM logging diagnostics, declared through an ARM template, do not log them either.
+    template = stack.one("azure-native:resources:Deployment", "policies-llm-logging").get("properties.template")
+    assert {r["properties"]["logClientIp"] for r in template["resources"]} == {False}
 
 
 def test_gateway_resource_logs_go_to_log_analytics(stack: Recording) -> None:
@@ -332,7 +335,7 @@ def test_https_listener_uses_the_key_vault_certificate_and_tls_1_2(prod: Recordi
     assert agw.get("sslCertificates.0.keyVaultSecretId") == (
         "https://kv-contoso-platform.vault.azure.net/secrets/genai-gateway-tls"
     )
-    assert agw.get("sslPolicy") == {"policyType": "Predefined", "policyName": "AppGwSslPolicy20220101"}
+    assert agw.get("sslPolicy") == {"policyType": "Predefined", "policyName": "AppGwSslPolicy20220101S"}
     listener = agw.get("httpListeners.0")
     assert (listener["protocol"], listener["hostName"]) == ("Https", "genai.contoso.example")
     assert listener["sslCertificate"]["id"].endswith("/sslCertificates/listener-certificate")

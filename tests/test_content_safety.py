@@ -1,43 +1,39 @@
-"""ContentSafety: a private Azure AI Content Safety account behind `llm-content-safety`, on in prod, off in dev.
+"""ContentSafety: a private, keyless Azure AI Content Safety account behind `llm-content-safety` (on in prod only).
 
-Asserted on the properties Azure receives. The backend can only carry a key (ARM has no managed-identity
-credential on a backend entity), so the key path is asserted too: a private, RBAC-only vault, the key as a
-secret end to end, a Key Vault-backed named value, and the account's tagged local-auth exception.
+Asserted on the properties Azure receives. The backend authenticates with API Management's managed identity
+(declared through an ARM deployment, since the typed SDK cannot carry `credentials.managedIdentity`): no key is
+read, stored or named, and the account refuses keys. The fragment checks only text operations, refuses inputs
+longer than Content Safety can check with its own 400, and marks a block so on-error can say it was one.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 import pytest
+from lxml import etree
 
-from components.access import assignment_name
 from components.cognitive_account import LOCAL_AUTH_EXCEPTION_TAG
 from components.content_safety import (
+    BACKEND_API_VERSION,
+    BACKEND_DEPLOYMENT,
     BACKEND_ID,
     CONTENT_SAFETY_DNS_ZONE,
     FRAGMENT_ID,
-    KEY_HEADER,
-    KEY_NAMED_VALUE,
-    KEY_SECRET_NAME,
-    KEY_VAULT_DNS_ZONE,
-    LOCAL_AUTH_EXCEPTION,
+    MAX_TEXT_CHARACTERS,
 )
 from components.settings import PROJECT
 from tests.support import DELETE, only, parse, problems, raw_config, with_value
-from tools.azure_mocks import SUBSCRIPTION_ID, AzureMocks
-from tools.harness import RecordedResource, Recording, Secret, run_stack
-from tools.plan import plan_document
+from tools.azure_mocks import SUBSCRIPTION_ID, AzureMocks, identity_client_id
+from tools.harness import RecordedResource, Recording, run_stack
 from tools.policy_lint import lint_recording
+from tools.rawxml import to_wellformed
 
 COMPONENT = "genai-gateway:safety:ContentSafety"
 ACCOUNT = "azure-native:cognitiveservices:Account"
-VAULT = "azure-native:keyvault:Vault"
-SECRET = "azure-native:keyvault:Secret"
 NAMED_VALUE = "azure-native:apimanagement:NamedValue"
 BACKEND = "azure-native:apimanagement:Backend"
+DEPLOYMENT = "azure-native:resources:Deployment"
 FRAGMENT = "azure-native:apimanagement:PolicyFragment"
 ROLE = "azure-native:authorization:RoleAssignment"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
@@ -50,9 +46,7 @@ SUBNET = "azure-native:network:Subnet"
 APIM = "azure-native:apimanagement:ApiManagementService"
 
 COGNITIVE_SERVICES_USER = "a97b65f3-24c7-4388-baec-2e87135dc908"
-KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 SUBDOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
-VAULT_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$")
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -60,20 +54,13 @@ def account(r: Recording) -> RecordedResource:
     return r.one(ACCOUNT, "safety-account")
 
 
-def vault(r: Recording) -> RecordedResource:
-    return r.one(VAULT, "safety-vault")
+def backend_deployment(r: Recording) -> RecordedResource:
+    return r.one(DEPLOYMENT, "safety-backend")
 
 
-def key_secret(r: Recording) -> RecordedResource:
-    return r.one(SECRET, "safety-key-secret")
-
-
-def named_value(r: Recording) -> RecordedResource:
-    return r.one(NAMED_VALUE, "safety-key")
-
-
-def backend(r: Recording) -> RecordedResource:
-    return r.one(BACKEND, "safety-backend")
+def backend(r: Recording) -> dict:
+    [declared] = backend_deployment(r).get("properties.template.resources")
+    return declared
 
 
 def fragment(r: Recording) -> RecordedResource:
@@ -96,21 +83,8 @@ def fabricated_guid(r: Recording, name: str, kind: str) -> str:
     return AzureMocks(r.stack)._guid(name, kind)
 
 
-def account_key(r: Recording) -> str:
-    """The key the mocks answer `listAccountKeys` with for the Content Safety account."""
-    answer, _ = AzureMocks(r.stack).call(
-        _CallArgs("azure-native:cognitiveservices:listAccountKeys", {"accountName": account(r).get("accountName")})
-    )
-    return answer["key1"]
-
-
-class _CallArgs:
-    def __init__(self, token: str, args: dict[str, Any]) -> None:
-        self.token, self.args = token, args
-
-
-def fragment_xml(r: Recording) -> str:
-    return fragment(r).get("value")
+def fragment_xml(r: Recording) -> etree._Element:
+    return etree.fromstring(to_wellformed(fragment(r).get("value")).encode())
 
 
 @pytest.fixture(scope="module")
@@ -134,25 +108,22 @@ def eight_levels() -> Recording:
 def test_prod_has_one_content_safety_component_owning_all_its_resources(prod: Recording) -> None:
     component = prod.one(COMPONENT, "safety")
     owned = {r.name for r in prod.descendants(component)}
-    assert {
-        "safety-account",
-        "safety-vault",
-        "safety-key-secret",
-        "safety-key",
-        "safety-backend",
-        "safety-fragment",
-        "safety-cs-pe",
-        "safety-kv-pe",
-    } <= owned
+    assert {"safety-account", "safety-backend", "safety-fragment", "safety-cs-pe"} <= owned
+
+
+def test_no_key_vault_secret_or_named_value_exists_for_content_safety(prod: Recording) -> None:
+    assert prod.of_type("azure-native:keyvault:Vault") == [] and prod.of_type("azure-native:keyvault:Secret") == []
+    assert "content-safety-key" not in {n.get("namedValueId") for n in prod.of_type(NAMED_VALUE)}
+    # Nothing reads the account's keys.
+    assert "listAccountKeys" not in repr([r.inputs for r in prod.resources])
 
 
 def test_dev_declares_nothing_of_content_safety(dev: Recording) -> None:
     assert dev.of_type(COMPONENT) == []
     assert [a.get("kind") for a in dev.of_type(ACCOUNT)] == ["OpenAI"] * len(dev.of_type(ACCOUNT))
-    assert dev.of_type(VAULT) == [] and dev.of_type(SECRET) == []
     assert BACKEND_ID not in {b.get("backendId") for b in dev.of_type(BACKEND)}
+    assert [d.name for d in dev.of_type(DEPLOYMENT)] == ["policies-llm-logging"]
     assert FRAGMENT_ID not in {f.get("id") for f in dev.of_type(FRAGMENT)}
-    assert KEY_NAMED_VALUE not in {n.get("namedValueId") for n in dev.of_type(NAMED_VALUE)}
 
 
 # -- account ---------------------------------------------------------------------------------------
@@ -171,15 +142,10 @@ def test_account_refuses_public_network_access_and_denies_by_default(prod: Recor
     assert props["networkAcls"] == {"defaultAction": "Deny", "ipRules": [], "virtualNetworkRules": []}
 
 
-def test_account_keeps_local_auth_only_as_the_tagged_exception(prod: Recording) -> None:
+def test_account_accepts_no_keys(prod: Recording) -> None:
     a = account(prod)
-    assert a.get("properties.disableLocalAuth") is False
-    assert a.get("tags")[LOCAL_AUTH_EXCEPTION_TAG] == LOCAL_AUTH_EXCEPTION == "llm-content-safety-backend-credentials"
-
-
-def test_no_other_account_claims_the_local_auth_exception(prod: Recording) -> None:
-    tagged = [a.name for a in prod.of_type(ACCOUNT) if LOCAL_AUTH_EXCEPTION_TAG in (a.get("tags") or {})]
-    assert tagged == ["safety-account"]
+    assert a.get("properties.disableLocalAuth") is True
+    assert LOCAL_AUTH_EXCEPTION_TAG not in (a.get("tags") or {})
 
 
 def test_custom_subdomain_is_the_globally_unique_account_name(prod: Recording) -> None:
@@ -192,65 +158,56 @@ def test_account_defaults_to_the_gateway_location(prod: Recording) -> None:
     assert account(prod).get("location") == parse(raw_config("prod")).location
 
 
-def test_account_and_vault_are_protected_in_production(prod: Recording) -> None:
-    assert account(prod).protect and vault(prod).protect
+def test_account_is_protected_in_production(prod: Recording) -> None:
+    assert account(prod).protect
 
 
-def test_account_and_vault_logs_go_to_the_gateway_workspace(prod: Recording) -> None:
+def test_account_logs_go_to_the_gateway_workspace(prod: Recording) -> None:
     workspace = prod.one("azure-native:operationalinsights:Workspace").id
-    for target in (account(prod), vault(prod)):
-        setting = next(d for d in prod.of_type(DIAGNOSTIC) if d.get("resourceUri") == target.id)
-        assert setting.get("workspaceId") == workspace
-        assert setting.get("logs") == [{"categoryGroup": "allLogs", "enabled": True}]
+    setting = next(d for d in prod.of_type(DIAGNOSTIC) if d.get("resourceUri") == account(prod).id)
+    assert setting.get("workspaceId") == workspace
+    assert setting.get("logs") == [{"categoryGroup": "allLogs", "enabled": True}]
 
 
-# -- private endpoints and DNS ---------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("endpoint", "target", "group"),
-    [("safety-cs-pe", "safety-account", "account"), ("safety-kv-pe", "safety-vault", "vault")],
-)
-def test_private_endpoint_targets_its_group_from_the_gateway_subnet(
-    prod: Recording, endpoint: str, target: str, group: str
-) -> None:
-    pe = endpoint_of(prod, endpoint)
+# -- private endpoint and DNS ----------------------------------------------------------------------
+def test_private_endpoint_targets_the_account_from_the_gateway_subnet(prod: Recording) -> None:
+    pe = endpoint_of(prod, "safety-cs-pe")
     connection = pe.get("privateLinkServiceConnections.0")
-    target_id = next(r for r in prod.resources if r.name == target).id
-    assert (connection["privateLinkServiceId"], connection["groupIds"]) == (target_id, [group])
+    assert (connection["privateLinkServiceId"], connection["groupIds"]) == (account(prod).id, ["account"])
     assert pe.get("subnet") == {"id": prod.one(SUBNET, "gateway-pe-subnet").id}
     assert pe.get("location") == parse(raw_config("prod")).location
 
 
-@pytest.mark.parametrize(
-    ("endpoint", "group", "zone_name"),
-    [
-        ("safety-cs-pe", "account", "privatelink.cognitiveservices.azure.com"),
-        ("safety-kv-pe", "vault", "privatelink.vaultcore.azure.net"),
-    ],
-)
-def test_private_endpoint_registers_in_its_zone_linked_to_the_vnet(
-    prod: Recording, endpoint: str, group: str, zone_name: str
-) -> None:
-    group_resource = zone_group_of(prod, endpoint_of(prod, endpoint))
-    dns_zone = zone(prod, zone_name)
-    assert zone_name in (CONTENT_SAFETY_DNS_ZONE, KEY_VAULT_DNS_ZONE)
-    assert group_resource.get("privateDnsZoneConfigs") == [{"name": group, "privateDnsZoneId": dns_zone.id}]
+def test_private_endpoint_registers_in_its_zone_linked_to_the_vnet(prod: Recording) -> None:
+    group_resource = zone_group_of(prod, endpoint_of(prod, "safety-cs-pe"))
+    dns_zone = zone(prod, CONTENT_SAFETY_DNS_ZONE)
+    assert group_resource.get("privateDnsZoneConfigs") == [{"name": "account", "privateDnsZoneId": dns_zone.id}]
     assert dns_zone.get("location") == "global"
     link = next(c for c in prod.children(dns_zone) if c.type == ZONE_LINK)
     assert link.get("virtualNetwork") == {"id": prod.one(VNET).id}
     assert link.get("registrationEnabled") is False
 
 
-def test_endpoints_and_vault_stay_in_the_gateway_region_when_the_account_moves(eight_levels: Recording) -> None:
+def test_endpoint_stays_in_the_gateway_region_when_the_account_moves(eight_levels: Recording) -> None:
     gateway_region = parse(raw_config("dev")).location
     assert account(eight_levels).get("location") == "francecentral"
     assert endpoint_of(eight_levels, "safety-cs-pe").get("location") == gateway_region
-    assert vault(eight_levels).get("location") == gateway_region
 
 
 # -- roles -----------------------------------------------------------------------------------------
-def test_gateway_identity_is_cognitive_services_user_on_the_account(prod: Recording) -> None:
-    role = prod.one(ROLE, "safety-cs-role-cognitive-services-user")
-    principal = fabricated_guid(prod, "gateway-identity", "principal")
+@pytest.mark.parametrize(
+    ("role_name", "principal_of"),
+    [
+        ("safety-cs-role-cognitive-services-user", ("gateway-identity", "principal")),
+        ("safety-cs-role-cognitive-services-user-apim-system", ("gateway-apim", "system-principal")),
+    ],
+)
+def test_both_apim_identities_are_cognitive_services_user_on_the_account(
+    prod: Recording, role_name: str, principal_of: tuple[str, str]
+) -> None:
+    # Which identity a managed-identity backend credential uses is not documented: both may call.
+    role = prod.one(ROLE, role_name)
+    principal = fabricated_guid(prod, *principal_of)
     assert role.get("roleDefinitionId") == (
         f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{COGNITIVE_SERVICES_USER}"
     )
@@ -259,132 +216,105 @@ def test_gateway_identity_is_cognitive_services_user_on_the_account(prod: Record
         principal,
         "ServicePrincipal",
     )
-    assert role.get("roleAssignmentName") == assignment_name(account(prod).id, principal, "Cognitive Services User")
 
 
-def test_apim_system_identity_is_key_vault_secrets_user_on_the_vault(prod: Recording) -> None:
-    # A firewalled vault can be read by API Management only with its system-assigned identity.
-    role = prod.one(ROLE, "safety-kv-role-key-vault-secrets-user")
-    principal = fabricated_guid(prod, "gateway-apim", "system-principal")
-    assert role.get("roleDefinitionId").endswith(f"/roleDefinitions/{KEY_VAULT_SECRETS_USER}")
-    assert (role.get("scope"), role.get("principalId")) == (vault(prod).id, principal)
-
-
-# -- the key path: vault, secret, named value ------------------------------------------------------
-def test_vault_authorizes_with_rbac_only_and_is_unreachable_publicly(prod: Recording) -> None:
-    props = vault(prod).get("properties")
-    assert props["enableRbacAuthorization"] is True
-    assert props["publicNetworkAccess"] == "Disabled"
-    assert props["networkAcls"] == {
-        "defaultAction": "Deny",
-        "bypass": "AzureServices",
-        "ipRules": [],
-        "virtualNetworkRules": [],
+# -- backend ---------------------------------------------------------------------------------------
+def test_backend_authenticates_with_a_managed_identity(prod: Recording) -> None:
+    declared = backend(prod)
+    assert declared["type"] == "Microsoft.ApiManagement/service/backends"
+    assert declared["apiVersion"] == BACKEND_API_VERSION == "2024-06-01-preview"
+    assert declared["properties"]["credentials"] == {
+        "managedIdentity": {
+            "resource": "https://cognitiveservices.azure.com",
+            "clientId": "[parameters('identityClientId')]",
+        }
     }
-    assert "accessPolicies" not in props
-
-
-def test_vault_keeps_deleted_secrets_with_purge_protection(prod: Recording) -> None:
-    props = vault(prod).get("properties")
-    assert (props["enableSoftDelete"], props["softDeleteRetentionInDays"], props["enablePurgeProtection"]) == (
-        True,
-        90,
-        True,
-    )
-    assert (props["enabledForDeployment"], props["enabledForTemplateDeployment"]) == (False, False)
-
-
-def test_vault_name_fits_azure_rules(prod: Recording) -> None:
-    assert VAULT_NAME.match(vault(prod).get("vaultName"))
-    assert "--" not in vault(prod).get("vaultName")
-
-
-def test_vault_secret_holds_the_account_key_as_a_secret(prod: Recording) -> None:
-    secret = key_secret(prod)
-    assert secret.get("vaultName") == vault(prod).get("vaultName")
-    assert secret.get("secretName") == KEY_SECRET_NAME
-    assert isinstance(secret.inputs["properties"], Secret)
-    assert secret.get("properties.value") == account_key(prod)
-
-
-def test_account_key_never_appears_in_the_plan_or_the_outputs(prod: Recording) -> None:
-    key = account_key(prod)
-    document = json.dumps(plan_document(prod, []))
-    assert key not in document
-    # Not merely masked as [computed]: outside a Secret it is nowhere in any input or output.
-    assert key not in json.dumps([_unwrapped(r.inputs) for r in prod.resources], default=str)
-    assert key not in json.dumps(_unwrapped(prod.outputs), default=str)
-
-
-def test_named_value_is_a_secret_read_from_the_versionless_secret_uri(prod: Recording) -> None:
-    nv = named_value(prod)
-    vault_name = vault(prod).get("vaultName")
-    assert (nv.get("namedValueId"), nv.get("displayName"), nv.get("secret")) == (
-        KEY_NAMED_VALUE,
-        KEY_NAMED_VALUE,
-        True,
-    )
-    assert nv.get("keyVault") == {"secretIdentifier": f"https://{vault_name}.vault.azure.net/secrets/{KEY_SECRET_NAME}"}
-    assert nv.get("value") is None
-
-
-def test_named_value_uses_the_apim_system_identity_not_a_client_id(prod: Recording) -> None:
-    assert "identityClientId" not in named_value(prod).get("keyVault")
-
-
-def test_named_value_waits_for_the_service_the_reader_role_and_the_private_dns(prod: Recording) -> None:
-    nv = named_value(prod)
-    for dependency in (
-        prod.one(APIM),
-        prod.one(ROLE, "safety-kv-role-key-vault-secrets-user"),
-        zone_group_of(prod, endpoint_of(prod, "safety-kv-pe")),
-        key_secret(prod),
-    ):
-        assert prod.depends_on(nv, dependency), dependency.name
-
-
-# -- backend and fragment --------------------------------------------------------------------------
-def test_backend_sends_the_key_header_from_the_named_value(prod: Recording) -> None:
-    b = backend(prod)
-    assert b.get("credentials") == {"header": {KEY_HEADER: ["{{content-safety-key}}"]}}
-    assert KEY_HEADER == "Ocp-Apim-Subscription-Key"
-    assert prod.depends_on(b, named_value(prod))
+    parameters = backend_deployment(prod).get("properties.parameters")
+    assert parameters["identityClientId"]["value"] == identity_client_id("prod", "gateway-identity")
 
 
 def test_backend_is_the_account_endpoint_over_validated_tls(prod: Recording) -> None:
-    b = backend(prod)
+    declared = backend(prod)
+    assert declared["name"] == f"[format('{{0}}/{BACKEND_ID}', parameters('serviceName'))]"
+    properties = declared["properties"]
+    assert (properties["url"], properties["protocol"]) == ("[parameters('endpoint')]", "http")
+    assert properties["tls"] == {"validateCertificateChain": True, "validateCertificateName": True}
+    parameters = backend_deployment(prod).get("properties.parameters")
     subdomain = account(prod).get("properties.customSubDomainName")
-    assert (b.get("backendId"), b.get("type"), b.get("protocol")) == (BACKEND_ID, "Single", "http")
-    assert b.get("url") == f"https://{subdomain}.cognitiveservices.azure.com"
-    assert b.get("tls") == {"validateCertificateChain": True, "validateCertificateName": True}
+    assert parameters["endpoint"]["value"] == f"https://{subdomain}.cognitiveservices.azure.com"
+    assert parameters["serviceName"]["value"] == prod.one(APIM).get("serviceName")
 
 
+def test_backend_is_an_incremental_deployment_after_the_roles_and_private_dns(prod: Recording) -> None:
+    deployment = backend_deployment(prod)
+    assert deployment.get("deploymentName") == BACKEND_DEPLOYMENT
+    assert deployment.get("properties.mode") == "Incremental"
+    for dependency in (
+        prod.one(APIM),
+        prod.one(ROLE, "safety-cs-role-cognitive-services-user"),
+        zone_group_of(prod, endpoint_of(prod, "safety-cs-pe")),
+    ):
+        assert prod.depends_on(deployment, dependency), dependency.name
+
+
+# -- fragment --------------------------------------------------------------------------------------
 def test_fragment_checks_prompts_with_the_prod_settings(prod: Recording) -> None:
     f = fragment(prod)
     assert (f.get("id"), f.get("format")) == (FRAGMENT_ID, "rawxml")
-    assert fragment_xml(prod) == (
-        "<fragment>\n"
-        '\t<llm-content-safety backend-id="content-safety" shield-prompt="true">\n'
-        '\t\t<categories output-type="FourSeverityLevels">\n'
-        '\t\t\t<category name="Hate" threshold="4" />\n'
-        '\t\t\t<category name="SelfHarm" threshold="4" />\n'
-        '\t\t\t<category name="Sexual" threshold="4" />\n'
-        '\t\t\t<category name="Violence" threshold="4" />\n'
-        "\t\t</categories>\n"
-        "\t</llm-content-safety>\n"
-        "</fragment>\n"
+    policy = fragment_xml(prod).find("choose/when/llm-content-safety")
+    assert (policy.get("backend-id"), policy.get("shield-prompt")) == (BACKEND_ID, "true")
+    # window-size is not set: the newest reference makes it configurable for responses only.
+    assert policy.get("window-size") is None
+    assert policy.find("categories").get("output-type") == "FourSeverityLevels"
+    assert [(c.get("name"), c.get("threshold")) for c in policy.iter("category")] == [
+        ("Hate", "4"), ("SelfHarm", "4"), ("Sexual", "4"), ("Violence", "4"),
+    ]  # fmt: skip
+
+
+def test_only_text_operations_are_checked(prod: Recording) -> None:
+    when = fragment_xml(prod).find("choose/when")
+    assert when.get("condition") == (
+        '@(new string[] { "chat.completions", "completions", "responses" }'
+        '.Contains((string)context.Variables.GetValueOrDefault("openai-operation", "")))'
     )
+    # Embeddings, audio and images never reach the policy.
+    assert "embeddings" not in when.get("condition")
+
+
+def test_inputs_longer_than_content_safety_can_check_get_their_own_400(prod: Recording) -> None:
+    when = fragment_xml(prod).find("choose/when")
+    names = [e.tag for e in when]
+    assert names.index("set-variable") < names.index("choose") < names.index("llm-content-safety")
+    [too_long] = when.iterfind("choose/when")
+    expected = f'@((int)context.Variables["content-safety-characters"] > {MAX_TEXT_CHARACTERS})'
+    assert too_long.get("condition") == expected
+    assert MAX_TEXT_CHARACTERS == 10_000
+    response = too_long.find("return-response")
+    assert response.find("set-status").get("code") == "400"
+    assert "ContentSafetyInputTooLong" in response.find("set-body").text
+
+
+def test_a_block_is_marked_so_its_403_says_content_safety(prod: Recording) -> None:
+    when = fragment_xml(prod).find("choose/when")
+    marks = [
+        (e.get("name"), e.get("value"))
+        for e in when.findall("set-variable")
+        if e.get("name") == "content-safety-checking"
+    ]
+    assert marks == [("content-safety-checking", "@(true)"), ("content-safety-checking", "@(false)")]
+    errors = next(f for f in prod.of_type(FRAGMENT) if f.get("id") == "openai-errors").get("value")
+    assert 'code = "ContentSafetyBlocked"' in errors and "content-safety-checking" in errors
 
 
 def test_fragment_follows_output_type_shield_and_unchecked_categories(eight_levels: Recording) -> None:
-    xml = fragment_xml(eight_levels)
-    assert 'shield-prompt="false"' in xml
-    assert '<categories output-type="EightSeverityLevels">' in xml
-    assert re.findall(r'<category name="(\w+)" threshold="(\d)" />', xml) == [("Hate", "3"), ("Violence", "5")]
+    policy = fragment_xml(eight_levels).find("choose/when/llm-content-safety")
+    assert policy.get("shield-prompt") == "false"
+    assert policy.find("categories").get("output-type") == "EightSeverityLevels"
+    assert [(c.get("name"), c.get("threshold")) for c in policy.iter("category")] == [("Hate", "3"), ("Violence", "5")]
 
 
 def test_fragment_waits_for_its_backend(prod: Recording) -> None:
-    assert prod.depends_on(fragment(prod), backend(prod))
+    assert prod.depends_on(fragment(prod), backend_deployment(prod))
 
 
 def test_fragment_passes_the_policy_lint(prod: Recording, eight_levels: Recording) -> None:
@@ -463,11 +393,11 @@ def test_thresholds_of_disabled_content_safety_are_not_checked_against_the_outpu
     assert problems(with_value(config, "contentSafety.categories.Hate", 3)) == []
 
 
-def _unwrapped(value: Any) -> Any:
-    if isinstance(value, Secret):
-        return "[secret]"
-    if isinstance(value, dict):
-        return {k: _unwrapped(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unwrapped(v) for v in value]
-    return value
+
+def test_the_lint_knows_backends_declared_in_arm_templates(prod: Recording) -> None:
+    from tools.policy_lint import references_of
+
+    backends = references_of(prod).backends
+    assert BACKEND_ID in backends
+    # Only backends: the LLM logging template declares diagnostics, which name no backend.
+    assert "azuremonitor" not in backends and "azure-openai" not in backends

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pytest
 from lxml import etree
 
 from tests.support import DELETE, parse, problems, with_value
@@ -21,16 +20,17 @@ def entra_fragment(recording: Recording) -> etree._Element:
 def product_limit(recording: Recording, product_id: str) -> etree._Element:
     policies = recording.of_type("azure-native:apimanagement:ProductPolicy")
     [policy] = [p for p in policies if p.get("productId") == product_id]
-    return etree.fromstring(to_wellformed(policy.get("value")).encode()).find("inbound/llm-token-limit")
+    return etree.fromstring(to_wellformed(policy.get("value")).encode()).find("inbound/azure-openai-token-limit")
 
 
 # -- Entra ID callers ----------------------------------------------------------------------------------
 
 
-def test_keyless_callers_must_present_a_token_for_the_gateway(prod: Recording) -> None:
-    when = entra_fragment(prod).find("choose/when")
-    assert when.get("condition") == "@(context.Subscription == null)"
-    token = when.find("validate-azure-ad-token")
+def test_every_caller_of_the_entra_api_must_present_a_token_for_the_gateway(prod: Recording) -> None:
+    # Unconditional: whether a key sent to a subscription-optional API is ignored or not, no token, no call.
+    fragment = entra_fragment(prod)
+    assert fragment[0].tag == "validate-azure-ad-token"
+    token = fragment.find("validate-azure-ad-token")
     assert token.get("tenant-id") == "11111111-2222-4333-8444-555555555555"
     assert token.get("failed-validation-httpcode") == "401"
     assert [a.text for a in token.iter("audience")] == [
@@ -41,42 +41,41 @@ def test_keyless_callers_must_present_a_token_for_the_gateway(prod: Recording) -
 
 
 def test_token_application_decides_the_consumer_and_its_limits(prod: Recording) -> None:
-    consumer = entra_fragment(prod).find("choose/when/choose/when")
+    consumer = entra_fragment(prod).find("choose/when")
     assert "6f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f" in consumer.get("condition")
     variables = {v.get("name"): v.get("value") for v in consumer.findall("set-variable")}
     assert variables == {"consumer-id": "customer-support", "consumer-tier": "high"}
-    limit = consumer.find("llm-token-limit")
+    limit = consumer.find("azure-openai-token-limit")
     key_limit = product_limit(prod, "consumer-customer-support")
     for attribute in ("tokens-per-minute", "token-quota", "token-quota-period", "estimate-prompt-tokens"):
         assert limit.get(attribute) == key_limit.get(attribute)
 
 
 def test_entra_callers_share_the_token_counter_of_their_subscription(prod: Recording) -> None:
-    consumer = entra_fragment(prod).find("choose/when/choose/when")
+    consumer = entra_fragment(prod).find("choose/when")
     subscription = [
         s for s in prod.of_type("azure-native:apimanagement:Subscription") if s.get("sid") == "customer-support-key"
     ]
-    assert subscription and consumer.find("llm-token-limit").get("counter-key") == "customer-support-key"
+    assert subscription and consumer.find("azure-openai-token-limit").get("counter-key") == "customer-support-key"
 
 
 def test_entra_callers_get_their_consumers_allow_list(prod: Recording) -> None:
-    allow = entra_fragment(prod).find("choose/when/choose/when/choose/when")
-    assert '"gpt-4o-mini", "text-embedding-3-small"' in allow.get("condition")
+    allow = entra_fragment(prod).find("choose/when/choose/when")
+    assert 'GetValueOrDefault("deployment-name", "")' in allow.get("condition")
+    assert '"gpt-5.4", "text-embedding-3-small"' in allow.get("condition")
     assert allow.find("return-response/set-status").get("code") == "403"
 
 
 def test_unmapped_applications_are_refused(prod: Recording) -> None:
-    otherwise = entra_fragment(prod).find("choose/when/choose/otherwise")
+    otherwise = entra_fragment(prod).find("choose/otherwise")
     assert otherwise.find("return-response/set-status").get("code") == "403"
 
 
-@pytest.mark.parametrize("policy_name", ["policies-api-policy", "policies-api-v1-policy"])
-def test_entra_check_runs_first_after_the_deployment_is_resolved(prod: Recording, policy_name: str) -> None:
-    policy = prod.one("azure-native:apimanagement:ApiPolicy", policy_name).get("value")
+def test_entra_check_runs_right_after_the_request_fragment_in_the_entra_api(prod: Recording) -> None:
+    policy = prod.one("azure-native:apimanagement:ApiPolicy", "policies-entra-api-policy").get("value")
     root = etree.fromstring(to_wellformed(policy).encode())
     included = [e.get("fragment-id") for e in root.find("inbound").iter("include-fragment")]
-    # Resolving the deployment only reads the request; the token check precedes every consumer decision.
-    assert included[:2] == ["openai-route", "entra-consumers"]
+    assert included[:2] == ["openai-request", "entra-consumers"]
 
 
 def test_dev_has_no_entra_callers(dev: Recording) -> None:
@@ -115,8 +114,8 @@ def test_one_application_calls_as_one_consumer(prod_config: dict) -> None:
 
 
 def test_budget_becomes_a_monthly_token_quota_by_the_documented_formula(prod: Recording) -> None:
-    # 100 USD / (0.75 * 0.15 + 0.25 * 0.60 USD per million tokens) for gpt-4o-mini, the dearer of its models.
-    blended_per_token = (0.75 * 0.15 + 0.25 * 0.60) / 1_000_000
+    # 100 USD / (0.75 * 2.50 + 0.25 * 15.00 USD per million tokens) for gpt-5.4, the dearer of its models.
+    blended_per_token = (0.75 * 2.50 + 0.25 * 15.00) / 1_000_000
     expected = math.floor(100 / blended_per_token)
     limit = product_limit(prod, "consumer-customer-support")
     assert (limit.get("token-quota"), limit.get("token-quota-period")) == (str(expected), "Monthly")
@@ -124,7 +123,7 @@ def test_budget_becomes_a_monthly_token_quota_by_the_documented_formula(prod: Re
 
 def test_derived_quota_is_exported_for_app_teams(prod: Recording) -> None:
     consumer = prod.outputs["consumers"]["customer-support"]
-    assert consumer["budgetTokenQuota"] == consumer["tokenQuota"] == 380952380
+    assert consumer["budgetTokenQuota"] == consumer["tokenQuota"] == 17777777
 
 
 def test_an_explicit_quota_caps_the_budget(prod_config: dict) -> None:
@@ -134,7 +133,7 @@ def test_an_explicit_quota_caps_the_budget(prod_config: dict) -> None:
 
     settings = parse(config)
     quota = effective_quota(settings.consumers[0], settings)
-    assert (quota.tokens, quota.period, quota.from_budget) == (1000, "Monthly", 380952380)
+    assert (quota.tokens, quota.period, quota.from_budget) == (1000, "Monthly", 17777777)
 
 
 def test_budget_currency_must_match_the_price_table(prod_config: dict) -> None:
@@ -144,7 +143,7 @@ def test_budget_currency_must_match_the_price_table(prod_config: dict) -> None:
 
 def test_budget_needs_a_price_for_every_model_the_consumer_calls(prod_config: dict) -> None:
     config = with_value(
-        prod_config, "pricing.models", {"gpt-4o-mini": {"inputPerMillion": 0.15, "outputPerMillion": 0.6}}
+        prod_config, "pricing.models", {"gpt-5.4": {"inputPerMillion": 2.5, "outputPerMillion": 15.0}}
     )
     [line] = problems(config)
     assert "pricing.models has no price for model 'text-embedding-3-small'" in line

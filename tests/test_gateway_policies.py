@@ -7,7 +7,8 @@ import re
 import pytest
 from lxml import etree
 
-from components.gateway_policies import FRAGMENTS, OPENAI_SPEC_URL
+from components.gateway_fragments import FRAGMENTS
+from components.openai_api import OPENAI_SPEC_URL, V1_SPEC_URL
 from components.settings.gateway import MAX_POOL_MEMBERS
 from tests.support import problems, with_value
 from tools.azure_mocks import identity_client_id
@@ -19,8 +20,8 @@ FRAGMENT = "azure-native:apimanagement:PolicyFragment"
 PRODUCT = "azure-native:apimanagement:Product"
 API = "azure-native:apimanagement:Api"
 API_POLICY = "azure-native:apimanagement:ApiPolicy"
-# The dated API keeps its logical names; the v1 API sits next to it.
-APIS = {"dated": "policies-api", "v1": "policies-api-v1"}
+# The key callers' APIs by surface; the dated one keeps its logical names.
+KEY_APIS = {"dated": "policies-api", "v1": "policies-api-v1"}
 ACCOUNT = "azure-native:cognitiveservices:Account"
 
 
@@ -122,11 +123,11 @@ def test_pool_members_are_full_arm_ids_of_single_backends(stack: Recording) -> N
 
 
 def test_priority_pool_serves_ptu_first_and_spills_to_paygo(dev: Recording) -> None:
-    assert members(dev, "pool-gpt-4o-mini") == {"ptu-1": (1, 1), "paygo-1": (2, 1), "paygo-2": (2, 1)}
+    assert members(dev, "pool-gpt-5.4") == {"ptu-1": (1, 1), "paygo-1": (2, 1), "paygo-2": (2, 1)}
 
 
 def test_priority_pool_weights_paygo_accounts_among_themselves(prod: Recording) -> None:
-    assert members(prod, "pool-gpt-4o-mini") == {"ptu-1": (1, 100), "paygo-1": (2, 70), "paygo-2": (2, 30)}
+    assert members(prod, "pool-gpt-5.4") == {"ptu-1": (1, 100), "paygo-1": (2, 70), "paygo-2": (2, 30)}
 
 
 def test_round_robin_pool_has_one_priority_and_equal_weights(dev: Recording) -> None:
@@ -155,7 +156,7 @@ def test_every_fragment_is_raw_xml_with_a_fragment_root(stack: Recording) -> Non
         (
             "inbound",
             [
-                FRAGMENTS.route,
+                FRAGMENTS.request,
                 FRAGMENTS.consumer_required,
                 FRAGMENTS.adaptive_token_limit,
                 FRAGMENTS.token_usage_metrics,
@@ -163,50 +164,50 @@ def test_every_fragment_is_raw_xml_with_a_fragment_root(stack: Recording) -> Non
             ],
         ),
         ("backend", [FRAGMENTS.stored_response, FRAGMENTS.spillover_retry]),
-        ("outbound", [FRAGMENTS.usage_record]),
+        ("outbound", [FRAGMENTS.response, FRAGMENTS.usage_record]),
         ("on-error", [FRAGMENTS.errors]),
     ],
 )
-@pytest.mark.parametrize("api", sorted(APIS))
+@pytest.mark.parametrize("surface", sorted(KEY_APIS))
 def test_api_policy_includes_each_fragment_in_its_section(
-    dev: Recording, section: str, fragment_ids: list, api: str
+    dev: Recording, section: str, fragment_ids: list, surface: str
 ) -> None:
-    policy = document(dev.one(API_POLICY, f"{APIS[api]}-policy"))
+    policy = document(dev.one(API_POLICY, f"{KEY_APIS[surface]}-policy"))
     included = [e.get("fragment-id") for e in policy.find(section).iter("include-fragment")]
     assert included == fragment_ids
 
 
-def test_both_apis_carry_the_same_policy_but_for_the_api_name(stack: Recording) -> None:
-    dated, v1 = (stack.one(API_POLICY, f"{APIS[a]}-policy").get("value") for a in ("dated", "v1"))
+def test_every_api_carries_the_same_policy_but_for_its_surface_and_path(stack: Recording) -> None:
+    dated, v1 = (stack.one(API_POLICY, f"{KEY_APIS[s]}-policy").get("value") for s in ("dated", "v1"))
     assert '<set-variable name="openai-api" value="dated" />' in dated
     assert v1 == dated.replace('value="dated"', 'value="v1"').replace('value="/openai"', 'value="/openai/v1"')
 
 
-@pytest.mark.parametrize("api", sorted(APIS))
-def test_api_policy_resolves_the_deployment_before_the_product_policy_runs(stack: Recording, api: str) -> None:
-    inbound = document(stack.one(API_POLICY, f"{APIS[api]}-policy")).find("inbound")
-    assert [e.tag for e in inbound][:4] == ["set-variable", "set-variable", "include-fragment", "base"]
-    assert (inbound[0].get("name"), inbound[0].get("value")) == ("openai-api", api)
-    path = "/" + stack.one(API, APIS[api]).get("path")
-    assert (inbound[1].get("name"), inbound[1].get("value")) == ("openai-api-path", path)
-    assert inbound[2].get("fragment-id") == FRAGMENTS.route
+def test_api_policy_resolves_the_request_before_the_product_policy_runs(stack: Recording) -> None:
+    for resource in stack.of_type(API_POLICY):
+        api = next(a for a in stack.of_type(API) if a.urn == resource.parent)
+        inbound = document(resource).find("inbound")
+        assert [e.tag for e in inbound][:4] == ["set-variable", "set-variable", "include-fragment", "base"]
+        assert inbound[0].get("name") == "openai-api"
+        assert (inbound[1].get("name"), inbound[1].get("value")) == ("openai-api-path", "/" + api.get("path"))
+        assert inbound[2].get("fragment-id") == FRAGMENTS.request
 
 
-@pytest.mark.parametrize("api", sorted(APIS))
-def test_api_policy_inherits_the_parent_scopes_except_in_backend(stack: Recording, api: str) -> None:
-    policy = document(stack.one(API_POLICY, f"{APIS[api]}-policy"))
-    for section in ("outbound", "on-error"):
-        assert policy.find(section)[0].tag == "base"
-    assert policy.find("inbound").find("base") is not None
-    # The spill-over fragment forwards the request; <base /> would forward it a second time.
-    assert policy.find("backend").find("base") is None
+def test_api_policy_inherits_the_parent_scopes_except_in_backend(stack: Recording) -> None:
+    for resource in stack.of_type(API_POLICY):
+        policy = document(resource)
+        assert policy.find("inbound").find("base") is not None
+        for section in ("outbound", "on-error"):
+            assert policy.find(section)[0].tag == "base"
+        # The spill-over fragment forwards the request; <base /> would forward it a second time.
+        assert policy.find("backend").find("base") is None
 
 
-@pytest.mark.parametrize("api", sorted(APIS))
-def test_api_policy_waits_for_its_fragments(stack: Recording, api: str) -> None:
-    policy = stack.one(API_POLICY, f"{APIS[api]}-policy")
-    for f in stack.of_type(FRAGMENT):
-        assert stack.depends_on(policy, f)
+def test_api_policy_waits_for_its_fragments(stack: Recording) -> None:
+    for policy in stack.of_type("azure-native:apimanagement:ApiPolicy"):
+        for f in stack.of_type(FRAGMENT):
+            if f.get("id") != FRAGMENTS.entra_consumers or "entra" in policy.name:
+                assert stack.depends_on(policy, f)
 
 
 def test_backend_calls_use_the_gateway_managed_identity(stack: Recording) -> None:
@@ -233,15 +234,24 @@ def test_requests_without_a_consumer_are_refused(stack: Recording) -> None:
     assert when.find("return-response/set-status").get("code") == "403"
 
 
-def test_adaptive_allowance_is_counted_per_consumer(stack: Recording) -> None:
-    limit = fragment_xml(stack, FRAGMENTS.adaptive_token_limit).find("rate-limit-by-key")
-    assert limit.get("counter-key") == '@("adaptive-" + (string)context.Variables["consumer-id"])'
+def test_adaptive_allowance_is_counted_per_consumer_by_a_token_limit_policy(stack: Recording) -> None:
+    xml = fragment_xml(stack, FRAGMENTS.adaptive_token_limit)
+    # A token-limit policy counts a streamed request's completion itself; rate-limit-by-key's increment-count is
+    # evaluated when outbound ends, before a stream's completion is known.
+    assert not list(xml.iter("rate-limit-by-key"))
+    limits = list(xml.iterfind("choose/when/azure-openai-token-limit"))
+    assert len(limits) == 2
+    for limit in limits:
+        assert limit.get("counter-key") == '@("adaptive-" + (string)context.Variables["consumer-id"])'
+        assert limit.get("remaining-tokens-variable-name") == "adaptive-remaining-tokens"
 
 
 def test_routing_sends_every_deployment_to_its_pool(stack: Recording) -> None:
     xml = fragment_xml(stack, FRAGMENTS.load_balancing)
     routes = {}
     for when in xml.find("choose").iter("when"):
+        # The deployment comes from the request fragment's variable, not from the path: fragments serve any API.
+        assert 'GetValueOrDefault("deployment-name", "")' in when.get("condition")
         [name] = re.findall(r'== "([^"]+)"', when.get("condition"))
         routes[name] = when.find("set-backend-service").get("backend-id")
     assert routes == {d: f"pool-{d}" for d in deployment_names(stack)}
@@ -249,7 +259,7 @@ def test_routing_sends_every_deployment_to_its_pool(stack: Recording) -> None:
 
 
 def test_unknown_deployment_or_model_gets_a_404_json_error(stack: Recording) -> None:
-    when = fragment_xml(stack, FRAGMENTS.route).find("choose/when")
+    when = fragment_xml(stack, FRAGMENTS.request).find("choose/when")
     assert when.find("return-response/set-status").get("code") == "404"
     assert when.find("return-response/set-header/value").text == "application/json"
     body = when.find("return-response/set-body").text
@@ -271,6 +281,20 @@ def test_throttled_request_is_resent_through_the_pool(stack: Recording) -> None:
     assert int(retry.get("count")) == failures * (largest - 1) == {"dev": 2, "prod": 6}[stack.stack]
 
 
+def test_the_pool_is_selected_again_before_every_forward(stack: Recording) -> None:
+    # Without it the retried request stayed on the tripped backend (Azure-Samples/AI-Gateway PR #225).
+    retry = fragment_xml(stack, FRAGMENTS.spillover_retry).find("retry")
+    assert [e.tag for e in retry] == ["choose", "forward-request"]
+    selected = {}
+    for when in retry.find("choose").iter("when"):
+        [pool_id] = re.findall(r'== "([^"]+)"', when.get("condition"))
+        assert 'GetValueOrDefault("backend-id", "")' in when.get("condition")
+        selected[pool_id] = when.find("set-backend-service").get("backend-id")
+    assert selected == {p: p for p in pools(stack)}
+    # Backend errors stay responses, for the openai-response fragment to rewrite in outbound.
+    assert retry.find("forward-request").get("fail-on-error-status-code") == "false"
+
+
 def test_responses_stream_through_the_gateway(stack: Recording) -> None:
     forward = fragment_xml(stack, FRAGMENTS.spillover_retry).find("retry/forward-request")
     assert forward.get("buffer-response") == "false"
@@ -278,46 +302,108 @@ def test_responses_stream_through_the_gateway(stack: Recording) -> None:
 
 def test_consumer_token_limit_is_keyed_on_the_subscription(stack: Recording) -> None:
     for policy in stack.of_type("azure-native:apimanagement:ProductPolicy"):
-        limit = document(policy).find("inbound/llm-token-limit")
+        # azure-openai-token-limit: documented for chat completions, embeddings and responses alike.
+        limit = document(policy).find("inbound/azure-openai-token-limit")
         assert limit.get("counter-key") == "@(context.Subscription.Id)"
         assert limit.get("estimate-prompt-tokens") == "true"
-        assert limit.get("remaining-tokens-header-name") == "x-ratelimit-remaining-tokens"
-        assert limit.get("tokens-consumed-header-name") == "x-tokens-consumed"
+        assert limit.get("retry-after-variable-name") == "token-limit-retry-after"
+
+
+def test_gateway_headers_never_reuse_azure_openai_rate_limit_names(stack: Recording) -> None:
+    documents = [document(p) for p in stack.of_type("azure-native:apimanagement:ProductPolicy")]
+    if stack.stack == "prod":
+        documents.append(fragment_xml(stack, FRAGMENTS.entra_consumers))
+    for xml in documents:
+        for limit in xml.iter("azure-openai-token-limit"):
+            assert limit.get("remaining-tokens-header-name") == "x-gateway-remaining-tokens"
+            assert limit.get("tokens-consumed-header-name") == "x-gateway-tokens-consumed"
+            assert limit.get("remaining-quota-tokens-header-name") in (None, "x-gateway-remaining-quota-tokens")
+            assert not [v for k, v in limit.attrib.items() if k.endswith("header-name") and "x-ratelimit" in v]
+
+
+def test_backend_headers_that_describe_the_backend_are_removed(stack: Recording) -> None:
+    xml = fragment_xml(stack, FRAGMENTS.response)
+    deleted = {h.get("name") for h in xml.findall("set-header") if h.get("exists-action") == "delete"}
+    assert {
+        "x-ms-region", "x-ratelimit-remaining-tokens", "x-ratelimit-remaining-requests", "x-ratelimit-limit-tokens",
+        "x-ratelimit-limit-requests", "x-ratelimit-reset-tokens", "x-ratelimit-reset-requests",
+        "azure-openai-deployment-utilization",
+    } <= deleted  # fmt: skip
+    # The record still learns the region: it is kept in a variable before the header goes.
+    names = [e.get("name") for e in xml]
+    assert names.index("served-region") < names.index("x-ms-region")
+    request_id = xml.find("set-header[@name='x-gateway-request-id']/value")
+    assert request_id.text == "@(context.RequestId.ToString())"
 
 
 def test_consumer_limits_and_quotas_come_from_settings(dev: Recording) -> None:
     limits = {
-        p.get("productId"): document(p).find("inbound/llm-token-limit")
+        p.get("productId"): document(p).find("inbound/azure-openai-token-limit")
         for p in dev.of_type("azure-native:apimanagement:ProductPolicy")
     }
     alpha, beta = limits["consumer-team-alpha"], limits["consumer-team-beta"]
+    assert alpha is not None and beta is not None
     assert (alpha.get("tokens-per-minute"), alpha.get("token-quota"), alpha.get("token-quota-period")) == (
         "20000",
         "5000000",
         "Monthly",
     )
-    assert alpha.get("remaining-quota-tokens-header-name") == "x-quota-remaining-tokens"
+    assert alpha.get("remaining-quota-tokens-header-name") == "x-gateway-remaining-quota-tokens"
     assert beta.get("tokens-per-minute") == "5000" and beta.get("token-quota") is None
 
 
 def test_deployment_allow_list_answers_403_for_others(dev: Recording) -> None:
     policy = {p.get("productId"): p for p in dev.of_type("azure-native:apimanagement:ProductPolicy")}
     when = document(policy["consumer-team-beta"]).find("inbound/choose/when")
-    assert '"text-embedding-3-small"' in when.get("condition") and "gpt-4o-mini" not in when.get("condition")
+    assert '"text-embedding-3-small"' in when.get("condition") and "gpt-5.4" not in when.get("condition")
     assert when.find("return-response/set-status").get("code") == "403"
 
 
 def test_adaptive_limit_has_a_global_budget_and_tier_shares(dev: Recording) -> None:
     xml = fragment_xml(dev, FRAGMENTS.adaptive_token_limit)
-    budget = xml.find("llm-token-limit")
+    budget = xml.find("azure-openai-token-limit")
     assert (budget.get("counter-key"), budget.get("tokens-per-minute")) == ("gateway-global-budget", "30000")
     assert budget.get("remaining-tokens-variable-name") == "global-remaining-tokens"
-    allowance = xml.find("set-variable[@name='adaptive-token-allowance']").get("value")
-    assert "8000 + (int)(unused * 0.5)" in allowance and "2000 + (int)(unused * 0.1)" in allowance
-    limit = xml.find("rate-limit-by-key")
-    assert limit.get("calls") == '@((int)context.Variables["adaptive-token-allowance"])'
-    assert limit.get("renewal-period") == "60"
-    assert "tokens-consumed" in limit.get("increment-count")
+    tiers = {}
+    for when in xml.find("choose").iter("when"):
+        [tier] = re.findall(r'== "(\w+)"\)', when.get("condition"))
+        allowance = when.find("set-variable[@name='adaptive-token-allowance']")
+        tiers[tier] = (when.find("azure-openai-token-limit"), allowance)
+    assert set(tiers) == {"high", "low"}
+    # dev: global 30000; high base 8000 share 0.5, low base 2000 share 0.1. The counter's ceiling is the largest
+    # allowance a tier can reach, a literal: the reference does not say tokens-per-minute takes an expression.
+    assert tiers["high"][0].get("tokens-per-minute") == str(8000 + 15000)
+    assert tiers["low"][0].get("tokens-per-minute") == str(2000 + 3000)
+    assert "8000 + (long)(unused * 0.5)" in tiers["high"][1].get("value")
+    assert "2000 + (long)(unused * 0.1)" in tiers["low"][1].get("value")
+
+
+def test_adaptive_allowance_is_clamped(dev: Recording) -> None:
+    xml = fragment_xml(dev, FRAGMENTS.adaptive_token_limit)
+    for when in xml.find("choose").iter("when"):
+        allowance = when.find("set-variable[@name='adaptive-token-allowance']").get("value")
+        # The unused global budget never counts below zero, and the allowance stays within [base, ceiling].
+        unused = 'Math.Max(0, (context.Variables.ContainsKey("global-remaining-tokens") ? Convert.ToInt32('
+        assert unused in allowance
+        ceiling = when.find("azure-openai-token-limit").get("tokens-per-minute")
+        assert re.search(rf"Math\.Max\(\d+, Math\.Min\({ceiling}, allowance\)\)", allowance)
+
+
+def test_adaptive_numbers_never_go_through_a_typed_get_value_or_default(stack: Recording) -> None:
+    # A literal set-variable holds a string and a policy's variable may hold another numeric type, so a typed
+    # GetValueOrDefault would throw: every number is read with ContainsKey and Convert.
+    text = fragment(stack, FRAGMENTS.adaptive_token_limit).get("value")
+    assert not re.search(r'GetValueOrDefault\("(global-remaining|adaptive-)[^"]*", (0|ceiling|int\.MaxValue)\)', text)
+    assert 'Convert.ToInt32(context.Variables["adaptive-token-ceiling"])' in text
+
+
+def test_consumer_over_its_adaptive_allowance_gets_429_with_retry_after(dev: Recording) -> None:
+    xml = fragment_xml(dev, FRAGMENTS.adaptive_token_limit)
+    [check] = [w for w in xml.iterfind("choose/when") if "adaptive-tokens-used" in w.get("condition")]
+    response = check.find("return-response")
+    assert response.find("set-status").get("code") == "429"
+    assert 0 <= int(response.find("set-header[@name='Retry-After']/value").text) <= 60
+    assert "AdaptiveTokenLimitExceeded" in response.find("set-body").text
 
 
 def test_consumer_tier_reaches_the_adaptive_limit(dev: Recording) -> None:
@@ -329,7 +415,8 @@ def test_consumer_tier_reaches_the_adaptive_limit(dev: Recording) -> None:
 
 
 def test_token_metrics_use_at_most_five_dimensions(stack: Recording) -> None:
-    metric = fragment_xml(stack, FRAGMENTS.token_usage_metrics).find("llm-emit-token-metric")
+    # azure-openai-emit-token-metric: documented for embeddings as well as chat completions.
+    metric = fragment_xml(stack, FRAGMENTS.token_usage_metrics).find("azure-openai-emit-token-metric")
     names = [d.get("name") for d in metric.iter("dimension")]
     assert len(names) <= 5
     assert {"Consumer", "Deployment", "Backend ID"} <= set(names)
@@ -344,58 +431,143 @@ def test_usage_record_goes_to_the_event_hub_logger(stack: Recording) -> None:
     )
 
 
-def test_usage_record_never_reads_a_streamed_body(stack: Recording) -> None:
-    code = fragment_xml(stack, FRAGMENTS.usage_record).find("log-to-eventhub").text
-    guard = code.index("if (!streamed)")
-    assert code.count("Body.As") == 1 and code.index("Body.As") > guard
-    assert 'StartsWith("text/event-stream")' in code
-
-
-def test_errors_are_json_and_keep_retry_after(stack: Recording) -> None:
+def test_on_error_builds_the_response_inside_return_response(stack: Recording) -> None:
     xml = fragment_xml(stack, FRAGMENTS.errors)
-    touched = {h.get("name") for h in xml.iter("set-header")}
-    assert "Retry-After" not in touched
-    assert xml.find("set-header[@name='Content-Type']/value").text == "application/json"
-    body = xml.find("set-body").text
-    assert "requestId" in body
-    # Internal error messages can name backend hosts; the caller only ever sees fixed messages.
-    assert "LastError.Message" not in body and "Request.Url" not in body
+    # The error-handling reference does not list set-body for on-error; return-response takes it as a child.
+    assert not xml.findall("set-body") and not xml.findall("set-status")
+    responses = list(xml.iter("return-response"))
+    assert len(responses) == 2
+    for response in responses:
+        assert response.find("set-header[@name='Content-Type']/value").text == "application/json"
+        assert response.find("set-header[@name='x-gateway-request-id']") is not None
+        assert response.find("set-body") is not None
+
+
+def test_on_error_keeps_retry_after_within_what_the_sdks_honour(stack: Recording) -> None:
+    xml = fragment_xml(stack, FRAGMENTS.errors)
+    retry_after = xml.find("set-variable[@name='gateway-error-retry-after']").get("value")
+    # From the token-limit policies' retry-after variable, else the failed response's header, clamped to 1-60 s.
+    assert 'context.Variables["token-limit-retry-after"]' in retry_after
+    assert 'Headers.GetValueOrDefault("Retry-After", "")' in retry_after
+    assert "Math.Max(1, Math.Min(60, seconds))" in retry_after
+    [with_header] = [w for w in xml.iterfind("choose/when")]
+    assert with_header.find("return-response/set-header[@name='Retry-After']/value").text == (
+        '@((string)context.Variables["gateway-error-retry-after"])'
+    )
+
+
+def test_on_error_maps_timeouts_unavailable_pools_and_blocks_to_distinct_answers(stack: Recording) -> None:
+    code = fragment_xml(stack, FRAGMENTS.errors).find("set-variable[@name='gateway-error']").get("value")
+    timeout = re.search(r'source == "forward-request" && \(text.Contains\("timeout"\).*?\{(.*?)\}', code, re.S)
+    assert timeout and "status = 504" in timeout.group(1) and "BackendTimeout" in timeout.group(1)
+    assert 'status = 503; code = "ServiceUnavailable"' in code
+    assert 'code = "ContentSafetyBlocked"' in code and 'type = "content_filter"' in code
+    assert 'code = "TokenRateLimitExceeded"' in code and 'code = "TokenQuotaExceeded"' in code
+    # A 404 says what was not found.
+    assert '"This API has no operation for " + context.Request.Method + " " + context.Request.OriginalUrl.Path' in code
+
+
+def test_errors_never_carry_internal_messages_or_backend_urls(stack: Recording) -> None:
+    code = fragment_xml(stack, FRAGMENTS.errors).find("set-variable[@name='gateway-error']").get("value")
+    # The internal message is read only to classify the error, never returned.
+    assert code.count("LastError.Message") == 1 and re.search(r"string text = \(reason .*LastError\.Message", code)
+    assert 'new JProperty("message", message)' in code
+    assert "Request.Url" not in code.replace("OriginalUrl", "")
+    assert 'new JProperty("requestId", context.RequestId.ToString())' in code
+
+
+def test_backend_errors_keep_the_openai_error_contract_and_content_filter_details(stack: Recording) -> None:
+    xml = fragment_xml(stack, FRAGMENTS.response)
+    [errors] = [w for w in xml.iterfind("choose/when") if "StatusCode >= 400" in w.get("condition")]
+    # Only a backend's answer is rewritten (routing set backend-id); the gateway's own answers are already shaped.
+    assert 'context.Variables.ContainsKey("backend-id")' in errors.get("condition")
+    body = errors.find("set-body").text
+    assert 'error.Add("innererror", original["innererror"])' in body and 'error.Add("param", original["param"])' in body
+    assert 'error.Add("requestId", context.RequestId.ToString())' in body
+    # Messages of throttling and server errors name the pricing tier or the backend: replaced by fixed ones.
+    for code in ("CapacityExhausted", "ServiceUnavailable", "BackendError", "BackendTimeout", "DeploymentNotFound"):
+        assert f'error.Add("code", "{code}")' in body
+    assert 'Regex.Replace(message, @"https?://\\S+", "[url]")' in body
+    status = errors.find("set-variable[@name='gateway-error-status']").get("value")
+    assert "if (status == 401 || status == 403) { return 502; }" in status
+    assert "if (status == 408 || status == 504) { return 504; }" in status
+
+
+def test_throttled_or_unavailable_backends_answer_with_a_bounded_retry_after(stack: Recording) -> None:
+    xml = fragment_xml(stack, FRAGMENTS.response)
+    [errors] = [w for w in xml.iterfind("choose/when") if "StatusCode >= 400" in w.get("condition")]
+    [retry] = errors.iterfind("choose/when")
+    assert "== 429" in retry.get("condition") and "== 503" in retry.get("condition")
+    value = retry.find("set-header[@name='Retry-After']/value").text
+    assert "Math.Max(1, Math.Min(60, seconds))" in value and 'context.Variables["backend-retry-after"]' in value
+
+
+def test_backend_tier_is_known_from_the_host_that_answered(stack: Recording) -> None:
+    code = fragment_xml(stack, FRAGMENTS.response).find("set-variable[@name='backend-tier']").get("value")
+    for account in stack.outputs["openaiAccounts"]:
+        host = account["endpoint"].removeprefix("https://").rstrip("/")
+        assert f'if (host == "{host}") {{ return "{account["tier"]}"; }}' in code
+    # A provisioned deployment's own header says so when the host is not one the plan knows.
+    assert 'ContainsKey("azure-openai-deployment-utilization") ? "ptu" : ""' in code
 
 
 # -- the OpenAI API ----------------------------------------------------------------------------------------
 
 
-def test_dated_api_is_imported_from_a_pinned_ga_spec(stack: Recording) -> None:
-    api = stack.one(API, APIS["dated"])
-    assert api.get("format") == "openapi+json-link"
-    assert api.get("value") == OPENAI_SPEC_URL
+def test_api_is_imported_from_a_pinned_ga_spec(stack: Recording) -> None:
+    for api in stack.of_type(API):
+        assert api.get("format") == "openapi+json-link"
+        # The v1 APIs from the v1 specification, the dated ones from the dated one.
+        assert api.get("value") == (V1_SPEC_URL if api.get("path").endswith("/v1") else OPENAI_SPEC_URL)
     assert re.search(r"/azure-rest-api-specs/[0-9a-f]{40}/", OPENAI_SPEC_URL)
     assert "/inference/stable/2024-10-21/" in OPENAI_SPEC_URL
 
 
-@pytest.mark.parametrize(("api", "path"), [("dated", "openai"), ("v1", "openai/v1")])
-def test_api_accepts_the_subscription_key_in_the_api_key_header(stack: Recording, api: str, path: str) -> None:
-    found = stack.one(API, APIS[api])
-    assert (found.get("path"), found.get("protocols")) == (path, ["https"])
-    assert found.get("subscriptionKeyParameterNames.header") == "api-key"
-    assert found.get("subscriptionKeyParameterNames.query") == "api-key"
+@pytest.mark.parametrize(("surface", "path"), [("dated", "openai"), ("v1", "openai/v1")])
+def test_api_accepts_the_subscription_key_in_the_api_key_header(stack: Recording, surface: str, path: str) -> None:
+    api = stack.one(API, KEY_APIS[surface])
+    assert (api.get("path"), api.get("protocols")) == (path, ["https"])
+    assert api.get("subscriptionKeyParameterNames.header") == "api-key"
+    assert api.get("subscriptionKeyParameterNames.query") == "api-key"
 
 
-@pytest.mark.parametrize("api", sorted(APIS))
-def test_api_requires_a_key_unless_entra_id_callers_are_enabled(dev: Recording, prod: Recording, api: str) -> None:
-    assert dev.one(API, APIS[api]).get("subscriptionRequired") is True
-    # prod admits Entra ID callers; the entra-consumers fragment then demands a token from key-less callers.
-    assert prod.one(API, APIS[api]).get("subscriptionRequired") is False
+@pytest.mark.parametrize("surface", sorted(KEY_APIS))
+def test_key_callers_have_an_api_that_always_requires_a_key(stack: Recording, surface: str) -> None:
+    # Whatever a key sent to a subscription-optional API means, key callers never call one.
+    assert stack.one(API, KEY_APIS[surface]).get("subscriptionRequired") is True
+    policy = document(stack.one(API_POLICY, f"{KEY_APIS[surface]}-policy"))
+    included = [e.get("fragment-id") for e in policy.iter("include-fragment")]
+    assert FRAGMENTS.entra_consumers not in included
 
 
-@pytest.mark.parametrize("api", sorted(APIS))
-def test_api_diagnostic_sends_metrics_to_application_insights(stack: Recording, api: str) -> None:
-    diagnostic = stack.one("azure-native:apimanagement:ApiDiagnostic", f"{APIS[api]}-diagnostic")
+@pytest.mark.parametrize(("entra", "key", "path"), [
+    ("policies-entra-api", "policies-api", "entra/openai"),
+    ("policies-entra-api-v1", "policies-api-v1", "entra/openai/v1"),
+])
+def test_entra_callers_have_their_own_api_that_never_requires_a_key(
+    dev: Recording, prod: Recording, entra: str, key: str, path: str
+) -> None:
+    assert {a.name for a in dev.of_type(API)} == set(KEY_APIS.values())
+    api = prod.one(API, entra)
+    assert (api.get("path"), api.get("subscriptionRequired")) == (path, False)
+    policy = document(prod.one(API_POLICY, f"{entra}-policy"))
+    key_policy = document(prod.one(API_POLICY, f"{key}-policy"))
+    included = [e.get("fragment-id") for e in policy.iter("include-fragment")]
+    key_included = [e.get("fragment-id") for e in key_policy.iter("include-fragment")]
+    # The same fragments (and so the same counters) as the key API, plus the token check right after the request.
+    assert [f for f in included if f != FRAGMENTS.entra_consumers] == key_included
+    assert included.index(FRAGMENTS.entra_consumers) == included.index(FRAGMENTS.request) + 1
+    # Products (and so subscriptions) belong to the key APIs only.
+    links = {lk.get("apiId") for lk in prod.of_type("azure-native:apimanagement:ProductApiLink")}
+    assert links == {prod.one(API, name).id for name in KEY_APIS.values()}
+
+
+def test_api_diagnostic_sends_metrics_to_application_insights(stack: Recording) -> None:
     logger = stack.one("azure-native:apimanagement:Logger", "gateway-appinsights-logger")
-    assert diagnostic.get("apiId") == stack.one(API, APIS[api]).get("apiId")
-    assert diagnostic.get("loggerId") == logger.id
-    assert diagnostic.get("metrics") is True
-    assert diagnostic.get("frontend.request.body.bytes") == 0
+    for diagnostic in stack.of_type("azure-native:apimanagement:ApiDiagnostic"):
+        assert diagnostic.get("loggerId") == logger.id
+        assert diagnostic.get("metrics") is True
+        assert diagnostic.get("frontend.request.body.bytes") == 0
 
 
 # -- consumers -------------------------------------------------------------------------------------------
@@ -411,8 +583,8 @@ def test_every_consumer_has_a_published_product_requiring_a_subscription(stack: 
         assert product.get("state") == "published"
 
 
-def test_every_product_is_linked_to_both_apis_and_has_a_subscription(stack: Recording) -> None:
-    apis = sorted(stack.one(API, name).id for name in APIS.values())
+def test_every_product_is_linked_to_both_key_apis_and_has_a_subscription(stack: Recording) -> None:
+    apis = sorted(stack.one(API, name).id for name in KEY_APIS.values())
     for product in stack.of_type(PRODUCT):
         links = [lk for lk in stack.of_type("azure-native:apimanagement:ProductApiLink") if lk.parent == product.urn]
         assert sorted(lk.get("apiId") for lk in links) == apis
@@ -435,13 +607,13 @@ def test_subscription_keys_are_exported_only_as_secrets(stack: Recording) -> Non
         assert key not in plain
 
 
-def test_app_teams_get_both_base_urls_and_the_deployments(dev: Recording, prod: Recording) -> None:
+def test_app_teams_get_the_openai_base_url_and_deployments(dev: Recording, prod: Recording) -> None:
     assert dev.outputs["openaiBaseUrl"] == dev.outputs["gatewayUrl"] + "/openai"
     assert prod.outputs["openaiBaseUrl"] == "https://genai.contoso.example/openai"
     # The v1 base URL as OpenAI(base_url=...) takes it: the SDK appends "chat/completions" and the like.
     assert dev.outputs["openaiV1BaseUrl"] == dev.outputs["gatewayUrl"] + "/openai/v1/"
     assert prod.outputs["openaiV1BaseUrl"] == "https://genai.contoso.example/openai/v1/"
-    assert dev.outputs["deployments"] == ["gpt-4o-mini", "text-embedding-3-small"]
+    assert dev.outputs["deployments"] == ["gpt-5.4", "text-embedding-3-small"]
 
 
 # -- settings validation -------------------------------------------------------------------------------------
@@ -501,17 +673,24 @@ def test_breaker_that_ignores_429_is_rejected(prod_config: dict) -> None:
 def test_client_ip_hash_is_keyed_with_a_secret_named_value(prod: Recording, dev: Recording) -> None:
     code = fragment_xml(prod, FRAGMENTS.usage_record).find("log-to-eventhub").text
     assert 'new System.Security.Cryptography.HMACSHA256(Encoding.UTF8.GetBytes("{{usage-ip-hash-key}}"))' in code
+    assert "ComputeHash(Encoding.UTF8.GetBytes(clientIp))" in code
     key = prod.one("azure-native:apimanagement:NamedValue", "policies-ip-hash-key-value")
     assert key.get("displayName") == "usage-ip-hash-key" and key.get("secret") is True
     assert isinstance(key.inputs["value"], Secret)
-    # dev does not hash client IPs, so it has no key either.
-    assert "clientIpHash" not in fragment_xml(dev, FRAGMENTS.usage_record).find("log-to-eventhub").text
+    # dev does not hash client IPs, so it has no key either: its records carry a null hash.
+    assert "HMACSHA256" not in fragment_xml(dev, FRAGMENTS.usage_record).find("log-to-eventhub").text
     assert not [n for n in dev.of_type("azure-native:apimanagement:NamedValue") if n.name.endswith("ip-hash-key-value")]
 
 
 def test_usage_record_marks_answers_from_the_semantic_cache(stack: Recording) -> None:
     code = fragment_xml(stack, FRAGMENTS.usage_record).find("log-to-eventhub").text
     # Routing sets backend-id; a request that reaches outbound without it was answered from the cache.
-    assert '!context.Variables.ContainsKey("backend-id") ? "cache"' in code
+    assert 'bool cacheHit = !context.Variables.ContainsKey("backend-id");' in code
     routing = fragment_xml(stack, FRAGMENTS.load_balancing)
     assert all(w.find("set-variable[@name='backend-id']") is not None for w in routing.find("choose").iter("when"))
+
+
+def test_entra_callers_get_their_own_base_url(dev: Recording, prod: Recording) -> None:
+    assert prod.outputs["entraOpenaiBaseUrl"] == "https://genai.contoso.example/entra/openai"
+    assert prod.outputs["entraOpenaiV1BaseUrl"] == "https://genai.contoso.example/entra/openai/v1/"
+    assert "entraOpenaiBaseUrl" not in dev.outputs and "entraOpenaiV1BaseUrl" not in dev.outputs

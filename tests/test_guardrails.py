@@ -102,6 +102,37 @@ def without(recording: Recording, token: str, name: str | None = None) -> Record
     return copied
 
 
+def with_key_vault(recording: Recording, **properties: Any) -> Recording:
+    """A copy with a locked-down Key Vault and `properties` (no stack declares one since Content Safety is keyless)."""
+    copied = copy.deepcopy(recording)
+    vault_properties: dict[str, Any] = {
+        "tenantId": "11111111-2222-4333-8444-555555555555",
+        "sku": {"family": "A", "name": "standard"},
+        "enableRbacAuthorization": True,
+        "publicNetworkAccess": "Disabled",
+        "networkAcls": {"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": [], "virtualNetworkRules": []},
+        "enableSoftDelete": True,
+        "softDeleteRetentionInDays": 90,
+        "enablePurgeProtection": True,
+        **properties,
+    }
+    copied.resources.append(
+        RecordedResource(
+            urn=f"urn:pulumi:{recording.stack}::genai-gateway::{rules.KEY_VAULT}::test-vault",
+            type=rules.KEY_VAULT,
+            name="test-vault",
+            parent=None,
+            custom=True,
+            inputs={"vaultName": "kv-test", "resourceGroupName": "rg", "location": "swedencentral",
+                    "properties": vault_properties},
+            dependencies=[],
+            property_dependencies={},
+            protect=True,
+        )
+    )
+    return copied
+
+
 def assert_fails(violations: list[Violation], rule: str, level: str, phrase: str, resource: str | None = None) -> None:
     matching = [v for v in violations if v.policy == rule and phrase in v.message]
     assert matching, f"no {rule} violation saying {phrase!r}; got {[v.message for v in violations]}"
@@ -209,7 +240,8 @@ def test_no_public_network_access(dev: Recording, prod: Recording) -> None:
     assert_fails(check(broken, rule), rule, "mandatory", "unset (Enabled)", "telemetry-namespace")
     broken = changed(prod, rules.STORAGE_ACCOUNT, networkRuleSet__ipRules=[{"value": "203.0.113.7"}])
     assert_fails(check(broken, rule), rule, "mandatory", "without a deny-all firewall", "telemetry-capture")
-    broken = changed(prod, rules.KEY_VAULT, properties__publicNetworkAccess="Enabled")
+    assert not check(with_key_vault(prod), rule)
+    broken = with_key_vault(prod, publicNetworkAccess="Enabled")
     assert_fails(check(broken, rule), rule, "mandatory", "private endpoint (group vault")
 
 
@@ -232,17 +264,30 @@ def test_no_local_auth(dev: Recording, prod: Recording) -> None:
     assert_fails(check(broken, rule), rule, "mandatory", "set disableLocalAuth to true", "telemetry-namespace")
     broken = changed(prod, rules.STORAGE_ACCOUNT, allowSharedKeyAccess=True)
     assert_fails(check(broken, rule), rule, "mandatory", "allowSharedKeyAccess to false", "telemetry-capture")
-    broken = changed(prod, rules.KEY_VAULT, properties__enableRbacAuthorization=False)
+    broken = with_key_vault(prod, enableRbacAuthorization=False)
     assert_fails(check(broken, rule), rule, "mandatory", "enableRbacAuthorization")
 
 
 def test_no_local_auth_allows_only_stated_exceptions(prod: Recording) -> None:
     rule = "no-local-auth"
-    [excepted] = [a for a in prod.of_type(rules.COGNITIVE_ACCOUNT) if a.get("tags.localAuthException")]
-    broken = changed(prod, rules.COGNITIVE_ACCOUNT, excepted.name, tags__localAuthException="convenience")
-    assert_fails(check(broken, rule), rule, "mandatory", "'convenience' is not a stated exception", excepted.name)
-    untagged = changed(prod, rules.COGNITIVE_ACCOUNT, excepted.name, tags__localAuthException=DELETE)
-    assert_fails(check(untagged, rule), rule, "mandatory", "accepts API keys", excepted.name)
+    # No Cognitive Services account keeps keys any more: Content Safety authenticates its backend keylessly.
+    assert not [a for a in prod.of_type(rules.COGNITIVE_ACCOUNT) if a.get("tags.localAuthException")]
+    assert all(a.get("properties.disableLocalAuth") is True for a in prod.of_type(rules.COGNITIVE_ACCOUNT))
+    cluster = "cache-redis"
+    redis = "azure-native:redisenterprise:RedisEnterprise"
+    broken = changed(prod, redis, cluster, tags__localAuthException="convenience")
+    assert_fails(check(broken, rule), rule, "mandatory", "'convenience' is not a stated exception")
+    untagged = changed(prod, redis, cluster, tags__localAuthException=DELETE)
+    assert_fails(check(untagged, rule), rule, "mandatory", "cache-redis-db")
+
+
+def test_the_content_safety_exception_is_retired(prod: Recording) -> None:
+    assert "llm-content-safety-backend-credentials" not in rules.STATED_LOCAL_AUTH_EXCEPTIONS
+    [account] = [a for a in prod.of_type(rules.COGNITIVE_ACCOUNT) if a.get("kind") == "ContentSafety"]
+    broken = changed(prod, rules.COGNITIVE_ACCOUNT, account.name, properties__disableLocalAuth=False,
+                     tags__localAuthException="llm-content-safety-backend-credentials")  # fmt: skip
+    rule = "no-local-auth"
+    assert_fails(check(broken, rule), rule, "mandatory", "is not a stated exception", account.name)
 
 
 def test_local_auth_exceptions_are_reported_on_every_plan(prod: Recording) -> None:
@@ -251,7 +296,7 @@ def test_local_auth_exceptions_are_reported_on_every_plan(prod: Recording) -> No
     assert {v.level for v in reported} == {"advisory"}
     assert all("keeps key authentication under the stated exception" in v.message for v in reported)
 
-    # The tagged resources that keep keys: the Content Safety account, and the Redis database of the tagged cluster.
+    # The tagged resources that keep keys: the Redis database of the tagged cluster (Content Safety is keyless).
     def keeps_keys_under_a_tag(r: RecordedResource) -> bool:
         holders = [r, prod.by_urn(r.parent)] if r.parent else [r]
         tagged = any(h.get("tags.localAuthException") for h in holders)
@@ -259,7 +304,7 @@ def test_local_auth_exceptions_are_reported_on_every_plan(prod: Recording) -> No
         return tagged and keys_on
 
     expected = {r.name for r in prod.resources if keeps_keys_under_a_tag(r)}
-    assert len(expected) == 2
+    assert expected == {"cache-redis-db"}
     assert {v.urn.rsplit("::", 1)[-1] for v in reported if v.urn} == expected
 
 
@@ -311,7 +356,7 @@ def test_backend_circuit_breaker_ignores_backends_that_are_not_azure_openai(dev:
 
 
 def test_backend_pool_shape(dev: Recording) -> None:
-    rule, pool = "backend-pool-shape", "policies-pool-gpt-4o-mini"
+    rule, pool = "backend-pool-shape", "policies-pool-gpt-5.4"
     broken = changed(dev, rules.BACKEND, pool, pool__services=[])
     assert_fails(check(broken, rule), rule, "mandatory", "has no members", pool)
     member = find(dev, rules.BACKEND, pool).get("pool.services.0")
@@ -326,7 +371,7 @@ def test_backend_pool_shape(dev: Recording) -> None:
 
 
 def test_backend_pool_spillover_is_advisory_in_dev_and_mandatory_in_prod(dev: Recording, prod: Recording) -> None:
-    rule, pool = "backend-pool-spillover", "policies-pool-gpt-4o-mini"
+    rule, pool = "backend-pool-spillover", "policies-pool-gpt-5.4"
     for recording, level in ((dev, "advisory"), (prod, "mandatory")):
         member = find(recording, rules.BACKEND, pool).get("pool.services.0")
         broken = changed(recording, rules.BACKEND, pool, pool__services=[member])
@@ -348,24 +393,24 @@ def test_api_policy_managed_identity(prod: Recording) -> None:
     violations = check(broken, rule)
     assert_fails(violations, rule, "mandatory", "does not authenticate to Azure OpenAI with a managed identity", policy)
     assert_fails(violations, rule, "mandatory", "forwards the caller's 'api-key' header", policy)
+    # Every API (dated and v1, key and Entra ID callers) includes the fragment: a broken fragment breaks them all.
+    both = {f"policies-{kind}api{surface}-policy" for kind in ("", "entra-") for surface in ("", "-v1")}
+
+    def fails_for_both(violations: list[Violation], phrase: str) -> None:
+        assert_fails(violations, rule, "mandatory", phrase)
+        matching = [v for v in violations if v.policy == rule and phrase in v.message]
+        assert {v.urn.rsplit("::", 1)[-1] for v in matching if v.urn} == both
 
     fragment = next(f for f in prod.of_type(rules.POLICY_FRAGMENT) if f.get("id") == "openai-load-balancing")
     keeps_key = fragment.get("value").replace('<set-header name="api-key" exists-action="delete" />', "")
     broken = changed(prod, rules.POLICY_FRAGMENT, fragment.name, value=keeps_key)
-    # The fragment is shared: both APIs' policies (dated and v1) are reported.
-    found = check(broken, rule)
-    for api_policy in (policy, "policies-api-v1-policy"):
-        assert_fails([v for v in found if api_policy + "'" in v.message], rule, "mandatory",
-                     "forwards the caller's 'api-key' header", api_policy)
+    fails_for_both(check(broken, rule), "forwards the caller's 'api-key' header")
 
     wrong_audience = fragment.get("value").replace(
         "https://cognitiveservices.azure.com", "https://management.azure.com"
     )
     broken = changed(prod, rules.POLICY_FRAGMENT, fragment.name, value=wrong_audience)
-    found = check(broken, rule)
-    for api_policy in (policy, "policies-api-v1-policy"):
-        assert_fails([v for v in found if api_policy + "'" in v.message], rule, "mandatory",
-                     "with a managed identity", api_policy)
+    fails_for_both(check(broken, rule), "with a managed identity")
 
     broken = without(prod, rules.API_POLICY, policy)
     assert_fails(check(broken, rule), rule, "mandatory", "has no ApiPolicy", "policies-api")
@@ -374,7 +419,7 @@ def test_api_policy_managed_identity(prod: Recording) -> None:
 def test_product_token_limit(dev: Recording) -> None:
     rule, product = "product-token-limit", "policies-consumer-team-alpha"
     policy = find(dev, rules.PRODUCT_POLICY, f"{product}-policy")
-    unlimited = "\n".join(line for line in policy.get("value").splitlines() if "llm-token-limit" not in line)
+    unlimited = "\n".join(line for line in policy.get("value").splitlines() if "token-limit" not in line)
     broken = changed(dev, rules.PRODUCT_POLICY, policy.name, value=unlimited)
     assert_fails(check(broken, rule), rule, "mandatory", "has no token limit", product)
     broken = without(dev, rules.PRODUCT_POLICY, policy.name)

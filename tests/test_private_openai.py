@@ -179,7 +179,7 @@ def test_deployments_carry_model_sku_capacity_and_upgrade_policy_from_settings(s
                 "version": settings.model.version,
             }
             assert resource.get("sku") == {"name": settings.sku, "capacity": settings.capacity}
-            assert resource.get("properties.versionUpgradeOption") == settings.version_upgrade_option
+            assert resource.get("properties.versionUpgradeOption") == settings.upgrade_option
 
 
 def test_deployments_on_one_account_are_created_one_after_another(stack: Recording) -> None:
@@ -328,7 +328,7 @@ def openai_problems(config: dict) -> list[str]:
 def test_both_stacks_have_valid_openai_settings(dev_config: dict, prod_config: dict) -> None:
     assert openai_problems(dev_config) == []
     assert openai_problems(prod_config) == []
-    assert settings_of("dev").openai.account("paygo-1").deployment_names == ["gpt-4o-mini", "text-embedding-3-small"]
+    assert settings_of("dev").openai.account("paygo-1").deployment_names == ["gpt-5.4", "text-embedding-3-small"]
 
 
 def test_openai_section_is_required(dev_config: dict) -> None:
@@ -351,9 +351,9 @@ def test_account_names_must_be_unique(dev_config: dict) -> None:
 
 
 def test_deployment_names_must_be_unique_within_an_account(dev_config: dict) -> None:
-    line = only(openai_problems(with_value(dev_config, "openai.accounts.1.deployments.1.name", "gpt-4o-mini")))
+    line = only(openai_problems(with_value(dev_config, "openai.accounts.1.deployments.1.name", "gpt-5.4")))
     assert line == (
-        f"{KEY}.accounts[1].deployments[1].name: 'gpt-4o-mini': "
+        f"{KEY}.accounts[1].deployments[1].name: 'gpt-5.4': "
         "deployment names must be unique in an account; already used by deployments[0]"
     )
 
@@ -379,7 +379,7 @@ def test_unknown_version_upgrade_option_is_rejected(dev_config: dict) -> None:
 
 
 def test_model_format_is_not_configurable(dev_config: dict) -> None:
-    model = {"name": "gpt-4o-mini", "version": "2024-07-18", "format": "OpenAI"}
+    model = {"name": "gpt-5.4", "version": "2026-03-05", "format": "OpenAI"}
     line = only(openai_problems(with_value(dev_config, "openai.accounts.0.deployments.0.model", model)))
     assert line.startswith(f"{KEY}.accounts[0].deployments[0].model.format: unknown key")
 

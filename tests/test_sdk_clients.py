@@ -13,12 +13,13 @@ from types import ModuleType
 import pytest
 from lxml import etree
 
-from components.openai_api import DATED, DATED_RESPONSES_OPERATIONS, V1
+from components.openai_api import DATED_RESPONSES_OPERATIONS, ENTRA_API, ENTRA_V1_API, KEY_API, KEY_V1_API
 from tests.sdk_recorder import RESPONSE_ID, Recorded, SdkRecorder
 from tests.test_openai_apis import V1_OPERATIONS
 from tools.harness import Recording
 from tools.rawxml import to_wellformed
 
+DATED, V1 = KEY_API, KEY_V1_API
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "sdk"
 KEY = "0123456789abcdef0123456789abcdef"
 
@@ -53,7 +54,7 @@ def only(recorder: SdkRecorder) -> Recorded:
 def route_of(recording: Recording, path: str) -> str:
     """The openai-route fragment's decision for a path (after the API path), with its own regular expression."""
     [fragment] = [f for f in recording.of_type("azure-native:apimanagement:PolicyFragment")
-                  if f.get("id") == "openai-route"]
+                  if f.get("id") == "openai-request"]
     root = etree.fromstring(to_wellformed(fragment.get("value")).encode())
     condition = root.find("set-variable[@name='openai-route']").get("value")
     [pattern] = re.findall(r'Regex\.IsMatch\(\(string\)context\.Variables\["openai-path"\], "([^"]+)"\)', condition)
@@ -63,9 +64,9 @@ def route_of(recording: Recording, path: str) -> str:
 
 
 def test_azure_client_calls_the_dated_api_with_the_key_in_api_key(recorder: SdkRecorder, clients: ModuleType) -> None:
-    clients.azure_client().chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    clients.azure_client().chat.completions.create(model="gpt-5.4", messages=[{"role": "user", "content": "x"}])
     request = only(recorder)
-    assert (request.method, request.path) == ("POST", f"/{DATED.path}/deployments/gpt-4o-mini/chat/completions")
+    assert (request.method, request.path) == ("POST", f"/{DATED.path}/deployments/gpt-5.4/chat/completions")
     assert request.query == {"api-version": ["2024-10-21"]}
     assert request.headers["api-key"] == KEY and "authorization" not in request.headers
 
@@ -74,9 +75,9 @@ def test_azure_client_sends_responses_to_the_dated_path_with_the_model_in_the_bo
     recorder: SdkRecorder, clients: ModuleType
 ) -> None:
     client = clients.azure_client(clients.RESPONSES_API_VERSION)
-    assert client.responses.create(model="gpt-4o-mini", input="x").output_text == "7"
+    assert client.responses.create(model="gpt-5.4", input="x").output_text == "7"
     request = only(recorder)
-    assert (request.path, request.body["model"]) == (f"/{DATED.path}/responses", "gpt-4o-mini")
+    assert (request.path, request.body["model"]) == (f"/{DATED.path}/responses", "gpt-5.4")
     assert request.query == {"api-version": [clients.RESPONSES_API_VERSION]}
     assert request.headers["api-key"] == KEY
 
@@ -84,10 +85,10 @@ def test_azure_client_sends_responses_to_the_dated_path_with_the_model_in_the_bo
 def test_v1_client_calls_the_v1_api_with_the_key_in_api_key_as_well_as_bearer(
     recorder: SdkRecorder, clients: ModuleType
 ) -> None:
-    clients.v1_client().chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    clients.v1_client().chat.completions.create(model="gpt-5.4", messages=[{"role": "user", "content": "x"}])
     request = only(recorder)
     assert (request.method, request.path) == ("POST", f"/{V1.path}/chat/completions")
-    assert request.query == {} and request.body["model"] == "gpt-4o-mini"
+    assert request.query == {} and request.body["model"] == "gpt-5.4"
     # APIM reads the key from api-key only; the SDK's own Bearer copy is replaced by the gateway's identity.
     assert request.headers["api-key"] == KEY
     assert request.headers["authorization"] == f"Bearer {KEY}"
@@ -105,7 +106,7 @@ def test_streamed_chat_arrives_as_server_sent_events_with_usage(
     recorder: SdkRecorder, clients: ModuleType, client: str
 ) -> None:
     sdk = clients.azure_client() if client == "azure" else clients.v1_client()
-    chunks = list(sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}],
+    chunks = list(sdk.chat.completions.create(model="gpt-5.4", messages=[{"role": "user", "content": "x"}],
                                               stream=True, stream_options={"include_usage": True}))
     assert chunks[-1].usage.total_tokens == 5
     assert only(recorder).body["stream"] is True
@@ -128,7 +129,7 @@ def test_stored_response_calls_carry_no_model_and_take_the_stored_response_route
 ) -> None:
     sdk = clients.azure_client(clients.RESPONSES_API_VERSION) if client == "azure" else clients.v1_client()
     prefix = f"/{DATED.path}" if client == "azure" else f"/{V1.path}"
-    sdk.responses.create(model="gpt-4o-mini", input="x")
+    sdk.responses.create(model="gpt-5.4", input="x")
     assert route_of(dev, only(recorder).path) == "deployment"
     sdk.responses.retrieve(RESPONSE_ID)
     sdk.responses.input_items.list(RESPONSE_ID)
@@ -146,7 +147,7 @@ def test_the_dated_api_has_an_operation_for_every_responses_call_of_azure_openai
     recorder: SdkRecorder, clients: ModuleType, dev: Recording
 ) -> None:
     sdk = clients.azure_client(clients.RESPONSES_API_VERSION)
-    sdk.responses.create(model="gpt-4o-mini", input="x")
+    sdk.responses.create(model="gpt-5.4", input="x")
     sdk.responses.retrieve(RESPONSE_ID)
     sdk.responses.input_items.list(RESPONSE_ID)
     sdk.responses.delete(RESPONSE_ID)
@@ -167,10 +168,14 @@ def test_entra_callers_send_a_bearer_token_and_no_key(
     recorder: SdkRecorder, clients: ModuleType, client: str
 ) -> None:
     sdk = clients.azure_client(entra=True) if client == "azure" else clients.v1_client(entra=True)
-    sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    sdk.chat.completions.create(model="gpt-5.4", messages=[{"role": "user", "content": "x"}])
     request = only(recorder)
     assert request.headers["authorization"] == "Bearer entra-token"
     assert "api-key" not in request.headers
+    # The Entra ID callers' APIs: /entra/openai (dated) and /entra/openai/v1.
+    expected = {"azure": f"/{ENTRA_API.path}/deployments/gpt-5.4/chat/completions",
+                "v1": f"/{ENTRA_V1_API.path}/chat/completions"}[client]
+    assert request.path == expected
 
 
 def test_examples_pin_the_sdk_versions_they_are_tested_with() -> None:
@@ -186,9 +191,9 @@ def test_every_v1_call_of_the_sdk_is_an_operation_of_the_pinned_v1_specification
     recorder: SdkRecorder, clients: ModuleType
 ) -> None:
     sdk = clients.v1_client()
-    sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}])
+    sdk.chat.completions.create(model="gpt-5.4", messages=[{"role": "user", "content": "x"}])
     sdk.embeddings.create(model="text-embedding-3-small", input="x")
-    sdk.responses.create(model="gpt-4o-mini", input="x")
+    sdk.responses.create(model="gpt-5.4", input="x")
     sdk.responses.retrieve(RESPONSE_ID)
     sdk.responses.input_items.list(RESPONSE_ID)
     sdk.responses.delete(RESPONSE_ID)

@@ -62,14 +62,25 @@ def test_apim_external_cache_holds_the_connection_string_as_a_secret(prod: Recor
     assert cache.get("useFromLocation") == "default"
 
 
-def test_embeddings_backends_point_at_the_embeddings_deployment(prod: Recording) -> None:
-    embeddings = [b for b in prod.of_type(BACKEND) if b.get("backendId").startswith("embeddings-paygo")]
-    assert len(embeddings) == 2  # the embeddings deployment lives on the two paygo accounts in prod
-    for backend in embeddings:
-        assert backend.get("url").endswith(".openai.azure.com/openai/deployments/text-embedding-3-small/embeddings")
-        assert backend.get("circuitBreaker.rules.0.acceptRetryAfter") is True
-    pool = next(b for b in prod.of_type(BACKEND) if b.get("backendId") == "embeddings-pool-text-embedding-3-small")
-    assert {s["id"] for s in pool.get("pool.services")} == {b.id for b in embeddings}
+def test_the_embeddings_backend_is_one_single_backend_at_the_deployment_url(prod: Recording) -> None:
+    # The lookup reference documents a backend at the embeddings deployment's URL; a Pool there is not described.
+    embeddings = [b for b in prod.of_type(BACKEND) if b.get("backendId").startswith("embeddings-")]
+    assert [(b.get("backendId"), b.get("type")) for b in embeddings] == [("embeddings-paygo-1", "Single")]
+    [backend] = embeddings
+    paygo_1 = prod.outputs["openaiAccounts"][1]
+    assert backend.get("url") == f"{paygo_1['backendUrl']}/deployments/text-embedding-3-small/embeddings"
+    assert backend.get("circuitBreaker.rules.0.acceptRetryAfter") is True
+
+
+def test_the_embeddings_account_may_be_chosen_among_those_that_host_it(prod_config: dict) -> None:
+    from tests.support import only
+
+    assert problems(with_value(prod_config, "semanticCache.embeddingsAccount", "paygo-2")) == []
+    line = only(problems(with_value(prod_config, "semanticCache.embeddingsAccount", "ptu-1")))
+    assert line == (
+        "genai-gateway:semanticCache.embeddingsAccount: 'ptu-1': does not deploy 'text-embedding-3-small' "
+        "(accounts that do: paygo-1, paygo-2)"
+    )
 
 
 def lookup_of(recording: Recording) -> etree._Element:
@@ -79,18 +90,17 @@ def lookup_of(recording: Recording) -> etree._Element:
 def test_lookup_is_partitioned_by_consumer_and_deployment(prod: Recording) -> None:
     assert [v.text for v in lookup_of(prod).findall("vary-by")] == [
         '@((string)context.Variables["consumer-id"])',
-        # The deployment the route fragment resolved: the same partition for the dated and the v1 API.
-        '@(context.Variables.GetValueOrDefault<string>("deployment-name", ""))',
+        '@((string)context.Variables.GetValueOrDefault("deployment-name", ""))',
     ]
     # Every consumer path sets consumer-id before the lookup: key callers in their product policy.
     for policy in prod.of_type("azure-native:apimanagement:ProductPolicy"):
         assert xml(policy).find("inbound/set-variable[@name='consumer-id']") is not None
 
 
-def test_lookup_uses_the_threshold_and_the_embeddings_pool_with_the_system_identity(prod: Recording) -> None:
+def test_lookup_uses_the_threshold_and_the_embeddings_backend_with_the_system_identity(prod: Recording) -> None:
     lookup = lookup_of(prod)
     assert lookup.get("score-threshold") == "0.05"
-    assert lookup.get("embeddings-backend-id") == "embeddings-pool-text-embedding-3-small"
+    assert lookup.get("embeddings-backend-id") == "embeddings-paygo-1"
     assert lookup.get("embeddings-backend-auth") == "system-assigned"
 
 
@@ -102,22 +112,32 @@ def test_store_keeps_answers_for_the_configured_duration(prod: Recording) -> Non
 def test_only_non_streamed_chat_completions_are_cached(prod: Recording) -> None:
     document = xml(fragment(prod, "semantic-cache-lookup"))
     eligible = document.find("set-variable[@name='semantic-cache-eligible']").get("value")
-    assert 'EndsWith("/chat/completions")' in eligible and 'body["stream"]' in eligible
+    assert '"openai-operation", "") != "chat.completions"' in eligible and 'body["stream"]' in eligible
     assert document.find("choose/when").get("condition") == '@((bool)context.Variables["semantic-cache-eligible"])'
     store_when = xml(fragment(prod, "semantic-cache-store")).find("choose/when")
     assert "semantic-cache-eligible" in store_when.get("condition")
 
 
+def test_only_successful_completions_are_stored(prod: Recording) -> None:
+    condition = xml(fragment(prod, "semantic-cache-store")).find("choose/when").get("condition")
+    assert condition.startswith("@(context.Response.StatusCode == 200 && ")
+
+
 def test_api_policy_looks_up_before_routing_and_stores_before_the_usage_record(prod: Recording) -> None:
-    policy = xml(prod.one("azure-native:apimanagement:ApiPolicy", "policies-api-policy"))
-    inbound = [e.get("fragment-id") for e in policy.find("inbound").iter("include-fragment")]
-    outbound = [e.get("fragment-id") for e in policy.find("outbound").iter("include-fragment")]
-    assert inbound.index("semantic-cache-lookup") < inbound.index("openai-load-balancing")
-    assert outbound == ["semantic-cache-store", "usage-record"]
+    for resource in prod.of_type("azure-native:apimanagement:ApiPolicy"):
+        policy = xml(resource)
+        inbound = [e.get("fragment-id") for e in policy.find("inbound").iter("include-fragment")]
+        outbound = [e.get("fragment-id") for e in policy.find("outbound").iter("include-fragment")]
+        assert inbound.index("semantic-cache-lookup") < inbound.index("openai-load-balancing")
+        assert outbound == ["semantic-cache-store", "openai-response", "usage-record"]
 
 
 def test_apim_system_identity_may_call_the_embeddings_deployments(prod: Recording) -> None:
-    roles = [r for r in prod.of_type("azure-native:authorization:RoleAssignment") if r.name.endswith("-apim-system")]
+    roles = [
+        r
+        for r in prod.of_type("azure-native:authorization:RoleAssignment")
+        if r.name.startswith("openai-") and r.name.endswith("-apim-system")
+    ]
     accounts = {a.id for a in prod.of_type("azure-native:cognitiveservices:Account") if a.get("kind") == "OpenAI"}
     assert {r.get("scope") for r in roles} == accounts
     for role in roles:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from components.gateway_policies import API_ID, METRIC_NAMESPACE, V1_API_ID
+from components.gateway_fragments import METRIC_NAMESPACE
+from components.gateway_policies import API_ID
 from components.policy_templates import render
 from components.settings.gateway import account_backend_id
 from components.usage_workbook import (
@@ -178,8 +179,8 @@ def test_every_placeholder_names_a_parameter(stack: Recording) -> None:
             assert placeholder in known, f"{name}: {{{placeholder}}}"
 
 
-def test_api_parameter_lists_both_openai_apis(stack: Recording) -> None:
-    assert workbook_parameters(document(stack))["ApiIds"]["value"] == f'"{API_ID}", "{V1_API_ID}"'
+def test_api_parameter_is_the_openai_api(stack: Recording) -> None:
+    assert workbook_parameters(document(stack))["ApiId"]["value"] == API_ID
 
 
 def test_backend_tiers_map_every_account_backend_and_host_to_its_tier(stack: Recording) -> None:
@@ -193,7 +194,7 @@ def test_backend_tiers_map_every_account_backend_and_host_to_its_tier(stack: Rec
 
 def test_stack_values_live_only_in_hidden_parameters(stack: Recording) -> None:
     parameters = workbook_parameters(document(stack))
-    for name in ("ApiIds", "BackendTiers"):
+    for name in ("ApiId", "BackendTiers"):
         assert parameters[name]["isHiddenWhenLocked"] is True, name
     raw = json.dumps(queries(document(stack)))
     assert "openai-ptu-1" not in raw and ".openai.azure.com" not in raw
@@ -259,7 +260,7 @@ def test_token_queries_read_only_metrics_the_policy_emits(stack: Recording) -> N
 def test_throttling_rate_is_the_share_of_429_and_503_per_5_minutes(stack: Recording) -> None:
     kql = query(document(stack), "throttling-rate")
     assert kql.startswith("ApiManagementGatewayLogs")
-    assert "ApiId in ({ApiIds})" in kql
+    assert 'ApiId startswith "{ApiId}"' in kql
     assert "countif(ResponseCode == 429)" in kql and "countif(ResponseCode == 503)" in kql
     assert "bin(TimeGenerated, 5m)" in kql
     assert "100.0 * Throttled / Requests" in kql and "100.0 * Unavailable / Requests" in kql
@@ -282,8 +283,43 @@ def test_spillover_tokens_join_llm_logs_to_the_serving_backend(stack: Recording)
     kql = query(document(stack), "spillover-tokens")
     assert "ApiManagementGatewayLlmLog" in kql and "ApiManagementGatewayLogs" in kql
     assert "TotalTokens" in kql and "on CorrelationId" in kql
-    # A workspace that never received LLM logs has no such table: the query must not fail.
-    assert "union isfuzzy=true" in kql
+    # The table is real now (each API's LLM logging writes it): no empty stand-in hides a missing producer.
+    assert kql.splitlines()[1] == "ApiManagementGatewayLlmLog" and "isfuzzy" not in kql
+
+
+TABLES = ("AppMetrics", "ApiManagementGatewayLogs", "ApiManagementGatewayLlmLog")
+
+
+def test_every_chart_queries_only_tables_the_stack_fills(stack: Recording) -> None:
+    read = {t for kql in queries(document(stack)).values() for t in TABLES if re.search(rf"\b{t}\b", kql)}
+    assert read == set(TABLES)
+    for kql in queries(document(stack)).values():
+        first = re.sub(r"^let [^\n]*\n", "", kql).split("\n", 1)[0]
+        assert first in TABLES, first
+    # AppMetrics: the token metric policy, through API diagnostics with metrics on, into a workspace-based component.
+    fragments = {f.get("id"): f.get("value") for f in stack.of_type("azure-native:apimanagement:PolicyFragment")}
+    assert "<azure-openai-emit-token-metric" in fragments["token-usage-metrics"]
+    assert all(d.get("metrics") is True for d in stack.of_type("azure-native:apimanagement:ApiDiagnostic"))
+    component = stack.one("azure-native:applicationinsights:Component")
+    assert component.get("workspaceResourceId") == stack.one(WORKSPACE).id
+    # Both gateway tables: the service's resource logs, every category, resource-specific tables.
+    apim = stack.one("azure-native:apimanagement:ApiManagementService")
+    [setting] = [d for d in stack.of_type("azure-native:monitor:DiagnosticSetting") if d.get("resourceUri") == apim.id]
+    assert setting.get("logAnalyticsDestinationType") == "Dedicated"
+    assert setting.get("logs") == [{"categoryGroup": "allLogs", "enabled": True}]
+    assert setting.get("workspaceId") == stack.one(WORKSPACE).id
+    # ApiManagementGatewayLlmLog additionally needs each API's LLM logging.
+    logging = stack.one("azure-native:resources:Deployment", "policies-llm-logging").get("properties.template")
+    assert len(logging["resources"]) == len(stack.of_type("azure-native:apimanagement:Api"))
+
+
+def test_queries_cover_every_openai_api_of_the_gateway(stack: Recording) -> None:
+    prefix = workbook_parameters(document(stack))["ApiId"]["value"]
+    for api in stack.of_type("azure-native:apimanagement:Api"):
+        assert api.get("apiId").startswith(prefix)
+    for name, kql in queries(document(stack)).items():
+        if "ApiManagementGatewayLogs" in kql:
+            assert 'ApiId startswith "{ApiId}"' in kql and 'ApiId == "{ApiId}"' not in kql, name
 
 
 def test_cache_hit_ratio_counts_completions_answered_without_a_backend(stack: Recording) -> None:
@@ -306,19 +342,14 @@ def test_cache_hits_by_consumer_uses_the_same_hit_rule(stack: Recording) -> None
 # -- rendering ---------------------------------------------------------------------------------------------
 def test_render_rejects_a_backend_key_that_would_break_the_query() -> None:
     with pytest.raises(ValueError):
-        render_workbook("/workspace", [API_ID], {'x"); drop': "ptu"})
+        render_workbook("/workspace", API_ID, {'x"); drop': "ptu"})
 
 
 def test_render_rejects_an_unknown_tier() -> None:
     with pytest.raises(ValueError):
-        render_workbook("/workspace", [API_ID], {"openai-a": "spot"})
+        render_workbook("/workspace", API_ID, {"openai-a": "spot"})
 
 
 def test_render_is_deterministic() -> None:
     tiers = {"openai-b": "paygo", "openai-a": "ptu"}
-    assert render_workbook("/w", [API_ID], tiers) == render_workbook("/w", [API_ID], dict(reversed(tiers.items())))
-
-
-def test_an_api_id_that_is_not_an_apim_id_is_refused() -> None:
-    with pytest.raises(ValueError, match="is not an APIM API id"):
-        render_workbook("/workspace", ['x") or true //'], {})
+    assert render_workbook("/w", API_ID, tiers) == render_workbook("/w", API_ID, dict(reversed(tiers.items())))

@@ -27,6 +27,7 @@ _APIM = _RG + "Microsoft.ApiManagement/service/{serviceName}"
 # add their type, so ids stay realistic.
 ARM_IDS: dict[str, str] = {
     "azure-native:resources:ResourceGroup": "/subscriptions/{subscription}/resourceGroups/{resourceGroupName}",
+    "azure-native:resources:Deployment": _RG + "Microsoft.Resources/deployments/{deploymentName}",
     "azure-native:network:VirtualNetwork": _RG + "Microsoft.Network/virtualNetworks/{virtualNetworkName}",
     "azure-native:network:Subnet": _RG + "Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets/{subnetName}",
     "azure-native:network:NetworkSecurityGroup": _RG
@@ -164,6 +165,9 @@ class AzureMocks(pulumi.runtime.Mocks):
         if args.typ == "random:index/randomPassword:RandomPassword":
             result = self._secret(self._random(args.name, int(inputs.get("length", 16))))
             return f"{args.name}-id", {**args.inputs, "result": result}
+        if args.typ == "time:index/sleep:Sleep":
+            # Waits only when created (or replaced); offline there is nothing to wait for.
+            return f"{args.name}-sleep", dict(args.inputs)
         if args.typ == "random:index/randomString:RandomString":
             result = self._random(args.name, int(inputs.get("length", 8)))
             return result, {**args.inputs, "result": result}

@@ -1,10 +1,13 @@
 """C# checks for APIM policy expressions (`@(...)` and `@{...}`), with tree-sitter-c-sharp.
 
-Two checks, both offline and syntactic (there is no compiler and no type information here):
-- the expression parses as C#: `@(expr)` is wrapped as `return (expr);` and `@{ statements }` as a method body
-  inside a tiny class; any ERROR or MISSING node in the tree is a problem;
+What it adds next to the C# compiler (tools/csharp/compiler.py, which proves the expression type-checks
+against APIM's context): the allow-list, which a compiler with the full .NET library cannot enforce, and the
+syntax check when Mono is not installed (the plan then says expressions were only parsed). Two checks:
+- the expression parses as C# (only without the compiler): `@(expr)` is wrapped as `return (expr);` and
+  `@{ statements }` as a method body inside a tiny class; any ERROR or MISSING node in the tree is a problem;
 - every name that is not a member (`x.Name`), a declared local, a lambda parameter or `context` must be a type
-  from the APIM allow-list (`types` of tools/policy_catalogue.json, from the policy-expressions reference).
+  from the APIM allow-list (the reference's table in tools/csharp/ApimContext.cs, and the context's own
+  types, `context_types` of tools/policy_catalogue.json).
   Qualified names (`System.IO.File`), object creations (`new HttpClient()`), casts, type arguments and the
   roots of member-access chains are all checked this way.
 """
@@ -23,6 +26,12 @@ _SINGLE_PREFIX = "class __ApimExpression {\nobject __Evaluate() {\nreturn (\n"
 _SINGLE_SUFFIX = "\n);\n}\n}\n"
 _MULTI_PREFIX = "class __ApimExpression {\nobject __Evaluate() {\n"
 _MULTI_SUFFIX = "\n}\n}\n"
+
+# IMessageBody.As<T>: "Where T: string, byte[], JObject, JToken, JArray, XNode, XElement, XDocument"
+# (https://learn.microsoft.com/azure/api-management/api-management-policy-expressions#ref-imessagebody).
+# C# cannot state that as a constraint, so the model's As<T> accepts any T and this check holds the list.
+BODY_TYPES = frozenset({"string", "byte[]", "JObject", "JToken", "JArray", "XNode", "XElement", "XDocument"})
+_BODY_TYPE_NAMESPACES = ("System.Xml.Linq.", "Newtonsoft.Json.Linq.", "System.")  # longest first
 
 # Identifiers that are keywords in context, not names to resolve.
 _CONTEXTUAL_KEYWORDS = frozenset({"var", "dynamic", "nameof", "_"})
@@ -85,21 +94,57 @@ class TypeAllowList:
         return any(".".join(chain[:n]) in self.full_names for n in range(2, len(chain) + 1))
 
 
-def check_expression(code: str, multi_statement: bool, allowed: TypeAllowList) -> list[ExpressionProblem]:
-    """Problems of one expression's code (without the `@(`/`)` or `@{`/`}` delimiters); empty when fine."""
+def check_expression(
+    code: str, multi_statement: bool, allowed: TypeAllowList, *, syntax: bool = True
+) -> list[ExpressionProblem]:
+    """Problems of one expression's code (without the `@(`/`)` or `@{`/`}` delimiters); empty when fine.
+
+    `syntax` False: only the allow-list (the C# compiler checks syntax and `return` paths, with better
+    messages); an expression that does not parse is then left to the compiler entirely."""
     prefix, suffix = (_MULTI_PREFIX, _MULTI_SUFFIX) if multi_statement else (_SINGLE_PREFIX, _SINGLE_SUFFIX)
     offset = prefix.count("\n")
     source = (prefix + code + suffix).encode()
     tree = _parser().parse(source)
-    syntax = _syntax_problems(tree.root_node, offset, source)
-    if syntax:
-        return syntax[:1]
+    if not syntax:
+        if tree.root_node.has_error:
+            return []
+        return _type_problems(tree.root_node, offset, allowed) + _body_type_problems(tree.root_node, offset)
+    found = _syntax_problems(tree.root_node, offset, source)
+    if found:
+        return found[:1]
     problems: list[ExpressionProblem] = []
     if not code.strip():
         return [ExpressionProblem(1, "empty expression")]
     if multi_statement and not any(n.type == "return_statement" for n in _walk(tree.root_node)):
         problems.append(ExpressionProblem(1, "a multi-statement expression must end every code path with `return`"))
     problems.extend(_type_problems(tree.root_node, offset, allowed))
+    problems.extend(_body_type_problems(tree.root_node, offset))
+    return problems
+
+
+def _body_type_problems(root: tree_sitter.Node, offset: int) -> list[ExpressionProblem]:
+    """`<something>.Body.As<T>(...)` with a T the reference does not list."""
+    problems = []
+    for node in _walk(root):
+        if node.type != "member_access_expression":
+            continue
+        name, target = node.child_by_field_name("name"), node.child_by_field_name("expression")
+        if name is None or target is None or name.type != "generic_name" or _unit_name(name) != "As":
+            continue
+        if not _text(target).replace(" ", "").endswith(".Body"):
+            continue
+        arguments = next((c for c in name.children if c.type == "type_argument_list"), None)
+        for argument in [] if arguments is None else [c for c in arguments.named_children]:
+            written = "".join(_text(argument).split())
+            namespace = next((n for n in _BODY_TYPE_NAMESPACES if written.startswith(n)), "")
+            simple = {"String": "string", "Byte[]": "byte[]"}.get(written[len(namespace) :], written[len(namespace) :])
+            if simple not in BODY_TYPES:
+                problems.append(
+                    ExpressionProblem(
+                        max(1, node.start_point.row - offset + 1),
+                        f"`Body.As<{written}>`: APIM reads a body only as {', '.join(sorted(BODY_TYPES))}",
+                    )
+                )
     return problems
 
 

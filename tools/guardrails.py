@@ -60,7 +60,7 @@ from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deser
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
-from policies.rules import ALL_RULES, PACK_NAME, PlanOnlyRule, Rule
+from policies.rules import ALL_RULES, PACK_NAME, PlanOnlyRule, PlanResource, Rule
 
 from .harness import RecordedResource, Recording, Secret, Unknown
 from .stack_config import PROJECT_DIR, known_stacks
@@ -239,6 +239,18 @@ def plan_outputs(value: Any) -> Any:
     return value
 
 
+def plan_resources(recording: Recording) -> list[PlanResource]:
+    """The recorded resources for plan-only rules on resources: known ids and names, secrets wrapped."""
+    return [
+        PlanResource(
+            urn=r.urn, type=r.type, name=r.name, parent=r.parent, custom=r.custom, id=r.id,
+            inputs=plan_outputs(r.inputs), dependencies=tuple(r.dependencies),
+            property_dependencies={k: tuple(v) for k, v in r.property_dependencies.items()},
+        )
+        for r in recording.resources
+    ]
+
+
 # -- evaluation ------------------------------------------------------------------------------------------
 def _reported_level(level: str) -> str:
     return EnforcementLevel.MANDATORY.value if level == EnforcementLevel.REMEDIATE.value else level
@@ -296,7 +308,10 @@ class _Evaluation:
             def report(message: str, urn: str | None = None) -> None:
                 self._add(plan_rule, level, message, urn)
 
-            plan_rule.validate(plan_outputs(self.recording.outputs), report)
+            if plan_rule.reads == "resources":
+                plan_rule.validate(plan_resources(self.recording), report)
+            else:
+                plan_rule.validate(plan_outputs(self.recording.outputs), report)
         else:
             raise TypeError(f"{rule!r} is not a resource, stack or plan-only rule")
 

@@ -12,28 +12,21 @@ tools/policy_catalogue.json, a catalogue of APIM policy elements sourced from th
   reference says expressions aren't allowed;
 - references resolve: backend ids, logger ids, fragment ids and `{{named values}}` name what the plan declares,
   and caching policies have an external cache;
-- every `@(...)` / `@{...}` expression parses as C# and uses only types of the APIM allow-list.
+- every `@(...)` / `@{...}` expression uses only types of the APIM allow-list (tree-sitter), and compiles with
+  Mono's C# compiler against the typed model of APIM's context, returning the type its attribute needs
+  (tools/policy_expressions.py, tools/csharp/); without Mono, its syntax is only parsed (tree-sitter).
 
-How expressions are found: APIM's `rawxml` format accepts expressions written as plain C#, so an attribute such
-as `condition="@(context.Request.Headers.GetValueOrDefault("x","") != "")"` is not well-formed XML as written. A
-pre-pass scans the raw text like APIM does: where an attribute value or an element's text starts with `@(` or
-`@{`, it finds the matching bracket with a small C# lexer (strings, verbatim and interpolated strings, chars,
-comments; XML entities such as `&quot;` are read as the character they stand for), records the expression's
-code (entities decoded) and its line, and replaces it by a placeholder with the same number of line breaks.
-lxml then parses the result, so line numbers stay those of the original document. Expressions already escaped
-(`&quot;`, `&lt;`, `&amp;&amp;`) or wrapped in CDATA are handled the same way. Outside expressions the document
-must be well-formed XML.
+How expressions are found (as APIM reads `rawxml`): see tools/rawxml.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import bisect
 import dataclasses
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cache
@@ -42,7 +35,12 @@ from typing import Any, Literal
 
 from lxml import etree
 
+from .csharp.allow_list import allowed_types
+from .csharp.compiler import INSTALL_HINT, mcs_available
 from .csharp_expressions import TypeAllowList, check_expression
+from .harness import Secret
+from .policy_expressions import FoundExpression, compile_found, mask
+from .rawxml import PLACEHOLDER, Prepared, RawExpression, prepare
 
 Kind = Literal["fragment", "api", "product", "operation", "global"]
 Level = Literal["error", "advisory"]
@@ -60,13 +58,6 @@ POLICY_TYPES: dict[str, Kind] = {
 
 _NAMED_VALUE = re.compile(r"\{\{([A-Za-z0-9._-]+)\}\}")
 _NAMED_VALUE_STAND_IN = "__apim_named_value__"
-_PLACEHOLDER = re.compile(r"@[({]__apim_expression_(\d+)__\s*[)}]")
-_ENTITY = re.compile(r"&(lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
-_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
-_TAG_NAME = re.compile(r"[^\s/>]+")
-_ATTRIBUTE_NAME = re.compile(r"[^\s=/>]+")
-_SPACE = re.compile(r"\s*")
-_CLOSERS = {"(": ")", "[": "]", "{": "}"}
 
 
 # -- public data -----------------------------------------------------------------------------------
@@ -86,10 +77,15 @@ class References:
     fragments: AbstractSet[str] = frozenset()
     named_values: AbstractSet[str] = frozenset()
     caches: AbstractSet[str] = frozenset()
+    # displayName -> what the compile step substitutes for `{{displayName}}` (see references_of); None where the
+    # plan does not know the value (a Key Vault reference, or known only after deployment).
+    named_value_values: Mapping[str, str | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            object.__setattr__(self, f.name, frozenset(getattr(self, f.name)))
+            if f.name != "named_value_values":
+                object.__setattr__(self, f.name, frozenset(getattr(self, f.name)))
+        object.__setattr__(self, "named_value_values", dict(self.named_value_values))
 
     def has(self, kind: str, name: str) -> bool:
         names = {"backend": self.backends, "logger": self.loggers, "fragment": self.fragments}[kind]
@@ -155,252 +151,9 @@ class Catalogue:
 def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     data = json.loads(path.read_text())
     expressions = data["expressions"]
-    types = TypeAllowList.from_names([*expressions["types"], *expressions["context_types"]])
+    # The .NET allow-list lives once, in tools/csharp/ApimContext.cs (the reference's table, row by row).
+    types = TypeAllowList.from_names([*allowed_types(), *expressions["context_types"]])
     return Catalogue(data, types)
-
-
-# -- raw-XML pre-pass: find expressions the way APIM reads rawxml -----------------------------------
-
-
-@dataclass(frozen=True)
-class _Expression:
-    code: str  # between the delimiters, entities decoded
-    multi_statement: bool
-    line: int  # document line where the expression starts
-
-
-@dataclass
-class _Prepared:
-    text: str
-    expressions: list[_Expression] = field(default_factory=list)
-    tag_lines: list[int] = field(default_factory=list)
-    unclosed: list[int] = field(default_factory=list)  # lines of `@(`/`@{` without a matching bracket
-
-
-def _decode(text: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name.startswith("#x"):
-            return chr(int(name[2:], 16))
-        if name.startswith("#"):
-            return chr(int(name[1:]))
-        return _ENTITIES[name]
-
-    return _ENTITY.sub(one, text)
-
-
-def _char(text: str, p: int) -> tuple[str, int]:
-    """The character at p as XML means it (an entity reference counts as its character) and its width."""
-    if text[p] == "&":
-        match = _ENTITY.match(text, p)
-        if match:
-            return _decode(match.group(0)), match.end() - p
-    return text[p], 1
-
-
-def _scan_code(text: str, p: int, closer: str) -> tuple[int, int]:
-    """From just after an opening bracket, the (start, end) of the matching closer, or (-1, -1)."""
-    n = len(text)
-    while p < n:
-        c, w = _char(text, p)
-        if c == closer:
-            return p, p + w
-        if c in _CLOSERS:
-            _, p = _scan_code(text, p + w, _CLOSERS[c])
-        elif c in ")]}":
-            return -1, -1
-        elif c == '"':
-            p = _scan_string(text, p + w, verbatim=False, interpolated=False)
-        elif c == "'":
-            p = _scan_char(text, p + w)
-        elif c in "@$":
-            q, verbatim, interpolated = p, False, False
-            while q < n:
-                d, dw = _char(text, q)
-                if d == "@":
-                    verbatim = True
-                elif d == "$":
-                    interpolated = True
-                else:
-                    break
-                q += dw
-            if q < n and _char(text, q)[0] == '"':
-                p = _scan_string(text, q + _char(text, q)[1], verbatim, interpolated)
-            else:
-                p += w
-        elif c == "/" and text.startswith("//", p):
-            end = text.find("\n", p)
-            p = n if end < 0 else end
-        elif c == "/" and text.startswith("/*", p):
-            end = text.find("*/", p + 2)
-            p = -1 if end < 0 else end + 2
-        else:
-            p += w
-        if p < 0:
-            return -1, -1
-    return -1, -1
-
-
-def _scan_string(text: str, p: int, verbatim: bool, interpolated: bool) -> int:
-    n = len(text)
-    while p < n:
-        c, w = _char(text, p)
-        nxt = _char(text, p + w) if p + w < n else ("", 0)
-        if interpolated and c == "{":
-            if nxt[0] == "{":
-                p += w + nxt[1]
-                continue
-            _, p = _scan_code(text, p + w, "}")
-            if p < 0:
-                return -1
-            continue
-        if verbatim and c == '"':
-            if nxt[0] == '"':
-                p += w + nxt[1]
-                continue
-            return p + w
-        if not verbatim:
-            if c == "\\":
-                p += w + nxt[1]
-                continue
-            if c == '"':
-                return p + w
-            if c == "\n":
-                return -1
-        p += w
-    return -1
-
-
-def _scan_char(text: str, p: int) -> int:
-    n = len(text)
-    while p < n:
-        c, w = _char(text, p)
-        if c == "\\":
-            p += w + (_char(text, p + w)[1] if p + w < n else 0)
-            continue
-        if c == "'":
-            return p + w
-        if c == "\n":
-            return -1
-        p += w
-    return -1
-
-
-class _Preparer:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.out: list[str] = []
-        self.result = _Prepared(text="")
-        self._newlines = [i for i, c in enumerate(source) if c == "\n"]
-
-    def line_at(self, position: int) -> int:
-        return bisect.bisect_left(self._newlines, position) + 1
-
-    def run(self) -> _Prepared:
-        source, n, i = self.source, len(self.source), 0
-        while i < n:
-            if source[i] != "<":
-                j = source.find("<", i)
-                j = n if j < 0 else j
-                self.out.append(source[i:j])
-                i = j
-                continue
-            for opener, closer in (("<!--", "-->"), ("<![CDATA[", "]]>"), ("<?", "?>"), ("</", ">"), ("<!", ">")):
-                if source.startswith(opener, i):
-                    end = source.find(closer, i + len(opener))
-                    end = n if end < 0 else end + len(closer)
-                    self.out.append(source[i:end])
-                    i = end
-                    break
-            else:
-                name = _TAG_NAME.match(source, i + 1)
-                if name is None:
-                    self.out.append("<")
-                    i += 1
-                    continue
-                self.result.tag_lines.append(self.line_at(i))
-                self.out.append(source[i : name.end()])
-                i, closed = self._attributes(name.end())
-                if not closed:
-                    i = self._leading_expression(i, quote=None)
-        self.result.text = "".join(self.out)
-        return self.result
-
-    def _attributes(self, p: int) -> tuple[int, bool]:
-        source, n = self.source, len(self.source)
-        while p < n:
-            space = _SPACE.match(source, p)
-            assert space is not None
-            self.out.append(space.group(0))
-            p = space.end()
-            if source.startswith("/>", p):
-                self.out.append("/>")
-                return p + 2, True
-            if p >= n:
-                break
-            if source[p] == ">":
-                self.out.append(">")
-                return p + 1, False
-            name = _ATTRIBUTE_NAME.match(source, p)
-            if name is None:  # stray character: keep it, lxml reports it
-                self.out.append(source[p])
-                p += 1
-                continue
-            self.out.append(name.group(0))
-            p = name.end()
-            space = _SPACE.match(source, p)
-            assert space is not None
-            self.out.append(space.group(0))
-            p = space.end()
-            if not source.startswith("=", p):
-                continue
-            self.out.append("=")
-            space = _SPACE.match(source, p + 1)
-            assert space is not None
-            self.out.append(space.group(0))
-            p = space.end()
-            if p >= n or source[p] not in "\"'":
-                continue
-            quote = source[p]
-            self.out.append(quote)
-            p = self._leading_expression(p + 1, quote)
-            close = source.find(quote, p)
-            if close < 0:
-                self.out.append(source[p:])
-                return n, True
-            self.out.append(source[p : close + 1])
-            p = close + 1
-        return n, True
-
-    def _leading_expression(self, p: int, quote: str | None) -> int:
-        """If the value or text at p starts with `@(` or `@{`, replace the expression by a placeholder."""
-        source = self.source
-        space = _SPACE.match(source, p)
-        assert space is not None
-        start = space.end()
-        if not source.startswith(("@(", "@{"), start):
-            return p
-        opener = source[start + 1]
-        closer_at, end = _scan_code(source, start + 2, _CLOSERS[opener])
-        if end < 0 or (quote is not None and source.find(quote, end) < 0):
-            self.result.unclosed.append(self.line_at(start))
-            return p  # left as written: lxml or the C# check reports it
-        raw = source[start:end]
-        index = len(self.result.expressions)
-        self.result.expressions.append(
-            _Expression(
-                code=_decode(source[start + 2 : closer_at]),
-                multi_statement=opener == "{",
-                line=self.line_at(start),
-            )
-        )
-        self.out.append(source[p:start])
-        self.out.append(f"@{opener}__apim_expression_{index}__" + "\n" * raw.count("\n") + _CLOSERS[opener])
-        return end
-
-
-def _prepare(source: str) -> _Prepared:
-    return _Preparer(source).run()
 
 
 # -- the lint --------------------------------------------------------------------------------------
@@ -420,10 +173,15 @@ class _DocumentLint:
         kind: Kind,
         references: References | None,
         catalogue: Catalogue,
-        prepared: _Prepared,
+        prepared: Prepared,
         root: Any,
+        found: list[FoundExpression] | None = None,
+        text: str = "",
     ) -> None:
         self.document = document
+        # Expressions for the compile step; None: no compiler, so the C# syntax is checked here by tree-sitter.
+        self.found = found
+        self.text = text
         self.kind = kind
         self.references = references
         self.catalogue = catalogue
@@ -572,7 +330,7 @@ class _DocumentLint:
         self.attributes(element, spec, label)
         text = element.text
         if text is not None and text.strip() and not (element.tag == "set-body" and element.get("template")):
-            self.expression_value(element, label, "text", text)
+            self.expression_value(element, label, "text", text, spec.get("text_returns", "object"))
         content = spec.get("content")
         if content == "policies":
             allowed = spec.get("allowed_policies")
@@ -602,7 +360,8 @@ class _DocumentLint:
         values: dict[str, str] = {str(k): str(v) for k, v in element.attrib.items()}
         for name, value in values.items():
             attribute = specs.get(name)
-            expression = self.expression_value(element, label, f"attribute `{name}`", value)
+            returns = (attribute or {}).get("returns", "object")
+            expression = self.expression_value(element, label, f"attribute `{name}`", value, returns)
             if attribute is None:
                 known = ", ".join(specs) or "none"
                 self.add(
@@ -676,9 +435,12 @@ class _DocumentLint:
                 f"apimanagement.{what[reference]}; declared: {', '.join(declared) or 'none'}",
             )
 
-    def expression_value(self, element: Any, label: str, where: str, value: str) -> _Expression | None:
-        """The expression that `value` is (checking its C#), or None for a literal value."""
-        match = _PLACEHOLDER.search(value)
+    def expression_value(
+        self, element: Any, label: str, where: str, value: str, returns: str = "object"
+    ) -> RawExpression | None:
+        """The expression that `value` is (checking its C#), or None for a literal value. `returns`: the C# type
+        the attribute or element needs (for the compile step)."""
+        match = PLACEHOLDER.search(value)
         if match:
             expression = self.prepared.expressions[int(match.group(1))]
             if value.strip() != match.group(0):
@@ -689,9 +451,23 @@ class _DocumentLint:
                 return None
             closer = ")" if stripped[1] == "(" else "}"
             code = stripped[2:-1] if stripped.endswith(closer) else stripped[2:]
-            expression = _Expression(code, stripped[1] == "{", self.line(element))
+            expression = RawExpression(code, stripped[1] == "{", self.line(element))
+        if self.found is not None:
+            brackets = "{}" if expression.multi_statement else "()"
+            self.found.append(
+                FoundExpression(
+                    document=self.document,
+                    document_text=self.text,
+                    line=expression.line,
+                    element=label,
+                    where=where,
+                    code=f"@{brackets[0]}{expression.code}{brackets[1]}",
+                    returns=returns,
+                )
+            )
         code = _NAMED_VALUE.sub(_NAMED_VALUE_STAND_IN, expression.code)
-        for problem in check_expression(code, expression.multi_statement, self.catalogue.types):
+        syntax = self.found is None  # with the compiler, mcs reports syntax errors (with its message)
+        for problem in check_expression(code, expression.multi_statement, self.catalogue.types, syntax=syntax):
             at = expression.line + problem.line - 1
             self.add(element, label, f"{where}: {problem.message} (expression at document line {at})")
         return expression
@@ -716,7 +492,7 @@ class _DocumentLint:
 
         def check_value(element: Any, value: str) -> None:
             check(element, element.tag, value)
-            for match in _PLACEHOLDER.finditer(value):  # named values inside expressions too
+            for match in PLACEHOLDER.finditer(value):  # named values inside expressions too
                 check(element, element.tag, self.prepared.expressions[int(match.group(1))].code)
 
         def visit(element: Any) -> None:
@@ -742,9 +518,12 @@ def lint_document(
     *,
     included_in: Sequence[Inclusion] | None = None,
     catalogue: Catalogue | None = None,
+    found: list[FoundExpression] | None = None,
 ) -> list[LintError]:
     """Lint one policy document. `references` None skips reference resolution (backend, logger, fragment ids,
     named values, caches). For a fragment, `included_in` lists where it is included; None checks no placement.
+    `found`: collects the document's expressions for compile_found (then the C# syntax is left to the compiler);
+    None checks the syntax with tree-sitter instead.
     """
     catalogue = catalogue or load_catalogue()
     errors: list[LintError] = []
@@ -760,7 +539,7 @@ def lint_document(
                     f"{catalogue.fragment_max_bytes} bytes ({catalogue.fragment_max_bytes // 1024} KB)",
                 )
             )
-    prepared = _prepare(xml_text)
+    prepared = prepare(xml_text)
     try:
         root = etree.fromstring(prepared.text.encode("utf-8"), _parser())
     except etree.XMLSyntaxError as error:
@@ -773,7 +552,7 @@ def lint_document(
             )
         errors.append(LintError(document_name, line, "xml", f"not well-formed XML: {error.msg}{hint}"))
         return errors
-    lint = _DocumentLint(document_name, kind, references, catalogue, prepared, root)
+    lint = _DocumentLint(document_name, kind, references, catalogue, prepared, root, found, xml_text)
     contexts = None if included_in is None else [_Context(i.section, i.scope, i.document) for i in included_in]
     return errors + lint.run(contexts)
 
@@ -788,7 +567,7 @@ def fragment_inclusions(document_name: str, xml_text: str, kind: Kind) -> list[t
     if kind == "fragment":
         return []
     try:
-        root = etree.fromstring(_prepare(xml_text).text.encode("utf-8"), _parser())
+        root = etree.fromstring(prepare(xml_text).text.encode("utf-8"), _parser())
     except etree.XMLSyntaxError:
         return []
     found = []
@@ -818,15 +597,80 @@ def _names(resources: Iterable[Any], key: str, fallback: str | None = None) -> f
     return frozenset(names)
 
 
+# A backend declared inside an ARM deployment's template (properties the typed SDK cannot send), named
+# `[format('{0}/<backend id>', parameters('serviceName'))]` or `<service>/<backend id>`.
+_ARM_BACKEND_TYPE = "microsoft.apimanagement/service/backends"
+_ARM_CHILD_NAME = re.compile(r"^(?:\[format\('\{0\}/(?P<formatted>[^'/]+)'.*\]|[^/\[]+/(?P<plain>[^/]+))$")
+
+
+def _arm_backend_ids(deployments: Iterable[Any]) -> frozenset[str]:
+    names = set()
+    for deployment in deployments:
+        declared = deployment.get("properties.template.resources") or []
+        for resource in declared if isinstance(declared, list) else []:
+            if not isinstance(resource, dict) or str(resource.get("type", "")).lower() != _ARM_BACKEND_TYPE:
+                continue
+            match = _ARM_CHILD_NAME.match(str(resource.get("name", "")))
+            if match:
+                names.add(match.group("formatted") or match.group("plain"))
+    return frozenset(names)
+
+
 def references_of(recording: Any) -> References:
     """The names a recorded stack declares, for reference checks."""
     of = recording.of_type
     return References(
-        backends=_names(of("azure-native:apimanagement:Backend"), "backendId"),
+        backends=_names(of("azure-native:apimanagement:Backend"), "backendId")
+        | _arm_backend_ids(of("azure-native:resources:Deployment")),
         loggers=_names(of("azure-native:apimanagement:Logger"), "loggerId"),
         fragments=frozenset(_fragment_id(r) for r in of(FRAGMENT_TYPE)),
         named_values=_names(of("azure-native:apimanagement:NamedValue"), "displayName", "namedValueId"),
         caches=_names(of("azure-native:apimanagement:Cache"), "cacheId"),
+        named_value_values=_named_value_values(of("azure-native:apimanagement:NamedValue")),
+    )
+
+
+def _named_value_values(resources: Iterable[Any]) -> dict[str, str | None]:
+    """displayName -> what the compile step puts for `{{displayName}}`: the declared value; for a secret the
+    plan holds, a mask of the same form (tools.policy_expressions.mask: never the secret itself); None for a
+    Key Vault reference or a value known only after deployment (the compile step puts a placeholder there)."""
+    values: dict[str, str | None] = {}
+    for resource in resources:
+        name = resource.get("displayName") or resource.get("namedValueId")
+        if not isinstance(name, str):
+            continue
+        value = resource.get("value")
+        if not isinstance(value, str) or resource.get("keyVault") is not None:
+            values[name] = None
+        else:
+            secret = bool(resource.get("secret")) or isinstance(resource.inputs.get("value"), Secret)
+            values[name] = mask(value) if secret else value
+    return values
+
+
+def compile_step(found: Sequence[FoundExpression], references: References | None) -> list[LintError]:
+    """Compile the expressions `lint_document` collected as one unit: a lint error per compile error and
+    occurrence. Only call it when mcs_available()."""
+    named_values = references.named_value_values if references is not None else {}
+    problems, unplaced = compile_found(found, named_values)
+    errors = [
+        LintError(p.found.document, p.document_line, p.found.element, p.message, urn=p.found.urn) for p in problems
+    ]
+    errors += [
+        LintError("policy expressions", e.line, "csharp", f"the C# compiler failed outside any expression: {e.message}")
+        for e in unplaced
+    ]
+    return errors
+
+
+def not_compiled_note() -> LintError:
+    """The advisory that says expressions were only parsed, because Mono's compiler is not installed."""
+    return LintError(
+        "policy expressions",
+        1,
+        "csharp",
+        f"policy expressions were only parsed (tree-sitter), not compiled: {INSTALL_HINT}",
+        "advisory",
     )
 
 
@@ -842,8 +686,10 @@ def _document_name(resource: Any, kind: Kind) -> str:
 
 
 def lint_recording(recording: Any) -> list[LintError]:
-    """Lint every policy document of a recorded stack (tools.harness.Recording)."""
+    """Lint every policy document of a recorded stack (tools.harness.Recording), then compile all their
+    expressions as one C# unit (when Mono's compiler is installed; otherwise an advisory says so)."""
     references = references_of(recording)
+    found: list[FoundExpression] | None = [] if mcs_available() else None
     documents: list[tuple[Any, Kind]] = [(r, "fragment") for r in recording.of_type(FRAGMENT_TYPE)]
     for token, kind in POLICY_TYPES.items():
         documents.extend((r, kind) for r in recording.of_type(token))
@@ -870,10 +716,11 @@ def lint_recording(recording: Any) -> list[LintError]:
             continue
         name = _document_name(resource, kind)
         value = texts[resource.urn]
-        found: list[LintError] = []
+        found_errors: list[LintError] = []
+        expressions: list[FoundExpression] | None = None if found is None else []
         document_format = resource.get("format")
         if document_format != "rawxml":
-            found.append(
+            found_errors.append(
                 LintError(
                     name,
                     1,
@@ -885,7 +732,7 @@ def lint_recording(recording: Any) -> list[LintError]:
         if kind == "fragment":
             included = inclusions.get(_fragment_id(resource).casefold())
             if not included:
-                found.append(
+                found_errors.append(
                     LintError(
                         name,
                         1,
@@ -895,10 +742,18 @@ def lint_recording(recording: Any) -> list[LintError]:
                         "advisory",
                     )
                 )
-            found.extend(lint_document(name, value, kind, references, included_in=included or None))
+            found_errors.extend(
+                lint_document(name, value, kind, references, included_in=included or None, found=expressions)
+            )
         else:
-            found.extend(lint_document(name, value, kind, references))
-        errors.extend(dataclasses.replace(e, urn=resource.urn) for e in found)
+            found_errors.extend(lint_document(name, value, kind, references, found=expressions))
+        errors.extend(dataclasses.replace(e, urn=resource.urn) for e in found_errors)
+        if found is not None:
+            found.extend(dataclasses.replace(f, urn=resource.urn) for f in expressions or [])
+    if found is None:
+        errors.append(not_compiled_note())
+    else:
+        errors.extend(compile_step(found, references))
     return errors
 
 
@@ -928,10 +783,13 @@ def main(argv: list[str] | None = None) -> int:
     if references is None:
         print("note: no --backend/--logger/--fragment/--named-value/--cache given: references are not resolved")
     errors: list[LintError] = []
+    found: list[FoundExpression] | None = [] if mcs_available() else None
     for path in args.files:
         text = path.read_text(encoding="utf-8")
         kind: Kind = args.kind or ("fragment" if re.match(r"\s*(<\?.*?\?>\s*)?<fragment[\s>/]", text, re.S) else "api")
-        errors.extend(lint_document(str(path), text, kind, references))
+        errors.extend(lint_document(str(path), text, kind, references, found=found))
+    # Named values given on the command line have no value: placeholders stand in for them.
+    errors.extend([not_compiled_note()] if found is None else compile_step(found, references))
     for error in errors:
         print(f"[{error.level}] {error}")
     failed = [e for e in errors if e.level == "error"]

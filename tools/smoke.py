@@ -13,7 +13,8 @@ shape) and sends a few real requests through the gateway, Azure OpenAI inference
    with a subscription key: a 404 here means the allow-list check was skipped;
 5. over a limit: the consumer with the smallest tokensPerMinute (among those allowed a chat deployment)
    sends large prompts until a 429 arrives (bounded by --max-requests and --time-budget): 429, a
-   `Retry-After` header and the error code `TooManyTokens`.
+   `Retry-After` header and an error code of the gateway's token limits (`TokenRateLimitExceeded`,
+   `AdaptiveTokenLimitExceeded`).
 
 Prints a table of check, expected, seen and PASS/FAIL/SKIP. Keys are never printed: every message, seen
 value and error is masked. Spends real tokens (a few thousand, about the smallest consumer's minute budget).
@@ -44,7 +45,10 @@ MASK = "***"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Deployments whose model cannot answer /chat/completions.
 NON_CHAT_MODEL_MARKERS = ("embedding", "whisper", "dall-e", "tts", "davinci", "babbage")
-TOKEN_HEADERS = ("x-ratelimit-remaining-tokens", "x-tokens-consumed")
+# The gateway's own header names (README, "Headers and errors"): never Azure OpenAI's x-ratelimit-*.
+TOKEN_HEADERS = ("x-gateway-remaining-tokens", "x-gateway-tokens-consumed")
+# Codes of the gateway's token-limit 429s: the consumer's (or global) limit, or its adaptive allowance.
+LIMIT_ERROR_CODES = ("TokenRateLimitExceeded", "AdaptiveTokenLimitExceeded")
 MAX_ERROR_BODY = 64 * 1024
 MAX_STREAM_BYTES = 2 * 1024 * 1024
 # Over-the-limit requests: a prompt of about a third of the consumer's minute budget (one word ~ one token)
@@ -511,7 +515,7 @@ def check_limit(gateway: Gateway, plan: Plan, max_requests: int, time_budget: fl
     consumer = plan.limit_consumer
     tpm = consumer.tokens_per_minute
     name = f"over the token limit ({consumer.name}, {tpm if tpm else '?'} tokens/min -> {plan.limit_deployment})"
-    expected = "429, Retry-After, error code TooManyTokens"
+    expected = "429, Retry-After, error code " + " or ".join(LIMIT_ERROR_CODES)
     payload, words = limit_payload(tpm)
     sent = 0
     started = time.monotonic()
@@ -531,7 +535,7 @@ def check_limit(gateway: Gateway, plan: Plan, max_requests: int, time_budget: fl
             problems.append("no Retry-After header")
         elif not retry_after.strip().isdigit():
             problems.append(f"Retry-After {retry_after!r} is not a number of seconds")
-        if reply.error_code != "TooManyTokens":
+        if reply.error_code not in LIMIT_ERROR_CODES:
             problems.append(f"error code {reply.error_code or 'missing'}")
         seen = prefix + describe(reply) + (f"; Retry-After: {retry_after}" if retry_after is not None else "")
         return CheckResult(name, expected, "; ".join([seen, *problems]), _outcome(not problems))

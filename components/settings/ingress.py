@@ -22,6 +22,9 @@ KEY_VAULT_ID = (
     r"(?P<vault>[a-zA-Z0-9-]{3,24})$"
 )
 WafRuleSet = Literal["OWASP_3.2", "Microsoft_DefaultRuleSet_2.1"]
+# How long resources that Azure checks against a fresh role assignment wait for it to propagate (seconds).
+ROLE_PROPAGATION_SECONDS = 180
+MAX_ROLE_PROPAGATION_SECONDS = 1800
 
 
 class IngressSettings(Model):
@@ -34,6 +37,8 @@ class IngressSettings(Model):
     min_capacity: int = Field(2, ge=0, le=125)
     max_capacity: int = Field(10, ge=2, le=125)
     zones: list[Zone] = Field(default_factory=list)
+    # The gateway reads its certificate with a fresh Key Vault Secrets User assignment: wait this long after it.
+    role_propagation_seconds: int = Field(ROLE_PROPAGATION_SECONDS, ge=0, le=MAX_ROLE_PROPAGATION_SECONDS)
 
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
         if not self.enabled:

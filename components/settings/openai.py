@@ -27,6 +27,28 @@ VersionUpgradeOption = Literal["OnceNewDefaultVersionAvailable", "OnceCurrentVer
 PROVISIONED_SKUS: frozenset[str] = frozenset(
     {"ProvisionedManaged", "GlobalProvisionedManaged", "DataZoneProvisionedManaged"}
 )
+# Smallest deployment and step of a provisioned deployment, in PTUs. Global and Data Zone provisioned: 15, then
+# steps of 5; regional provisioned: 50 in steps of 50, or 25 in steps of 25 for mini and nano models (the
+# provisioned minimums in the shared azure-facts.md; Azure's model capacities API reports the per-model values).
+PTU_MINIMUM_AND_STEP: dict[str, tuple[int, int]] = {
+    "GlobalProvisionedManaged": (15, 5),
+    "DataZoneProvisionedManaged": (15, 5),
+    "ProvisionedManaged": (50, 50),
+}
+REGIONAL_SMALL_MODEL_PTU = (25, 25)
+# Which upgrade option a deployment gets when the stack does not say. Automatic model updates exist only for
+# the Standard deployment types ("Automatic model updates are only supported for Standard deployment types",
+# azure-ai-docs articles/foundry/openai/how-to/working-with-models.md, 2026-02-12):
+# - Standard, GlobalStandard, DataZoneStandard: OnceCurrentVersionExpired. The version stays pinned (every
+#   member of a pool serves the same version, and the model-lifecycle guardrail warns 90 days before the
+#   retirement), yet at retirement the deployment moves to the default version instead of answering errors
+#   (NoAutoUpgrade "stops working" then). OnceNewDefaultVersionAvailable would change the model under the
+#   consumers within two weeks of a new default, on each account at its own time.
+# - Provisioned types: NoAutoUpgrade, which states what happens: provisioned deployments are never upgraded
+#   automatically; they move by an in-place migration (a new version in the same deployment) that the stack
+#   declares. An automatic option there is refused rather than silently meaningless.
+STANDARD_UPGRADE_OPTION = "OnceCurrentVersionExpired"
+PROVISIONED_UPGRADE_OPTION = "NoAutoUpgrade"
 
 # The account name is used in Azure names and as the gateway's backend id.
 ACCOUNT_NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
@@ -59,11 +81,28 @@ class DeploymentSettings(Model):
     sku: DeploymentSku
     # Thousands of tokens per minute for Standard SKUs, PTUs for provisioned ones.
     capacity: int = Field(gt=0)
-    version_upgrade_option: VersionUpgradeOption = "NoAutoUpgrade"
+    # None: the default of the deployment type (STANDARD_UPGRADE_OPTION / PROVISIONED_UPGRADE_OPTION).
+    version_upgrade_option: VersionUpgradeOption | None = None
 
     @property
     def provisioned(self) -> bool:
         return self.sku in PROVISIONED_SKUS
+
+    @property
+    def upgrade_option(self) -> str:
+        """The versionUpgradeOption the deployment is created with."""
+        if self.version_upgrade_option is not None:
+            return self.version_upgrade_option
+        return PROVISIONED_UPGRADE_OPTION if self.provisioned else STANDARD_UPGRADE_OPTION
+
+    @property
+    def ptu_minimum_and_step(self) -> tuple[int, int] | None:
+        """(smallest deployment, step) in PTUs for a provisioned SKU; None for the Standard types."""
+        if not self.provisioned:
+            return None
+        if self.sku == "ProvisionedManaged" and any(w in self.model.name.split("-") for w in ("mini", "nano")):
+            return REGIONAL_SMALL_MODEL_PTU
+        return PTU_MINIMUM_AND_STEP[self.sku]
 
 
 class AccountSettings(Model):
@@ -142,7 +181,30 @@ def _account_problems(account: AccountSettings, at: str, whole: GatewaySettings)
                 f"deployment names must be unique in an account; already used by deployments[{seen[deployment.name]}]",
             )
         seen.setdefault(deployment.name, j)
-        yield from _sku_problems(account, deployment, f"{where}.sku")
+        sku_problems = list(_sku_problems(account, deployment, f"{where}.sku"))
+        yield from sku_problems
+        if not sku_problems:  # sizes and upgrade options only mean something for a SKU the account may use
+            yield from _provisioned_problems(deployment, where)
+
+
+def _provisioned_problems(deployment: DeploymentSettings, where: str) -> Iterable[Problem]:
+    sizing = deployment.ptu_minimum_and_step
+    if sizing is None:
+        return
+    minimum, step = sizing
+    if deployment.capacity < minimum or deployment.capacity % step:
+        yield Problem(
+            f"{where}.capacity",
+            str(deployment.capacity),
+            f"{deployment.sku} of {deployment.model.name} is sized in PTUs: at least {minimum}, in steps of {step}",
+        )
+    if deployment.version_upgrade_option not in (None, PROVISIONED_UPGRADE_OPTION):
+        yield Problem(
+            f"{where}.versionUpgradeOption",
+            repr(deployment.version_upgrade_option),
+            f"automatic model updates exist only for Standard deployment types; a {deployment.sku} deployment "
+            f"uses {PROVISIONED_UPGRADE_OPTION} and moves to a new version by changing model.version",
+        )
 
 
 def _sku_problems(account: AccountSettings, deployment: DeploymentSettings, at: str) -> Iterable[Problem]:

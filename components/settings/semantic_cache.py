@@ -23,6 +23,8 @@ class SemanticCacheSettings(Model):
     enabled: bool = False
     # Embeddings deployment (hosted by one or more accounts) that vectorises prompts for the lookup.
     embeddings_deployment: str = "text-embedding-3-small"
+    # The account whose embeddings deployment the lookup calls (one Single backend); default the first hosting it.
+    embeddings_account: str | None = None
     # Distance, not similarity: 0 is identical; the APIM reference suggests starting near 0.05.
     score_threshold: float = Field(0.05, gt=0, le=1)
     duration_seconds: int = Field(3600, ge=60, le=86400 * 7)
@@ -42,5 +44,13 @@ class SemanticCacheSettings(Model):
                 repr(self.embeddings_deployment),
                 f"no account deploys it (deployments: {', '.join(known)})",
             )
+        if self.embeddings_account is not None:
+            hosts = sorted(a for a, names in hosted.items() if self.embeddings_deployment in names)
+            if self.embeddings_account not in hosts:
+                yield Problem(
+                    f"{key}.embeddingsAccount",
+                    repr(self.embeddings_account),
+                    f"does not deploy {self.embeddings_deployment!r} (accounts that do: {', '.join(hosts) or 'none'})",
+                )
         if whole.is_production and not self.high_availability:
             yield Problem(f"{key}.highAvailability", "false", "must be true in production")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from .base import Model, Problem
+from .ingress import MAX_ROLE_PROPAGATION_SECONDS, ROLE_PROPAGATION_SECONDS
 
 if TYPE_CHECKING:
     from . import GatewaySettings
@@ -18,6 +19,17 @@ MAX_PARTITIONS = 32
 MAX_RETENTION_DAYS = 7
 MIN_CAPTURE_INTERVAL_SECONDS, MAX_CAPTURE_INTERVAL_SECONDS = 60, 900
 MIN_CAPTURE_SIZE_BYTES, MAX_CAPTURE_SIZE_BYTES = 10 * 1024 * 1024, 500 * 1024 * 1024
+# Redundancy of the capture archive. Usage records are billing data: production keeps them across zones and in
+# the paired region (GZRS, or RA-GZRS to read the secondary too).
+CaptureStorageSku = Literal["Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGZRS"]
+GEO_ZONE_REDUNDANT_SKUS = ("Standard_GZRS", "Standard_RAGZRS")
+# Who grants the identity that deploys the stack the access Event Hubs Capture's linked-access check needs:
+# "grant" declares Storage Blob Data Contributor on the capture account for it (authorization.getClientConfig),
+# "inherited" declares nothing because that principal already holds it at resource group or subscription scope.
+DeployerAccess = Literal["grant", "inherited"]
+# Azure refuses a role assignment whose principalType does not match the principal (UnmatchedPrincipalType), and
+# the program can't tell the kind of the identity running `pulumi up`: the stack says it.
+PrincipalType = Literal["User", "ServicePrincipal", "Group"]
 
 
 class EventHubSettings(Model):
@@ -34,6 +46,18 @@ class CaptureSettings(Model):
     enabled: bool = False
     interval_seconds: int = Field(default=300, ge=MIN_CAPTURE_INTERVAL_SECONDS, le=MAX_CAPTURE_INTERVAL_SECONDS)
     size_limit_bytes: int = Field(default=314572800, ge=MIN_CAPTURE_SIZE_BYTES, le=MAX_CAPTURE_SIZE_BYTES)
+    # None: Standard_ZRS with a zone-redundant namespace, Standard_LRS without.
+    storage_sku: CaptureStorageSku | None = None
+    deployer_access: DeployerAccess = "grant"
+    # The kind of identity that runs `pulumi up` for this stack (CI: a service principal or managed identity).
+    deployer_principal_type: PrincipalType = "ServicePrincipal"
+    # The event hub is created this long after the capture account's role assignments (linked-access check).
+    role_propagation_seconds: int = Field(ROLE_PROPAGATION_SECONDS, ge=0, le=MAX_ROLE_PROPAGATION_SECONDS)
+
+    def sku_for(self, zone_redundant: bool) -> str:
+        if self.storage_sku is not None:
+            return self.storage_sku
+        return "Standard_ZRS" if zone_redundant else "Standard_LRS"
 
 
 class TelemetrySettings(Model):
@@ -43,6 +67,11 @@ class TelemetrySettings(Model):
     # The usage record carries a SHA-256 of the client IP, never the IP itself, and only when this is on.
     hash_client_ip: bool = False
 
+    @property
+    def capture_sku(self) -> str:
+        """The capture account's storage SKU."""
+        return self.capture.sku_for(self.event_hub.zone_redundant)
+
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
         if not whole.is_production:
             return
@@ -51,6 +80,13 @@ class TelemetrySettings(Model):
                 f"{key}.capture.enabled",
                 "false",
                 "must be true in production: usage records are the chargeback ledger and must be kept durably",
+            )
+        if self.capture.enabled and self.capture_sku not in GEO_ZONE_REDUNDANT_SKUS:
+            yield Problem(
+                f"{key}.capture.storageSku",
+                repr(self.capture_sku),
+                f"must be one of {', '.join(GEO_ZONE_REDUNDANT_SKUS)} in production: the capture archive holds "
+                "billing data and must survive the loss of a zone and of the region",
             )
         if not self.event_hub.zone_redundant:
             yield Problem(

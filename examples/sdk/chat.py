@@ -11,7 +11,7 @@ from clients import azure_client, v1_client
 
 
 def main() -> None:
-    model = sys.argv[1] if len(sys.argv) > 1 else "gpt-4o-mini"
+    model = sys.argv[1] if len(sys.argv) > 1 else "gpt-5.4"
     for name, client in (("AzureOpenAI, dated API", azure_client()), ("OpenAI, v1 API", v1_client())):
         print(f"== {name}")
         reply = client.chat.completions.create(

@@ -12,7 +12,9 @@
   The Bearer copy is harmless: the gateway replaces Authorization with its own managed identity's token.
 - `entra=True`: no key; an Entra ID token (azure-identity's `get_bearer_token_provider`) as
   `Authorization: Bearer`, for consumers mapped to an application (`consumers[].entraClientAppIds`) on stacks
-  with `entraId.enabled`. The scope is the gateway's audience (`entraId.audiences`, e.g. `api://<app-id>`).
+  with `entraId.enabled`, against the Entra ID callers' APIs (`entraOpenaiBaseUrl`, `entraOpenaiV1BaseUrl`:
+  `/entra/openai`, `/entra/openai/v1`). The scope is the gateway's audience (`entraId.audiences`, e.g.
+  `api://<app-id>/.default`) in GATEWAY_ENTRA_SCOPE.
 """
 
 from __future__ import annotations
@@ -39,15 +41,16 @@ def _token_provider():  # type: ignore[no-untyped-def]
 
 def azure_client(api_version: str = DATED_API_VERSION, entra: bool = False) -> AzureOpenAI:
     if entra:
-        return AzureOpenAI(azure_endpoint=_gateway(), azure_ad_token_provider=_token_provider(),
+        # The SDK appends /openai: the Entra ID callers' dated API is /entra/openai.
+        return AzureOpenAI(azure_endpoint=f"{_gateway()}/entra", azure_ad_token_provider=_token_provider(),
                            api_version=api_version)
     return AzureOpenAI(azure_endpoint=_gateway(), api_key=os.environ["GATEWAY_API_KEY"], api_version=api_version)
 
 
 def v1_client(entra: bool = False) -> OpenAI:
-    base_url = f"{_gateway()}/openai/v1/"
     if entra:
         # A callable api_key is called before every request: a fresh token, sent as Authorization: Bearer.
-        return OpenAI(base_url=base_url, api_key=_token_provider())
+        return OpenAI(base_url=f"{_gateway()}/entra/openai/v1/", api_key=_token_provider())
+    base_url = f"{_gateway()}/openai/v1/"
     key = os.environ["GATEWAY_API_KEY"]
     return OpenAI(base_url=base_url, api_key=key, default_headers={"api-key": key})

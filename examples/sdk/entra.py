@@ -17,7 +17,7 @@ from clients import azure_client, v1_client
 
 
 def main() -> None:
-    model = sys.argv[1] if len(sys.argv) > 1 else "gpt-4o-mini"
+    model = sys.argv[1] if len(sys.argv) > 1 else "gpt-5.4"
     for name, client in (("AzureOpenAI", azure_client(entra=True)), ("OpenAI, v1 API", v1_client(entra=True))):
         reply = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Hi!"}])
         print(f"{name}: {reply.choices[0].message.content}")

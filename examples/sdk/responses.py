@@ -15,7 +15,7 @@ from clients import RESPONSES_API_VERSION, azure_client, v1_client
 
 
 def main() -> None:
-    model = sys.argv[1] if len(sys.argv) > 1 else "gpt-4o-mini"
+    model = sys.argv[1] if len(sys.argv) > 1 else "gpt-5.4"
     clients = (("AzureOpenAI, /openai/responses", azure_client(RESPONSES_API_VERSION)),
                ("OpenAI, v1 API", v1_client()))
     for name, client in clients:

@@ -18,6 +18,7 @@ from .base import (
     NSG,
     SECURITY_RULE,
     SUBNET,
+    WEAK_CIPHER_SETTINGS,
     Stack,
     _strings,
     get,
@@ -36,10 +37,12 @@ from .base import (
 # == 5. API Management service ========================================================================
 @resource_policy(
     "apim-hardened-protocols",
-    "API Management has TLS 1.0/1.1, SSL 3.0 and the 3DES cipher disabled, client side and towards backends.",
+    "API Management has TLS 1.0/1.1 and SSL 3.0 disabled, client side and towards backends, and every cipher "
+    "suite PSRule's Azure.APIM.Ciphers lists as weak (3DES, TLS_RSA_WITH_AES_*, ECDHE CBC) disabled.",
     (APIM,),
     "Set customProperties Microsoft.WindowsAzure.ApiManagement.Gateway.Security.{Protocols,Backend.Protocols}."
-    "{Tls10,Tls11,Ssl30} and ...Ciphers.TripleDes168 to \"false\" (components/apim_baseline.py HARDENED_PROTOCOLS).",
+    "{Tls10,Tls11,Ssl30} and ...Security.Ciphers.<suite> for each weak suite to \"false\" "
+    "(components/apim_baseline.py HARDENED_PROTOCOLS, WEAK_CIPHERS).",
 )
 def apim_hardened_protocols(args: ResourceValidationArgs, cfg: dict[str, Any]) -> Iterator[str]:
     custom = get(args.props, "customProperties") or {}
@@ -50,6 +53,11 @@ def apim_hardened_protocols(args: ResourceValidationArgs, cfg: dict[str, Any]) -
         names = ", ".join(k.rsplit("Security.", 1)[-1] for k in weak)
         yield (f"{label(args.resource_type, args.name)} leaves {names} enabled or unset: set each of these "
                "customProperties to \"false\".")
+    ciphers = [key for key in WEAK_CIPHER_SETTINGS if not is_false(settings.get(key))]
+    if ciphers:
+        names = ", ".join(k.rsplit("Security.", 1)[-1] for k in ciphers)
+        yield (f"{label(args.resource_type, args.name)} leaves the weak cipher suite(s) {names} enabled or unset: "
+               "set ...Gateway.Security.Ciphers.<suite> to \"false\" for each (PSRule Azure.APIM.Ciphers).")
 
 
 @resource_policy(

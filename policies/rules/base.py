@@ -32,7 +32,9 @@ ADVISORY = EnforcementLevel.ADVISORY
 
 # -- resource types ------------------------------------------------------------------------------------
 COGNITIVE_ACCOUNT = "azure-native:cognitiveservices:Account"
+DEPLOYMENT = "azure-native:cognitiveservices:Deployment"
 EVENTHUB_NAMESPACE = "azure-native:eventhub:Namespace"
+EVENT_HUB = "azure-native:eventhub:EventHub"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 KEY_VAULT = "azure-native:keyvault:Vault"
 REDIS_ENTERPRISE = "azure-native:redisenterprise:RedisEnterprise"
@@ -45,6 +47,8 @@ WAF_POLICY = "azure-native:network:WebApplicationFirewallPolicy"
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"
 PRIVATE_ZONE = "azure-native:privatedns:PrivateZone"
+ZONE_LINK = "azure-native:privatedns:VirtualNetworkLink"
+RECORD_SET = "azure-native:privatedns:PrivateRecordSet"
 SUBNET = "azure-native:network:Subnet"
 NSG = "azure-native:network:NetworkSecurityGroup"
 SECURITY_RULE = "azure-native:network:SecurityRule"
@@ -63,6 +67,7 @@ API_DIAGNOSTIC = "azure-native:apimanagement:ApiDiagnostic"
 # -- Azure facts the rules rely on -----------------------------------------------------------------------
 OPENAI_GROUP_ID = "account"
 OPENAI_DNS_ZONE = "privatelink.openai.azure.com"
+KEY_VAULT_DNS_ZONE = "privatelink.vaultcore.azure.net"
 COGNITIVE_SERVICES_AUDIENCE = "https://cognitiveservices.azure.com"
 # A backend URL that reaches Azure OpenAI (an account endpoint + "openai").
 # A backend URL that reaches Azure OpenAI: an openai.azure.com endpoint, or a multi-service endpoint + "/openai".
@@ -71,9 +76,10 @@ OPENAI_URL = re.compile(
     re.IGNORECASE,
 )
 MAX_POOL_MEMBERS = 30
-# Legacy protocols and the 3DES cipher that must be off on the gateway, client side and towards backends.
+# Legacy protocols that must be off on the gateway, client side and towards backends.
+_SECURITY = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security"
 LEGACY_PROTOCOL_SETTINGS = tuple(
-    f"Microsoft.WindowsAzure.ApiManagement.Gateway.Security.{key}"
+    f"{_SECURITY}.{key}"
     for key in (
         "Protocols.Tls10",
         "Protocols.Tls11",
@@ -81,9 +87,23 @@ LEGACY_PROTOCOL_SETTINGS = tuple(
         "Backend.Protocols.Tls10",
         "Backend.Protocols.Tls11",
         "Backend.Protocols.Ssl30",
-        "Ciphers.TripleDes168",
     )
 )
+# The cipher suites PSRule for Azure's Azure.APIM.Ciphers lists as weak or deprecated: 3DES, the TLS_RSA_WITH_AES_*
+# suites and the ECDHE CBC suites (https://azure.github.io/PSRule.Rules.Azure/en/rules/Azure.APIM.Ciphers/).
+WEAK_CIPHER_SUITES = (
+    "TripleDes168",
+    "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_256_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+)
+WEAK_CIPHER_SETTINGS = tuple(f"{_SECURITY}.Ciphers.{suite}" for suite in WEAK_CIPHER_SUITES)
+# Application Gateway predefined TLS policies with TLS 1.2 as the minimum and GCM suites only.
+GCM_ONLY_APP_GATEWAY_POLICIES = ("AppGwSslPolicy20220101S",)
 # Control-plane API versions before this one are retired.
 MIN_CONTROL_PLANE_API_VERSION = "2021-08-01"
 # Built-in roles that are never granted by this program: they manage resources or access, not data.

@@ -35,9 +35,9 @@ from .base import (
 
 # The tag that states why a resource keeps key authentication (set by the component that needs it).
 LOCAL_AUTH_EXCEPTION_TAG = "localAuthException"
-# Stated exceptions: API Management can only send a key to these (no managed-identity credential in ARM).
+# Stated exceptions: API Management can only send a key to these. (Content Safety is no longer one: its backend
+# authenticates with a managed identity, components/content_safety.py.)
 STATED_LOCAL_AUTH_EXCEPTIONS = (
-    "llm-content-safety-backend-credentials",  # backend entity of llm-content-safety: header from Key Vault
     "apim-external-cache-connection-string",  # APIM external cache (apimanagement.Cache): connection string
 )
 
@@ -91,7 +91,7 @@ _EXCEPTIONS_SCHEMA = PolicyConfigSchema(
     "true; storage: allowSharedKeyAccess false; Key Vault: properties.enableRbacAuthorization true; Redis "
     "Enterprise database: accessKeysAuthentication Disabled; Azure Cache for Redis: "
     "disableAccessKeyAuthentication true. Grant the gateway's identity a data-plane role instead. Where API "
-    "Management can only send a key (the llm-content-safety backend, the external cache's connection string), "
+    "Management can only send a key (the external cache's connection string), "
     f"tag the resource (or the Redis cluster of a database) {LOCAL_AUTH_EXCEPTION_TAG}=<reason> with a reason "
     "listed in allowedExceptions; local-auth-exceptions then reports it on every plan.",
     schema=_EXCEPTIONS_SCHEMA,

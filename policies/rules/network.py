@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,15 +12,19 @@ from .base import (
     APP_GATEWAY,
     COGNITIVE_ACCOUNT,
     EVENTHUB_NAMESPACE,
+    GCM_ONLY_APP_GATEWAY_POLICIES,
     KEY_VAULT,
+    KEY_VAULT_DNS_ZONE,
     OPENAI_DNS_ZONE,
     OPENAI_GROUP_ID,
     PRIVATE_ENDPOINT,
     PRIVATE_ZONE,
+    RECORD_SET,
     REDIS_CACHE,
     REDIS_ENTERPRISE,
     STORAGE_ACCOUNT,
     ZONE_GROUP,
+    ZONE_LINK,
     Stack,
     get,
     is_false,
@@ -106,7 +111,7 @@ _MODERN_APP_GATEWAY_POLICIES = ("AppGwSslPolicy20170401S", "AppGwSslPolicy202201
     "Every service that has a minimum TLS setting requires TLS 1.2 or later.",
     (EVENTHUB_NAMESPACE, STORAGE_ACCOUNT, REDIS_ENTERPRISE, REDIS_CACHE, APP_GATEWAY),
     "Event Hubs and Redis: minimumTlsVersion '1.2'; storage: minimumTlsVersion TLS1_2 and "
-    "enableHttpsTrafficOnly true; Application Gateway: sslPolicy Predefined AppGwSslPolicy20220101 (or Custom "
+    "enableHttpsTrafficOnly true; Application Gateway: sslPolicy Predefined AppGwSslPolicy20220101S (or Custom "
     "with minProtocolVersion TLSv1_2). API Management's protocols are checked by apim-hardened-protocols.",
 )
 def tls_minimum(args: ResourceValidationArgs, cfg: dict[str, Any]) -> Iterator[str]:
@@ -126,11 +131,41 @@ def tls_minimum(args: ResourceValidationArgs, cfg: dict[str, Any]) -> Iterator[s
         )
         if not ok:
             yield (f"{what} has sslPolicy {policy_type or 'unset'} {policy_name or minimum or ''}".rstrip()
-                   + ": use policyType Predefined with policyName AppGwSslPolicy20220101 (TLS 1.2 minimum).")
+                   + ": use policyType Predefined with policyName AppGwSslPolicy20220101S (TLS 1.2 minimum, GCM only).")
     else:
         version = get(props, "minimumTlsVersion")
         if text(version) not in _MODERN_TLS:
             yield f"{what} has minimumTlsVersion {version or 'unset'}: set it to '1.2'."
+
+
+# Suites an Application Gateway custom policy may keep: ECDHE key exchange with AES-GCM.
+_GCM_SUITE = re.compile(r"^TLS_ECDHE_(RSA|ECDSA)_WITH_AES_(128|256)_GCM_SHA(256|384)$")
+
+
+@resource_policy(
+    "app-gateway-strong-ciphers",
+    "The Application Gateway listener admits TLS 1.2+ with forward-secret AES-GCM suites only (no CBC suites).",
+    (APP_GATEWAY,),
+    "Set sslPolicy to policyType Predefined with policyName AppGwSslPolicy20220101S (components/waf_ingress.py "
+    "TLS_POLICY), or CustomV2 with minProtocolVersion TLSv1_2 and only TLS_ECDHE_*_WITH_AES_*_GCM_* cipherSuites.",
+)
+def app_gateway_strong_ciphers(args: ResourceValidationArgs, cfg: dict[str, Any]) -> Iterator[str]:
+    policy = get(args.props, "sslPolicy") or {}
+    policy_type, policy_name = text(get(policy, "policyType")), text(get(policy, "policyName"))
+    if same(policy_type, "Predefined") and policy_name in GCM_ONLY_APP_GATEWAY_POLICIES:
+        return
+    if policy_type.lower() in ("custom", "customv2"):
+        suites = [text(s) for s in items(get(policy, "cipherSuites"))]
+        weak = [s for s in suites if not _GCM_SUITE.match(s.upper())]
+        minimum = text(get(policy, "minProtocolVersion")).upper()
+        if suites and not weak and minimum in ("TLSV1_2", "TLSV1_3"):
+            return
+        detail = f"cipher suites {', '.join(weak) or '(none listed)'}" if weak or not suites else f"minimum {minimum}"
+        yield (f"{label(args.resource_type, args.name)} has a {policy_type} sslPolicy with {detail}: list only "
+               "TLS_ECDHE_*_WITH_AES_*_GCM_* suites with minProtocolVersion TLSv1_2, or use AppGwSslPolicy20220101S.")
+        return
+    yield (f"{label(args.resource_type, args.name)} uses sslPolicy {policy_type or 'unset'} {policy_name}".rstrip()
+           + ", which admits CBC suites: use policyType Predefined with policyName AppGwSslPolicy20220101S.")
 
 
 @stack_policy(
@@ -206,3 +241,59 @@ def _zone_names(stack: Stack, zone_group: PolicyResource) -> set[str]:
         if isinstance(zone_id, str) and "/privatednszones/" in zone_id.lower():
             names.add(last_segment(zone_id).lower())
     return {n for n in names if n}
+
+
+_VAULT_HOST = re.compile(r"^https://([a-z0-9-]+)\.vault\.azure\.net/", re.IGNORECASE)
+
+
+@stack_policy(
+    "ingress-key-vault-resolvable",
+    "The Key Vault holding the App Gateway's certificate resolves from the gateway's VNet: a "
+    "privatelink.vaultcore.azure.net zone this stack links to its VNet answers for every vault name under it, "
+    "so it must know the certificate's vault, or the gateway can't read its certificate.",
+    "Either declare no privatelink.vaultcore.azure.net zone of your own and let the VNet resolve the platform "
+    "vault (through the platform's zone linked to the VNet, or publicly), or add an A record named after the vault "
+    "with its private endpoint's IP to the stack's zone (reachable from the App Gateway subnet). The vault must use "
+    "Azure RBAC (enableRbacAuthorization) for the gateway's Key Vault Secrets User assignment to count.",
+)
+def ingress_key_vault_resolvable(stack: Stack, cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    zones = [z for z in stack.of_type(PRIVATE_ZONE) if same(peek(z.props, "privateZoneName"), KEY_VAULT_DNS_ZONE)]
+    linked = [
+        z for z in zones
+        if any(Stack.linked(link, "privateZoneName", z, "privateZoneName") for link in stack.of_type(ZONE_LINK))
+    ]
+    if not linked:
+        return
+    for gateway in stack.of_type(APP_GATEWAY):
+        for certificate in items(get(gateway.props, "sslCertificates")):
+            match = _VAULT_HOST.match(text(peek(certificate, "keyVaultSecretId")))
+            if match is None:
+                continue
+            vault = match.group(1).lower()
+            if not any(_zone_knows(stack, zone, vault) for zone in linked):
+                yield (f"{label(gateway.resource_type, gateway.name)} reads its certificate from vault '{vault}', but "
+                       f"this stack links its own {KEY_VAULT_DNS_ZONE} zone to the VNet, which has no record for it: "
+                       f"inside the VNet '{vault}.vault.azure.net' then resolves to nothing. Add an A record "
+                       f"'{vault}' with the vault's private endpoint IP to that zone, or do not declare the zone.",
+                       gateway.urn)
+
+
+def _zone_knows(stack: Stack, zone: PolicyResource, vault: str) -> bool:
+    """Whether the zone has a record for the vault: an A record set, or the zone group of a vault declared here."""
+    for record in stack.of_type(RECORD_SET):
+        if (Stack.linked(record, "privateZoneName", zone, "privateZoneName")
+                and same(peek(record.props, "recordType"), "A")
+                and same(peek(record.props, "relativeRecordSetName"), vault)):
+            return True
+    for declared in stack.of_type(KEY_VAULT):
+        if not same(peek(declared.props, "vaultName"), vault):
+            continue
+        for pe in stack.of_type(PRIVATE_ENDPOINT):
+            if not _targets(pe, declared):
+                continue
+            for zone_group in stack.of_type(ZONE_GROUP):
+                if (Stack.linked(zone_group, "privateEndpointName", pe, "privateEndpointName", "name")
+                        and Stack.depends_on(zone_group, "privateDnsZoneConfigs", zone)):
+                    return True
+    return False
+

@@ -3,29 +3,50 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pulumi_policy import EnforcementLevel, ReportViolation, Secret
 
 from .base import MANDATORY, _is_list, _is_unknown
+from .references import check_references
 
 
 # == plan-only rules ====================================================================================
 @dataclass(frozen=True)
-class PlanOnlyRule:
-    """A rule on what pulumi-policy can't see (stack outputs); evaluated by the offline plan only.
+class PlanResource:
+    """A resource as the offline plan recorded it: known ids and names, and the dependencies the engine would see."""
 
-    `validate(outputs, report_violation)` receives the stack outputs with secret values wrapped in
-    `pulumi_policy.Secret` (values unknown before deployment as the engine's unknown sentinel).
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    id: str | None
+    # Inputs as the provider receives them, secrets wrapped in `pulumi_policy.Secret`.
+    inputs: Mapping[str, Any]
+    dependencies: Sequence[str] = ()
+    property_dependencies: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlanOnlyRule:
+    """A rule on what pulumi-policy can't see; evaluated by the offline plan only.
+
+    `reads` says what `validate(..., report_violation)` receives first:
+    - "outputs": the stack outputs with secret values wrapped in `pulumi_policy.Secret` (values unknown before
+      deployment as the engine's unknown sentinel): pulumi-policy's stack validation gets no outputs;
+    - "resources": every recorded resource as a `PlanResource`: during a real preview the ids and names of new
+      resources are unknown, so what refers to what can only be told from the plan's known values.
     """
 
     name: str
     description: str
     enforcement_level: EnforcementLevel
     remediation_steps: str
-    validate: Callable[[Mapping[str, Any], ReportViolation], None]
+    validate: Callable[[Any, ReportViolation], None]
+    reads: Literal["outputs", "resources"] = "outputs"
 
 
 # Last word(s) of an output name that say it holds a secret ("tokens" is left out: tokensPerMinute, maxTokens).
@@ -98,5 +119,18 @@ PLAN_ONLY_RULES: list[PlanOnlyRule] = [
         remediation_steps="Export keys, connection strings and tokens with pulumi.Output.secret(...) (as "
         "consumerKeys is), or leave them out of the outputs.",
         validate=_check_outputs,
+    ),
+    PlanOnlyRule(
+        name="references-have-dependencies",
+        description="Every reference from one resource to another (an ARM id, a service host name or a name in its "
+        "inputs, a parent name such as serviceName or accountName, a fragment-id, backend-id, logger-id or "
+        "{{named value}} in a policy document) is covered by a recorded dependency, directly or transitively, so "
+        "`pulumi up` creates the target first (checked by the offline plan: in a preview the ids of new "
+        "resources are unknown).",
+        enforcement_level=MANDATORY,
+        remediation_steps="Pass the target's output (resource.id, resource.name) instead of a plain string, or add "
+        "the target to the resource's depends_on.",
+        validate=check_references,
+        reads="resources",
     ),
 ]

@@ -12,6 +12,7 @@ from .base import (
     APIM,
     APP_GATEWAY,
     COGNITIVE_ACCOUNT,
+    EVENT_HUB,
     EVENTHUB_NAMESPACE,
     SIMULATED_PTU_TAG,
     STATEFUL_TYPES,
@@ -135,3 +136,31 @@ def prod_no_simulated_ptu(stack: Stack, cfg: dict[str, Any]) -> Iterator[tuple[s
             yield (f"{label(account.resource_type, account.name)} is tagged capacityTier {SIMULATED_PTU_TAG}: its "
                    "pay-as-you-go deployments only simulate PTU; deploy provisioned capacity for production.",
                    account.urn)
+
+
+_GEO_ZONE_SKUS = ("Standard_GZRS", "Standard_RAGZRS")
+
+
+@stack_policy(
+    "prod-capture-geo-zone-redundant",
+    "Production keeps the Event Hubs Capture archive (the usage records, billing data) zone- and geo-redundant.",
+    "Set telemetry.capture.storageSku to Standard_GZRS (or Standard_RAGZRS): the capture storage account then "
+    "survives the loss of a zone and of the region.",
+    level=ADVISORY,
+    schema=PolicyConfigSchema({"skus": _strings("Storage SKUs accepted for a capture archive.", _GEO_ZONE_SKUS)}),
+)
+def prod_capture_geo_zone_redundant(stack: Stack, cfg: dict[str, Any]) -> Iterator[tuple[str, str | None]]:
+    accepted = {s.lower() for s in cfg["skus"]}
+    hubs = [h for h in stack.of_type(EVENT_HUB) if is_true(peek(h.props, "captureDescription.enabled"))]
+    for account in stack.of_type(STORAGE_ACCOUNT):
+        if not any(
+            Stack.linked(h, "captureDescription", account)
+            or same(peek(h.props, "captureDescription.destination.storageAccountResourceId"), peek(account.props, "id"))
+            for h in hubs
+        ):
+            continue
+        sku = text(get(account.props, "sku.name"))
+        if sku.lower() not in accepted:
+            yield (f"{label(account.resource_type, account.name)} archives Event Hubs Capture (usage records) with "
+                   f"{sku or 'no SKU'}: use {' or '.join(cfg['skus'])} (telemetry.capture.storageSku).", account.urn)
+

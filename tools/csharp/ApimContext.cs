@@ -387,16 +387,18 @@ namespace Apim.Policies
     {
         /// <summary>[ref: context.Request.Headers.GetValueOrDefault], [ref: context.Response.Headers
         /// .GetValueOrDefault], [ref: IUrl.Query.GetValueOrDefault], [ref: Jwt.Claims.GetValueOrDefault]:
-        /// the comma-separated values, or defaultValue when the name is not present.</summary>
-        public static string GetValueOrDefault(this IReadOnlyDictionary<string, string[]> values, string name, string defaultValue)
+        /// the comma-separated values, or defaultValue when the name is not present. defaultValue is optional
+        /// (null), as APIM's samples and Microsoft's policy toolkit write `Headers.GetValueOrDefault("name")`.</summary>
+        public static string GetValueOrDefault(this IReadOnlyDictionary<string, string[]> values, string name, string defaultValue = null)
         {
             string[] found;
             return values != null && values.TryGetValue(name, out found) && found != null ? string.Join(",", found) : defaultValue;
         }
 
         /// <summary>[ref: context.Variables.GetValueOrDefault] T GetValueOrDefault&lt;T&gt;(variableName, defaultValue):
-        /// the variable cast to T, or defaultValue when it is not set; throws when the variable is not a T.</summary>
-        public static T GetValueOrDefault<T>(this IReadOnlyDictionary<string, object> variables, string variableName, T defaultValue)
+        /// the variable cast to T, or defaultValue when it is not set; throws when the variable is not a T.
+        /// defaultValue is optional (default(T)), as APIM's samples write `GetValueOrDefault&lt;string&gt;("name")`.</summary>
+        public static T GetValueOrDefault<T>(this IReadOnlyDictionary<string, object> variables, string variableName, T defaultValue = default(T))
         {
             object found;
             return variables.TryGetValue(variableName, out found) ? (T)found : defaultValue;
@@ -413,7 +415,7 @@ namespace Apim.Policies
         /// <summary>GetValueOrDefault on context.Request.MatchedParameters (IReadOnlyDictionary&lt;string, string&gt;):
         /// the parameter's value, or defaultValue. Not in the reference's table, but used by APIM's own policy
         /// samples on MatchedParameters.</summary>
-        public static string GetValueOrDefault(this IReadOnlyDictionary<string, string> parameters, string name, string defaultValue)
+        public static string GetValueOrDefault(this IReadOnlyDictionary<string, string> parameters, string name, string defaultValue = null)
         {
             string found;
             return parameters != null && parameters.TryGetValue(name, out found) ? found : defaultValue;
