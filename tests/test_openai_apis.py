@@ -246,3 +246,10 @@ def test_the_v1_specification_has_the_operations_the_gateway_serves() -> None:
         ("GET", "/responses/{response_id}/input_items"): "listInputItems",
     }
     assert served.items() <= v1_operations().items()
+
+
+def test_a_stored_response_no_account_holds_is_a_404_that_says_so(stack: Recording) -> None:
+    [found] = [f for f in stack.of_type(FRAGMENT) if f.get("id") == "openai-response"]
+    code = found.get("value")
+    branch = code[code.index('"stored-response") {'):]
+    assert branch.index('"ResponseNotFound"') < branch.index('"DeploymentNotFound"')
