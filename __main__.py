@@ -2,6 +2,7 @@
 
 import pulumi
 
+from components.alerts import GatewayAlerts, GatewayAlertsArgs
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs
 from components.content_safety import ContentSafety, ContentSafetyArgs
 from components.gateway_policies import (
@@ -48,6 +49,9 @@ policies = GatewayPolicies(
 if settings.observability.usage_workbook:
     workbook = UsageWorkbook("workbook", UsageWorkbookArgs.from_settings(settings, baseline, openai))
     pulumi.export("usageWorkbookId", workbook.workbook_id)
+if settings.alerts.enabled:
+    # After the policies: they declare the azuremonitor logger and return the header the quota rules read.
+    GatewayAlerts("alerts", GatewayAlertsArgs.from_settings(settings, baseline, openai, policies))
 
 pulumi.export("resourceGroupName", baseline.resource_group_name)
 pulumi.export("apimName", baseline.apim_name)
@@ -60,6 +64,10 @@ pulumi.export(
     "usageEventHub", {"namespace": telemetry.namespace_name, "eventHub": telemetry.event_hub_name}
 )
 
+budgets = {
+    c.name: {"amount": c.monthly_budget.amount, "currency": c.monthly_budget.currency}
+    for c in settings.consumers if c.monthly_budget is not None
+}
 # For app teams: the base URL an OpenAI SDK takes, the deployments, and per consumer its access.
 # openaiBaseUrl: the dated API (AzureOpenAI(azure_endpoint=<it without /openai>)); openaiV1BaseUrl: the v1 API
 # (OpenAI(base_url=<it>)). Model aliases are names either API accepts for a deployment.
@@ -83,6 +91,8 @@ pulumi.export(
             "tokenQuotaPeriod": c.token_quota_period,
             # Tokens a month the consumer's currency budget buys (see README, "Currency budgets").
             "budgetTokenQuota": c.budget_token_quota,
+            # The money behind it, for chargeback's budget burn (python -m tools.chargeback --plan).
+            "monthlyBudget": budgets.get(c.name),
         }
         for c in policies.consumers
     },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -18,10 +19,11 @@ class DiagnosticSettingSpec:
     metrics: bool = True
 
 
-def no_payload_logging() -> apimanagement.HttpMessageDiagnosticArgs:
-    """APIM diagnostics log no headers and no body (prompts, completions), and hide a key sent in the query."""
+def no_payload_logging(headers: Sequence[str] = ()) -> apimanagement.HttpMessageDiagnosticArgs:
+    """APIM diagnostics log no body (prompts, completions), hide a key sent in the query, and log no headers
+    but the non-secret ones named (the alerts read the remaining quota from one)."""
     return apimanagement.HttpMessageDiagnosticArgs(
-        headers=[],
+        headers=list(headers),
         body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0),
         data_masking=apimanagement.DataMaskingArgs(
             query_params=[apimanagement.DataMaskingEntityArgs(value="api-key", mode="Hide")]

@@ -39,6 +39,7 @@ from pulumi_azure_native import apimanagement
 
 from .arm_deployment import arm_deployment
 from .diagnostics import no_payload_logging
+from .gateway_fragments import HEADERS
 
 Surface = Literal["dated", "v1"]
 
@@ -239,6 +240,13 @@ def llm_diagnostic(api_id: str, log_client_ip: bool) -> dict[str, object]:
             "logClientIp": log_client_ip,
             "verbosity": "information",
             "sampling": {"samplingType": "fixed", "percentage": 100},
+            # At API scope this diagnostic replaces the service's: log the one header the quota alerts read
+            # (components/alerts.py), the remaining quota; no other header, no body.
+            "frontend": {
+                "request": _no_payload(),
+                "response": _no_payload(HEADERS.remaining_quota_tokens),
+            },
+            "backend": {"request": _no_payload(), "response": _no_payload()},
             # Token counts for every request; no prompt or completion text (no message bytes).
             "largeLanguageModel": {
                 "logs": "enabled",
@@ -247,6 +255,11 @@ def llm_diagnostic(api_id: str, log_client_ip: bool) -> dict[str, object]:
             },
         },
     }
+
+
+def _no_payload(*headers: str) -> dict[str, object]:
+    return {"headers": list(headers), "body": {"bytes": 0},
+            "dataMasking": {"queryParams": [{"value": "api-key", "mode": "Hide"}]}}
 
 
 def declare_llm_logging(
@@ -258,7 +271,7 @@ def declare_llm_logging(
     apim: pulumi.Resource,
     log_client_ip: bool,
     parent: pulumi.Resource,
-) -> None:
+) -> apimanagement.Logger:
     # The service's Azure Monitor logger (the resource logs' destination); declared so the diagnostic never
     # depends on whether the service created it itself.
     logger = apimanagement.Logger(
@@ -280,3 +293,4 @@ def declare_llm_logging(
         parent=parent,
         depends_on=[logger, *(a.api for a in apis)],
     )
+    return logger
