@@ -125,8 +125,15 @@ def _events(path: str) -> list[dict[str, Any]]:
             {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "gpt-5.4",
              "choices": [], "usage": _usage()},
         ]
+    # The Responses stream as OpenAI documents it: created, the item and its text deltas, completed.
     return [
+        {"type": "response.created", "response": {**_response(), "status": "in_progress", "output": []},
+         "sequence_number": 0},
+        {"type": "response.output_item.added", "output_index": 0, "sequence_number": 1,
+         "item": {"type": "message", "id": "msg_1", "role": "assistant", "status": "in_progress", "content": []}},
+        {"type": "response.content_part.added", "item_id": "msg_1", "output_index": 0, "content_index": 0,
+         "part": {"type": "output_text", "text": "", "annotations": []}, "sequence_number": 2},
         {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "content_index": 0,
-         "delta": "7", "sequence_number": 1, "logprobs": []},
-        {"type": "response.completed", "response": _response(), "sequence_number": 2},
+         "delta": "7", "sequence_number": 3, "logprobs": []},
+        {"type": "response.completed", "response": _response(), "sequence_number": 4},
     ]

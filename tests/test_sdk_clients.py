@@ -204,3 +204,15 @@ def test_every_v1_call_of_the_sdk_is_an_operation_of_the_pinned_v1_specification
             o["method"] == request.method and re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", o["urlTemplate"]), relative)
             for o in operations
         ), (request.method, relative)
+
+
+@pytest.mark.parametrize("example", ["chat", "embeddings", "responses", "entra"])
+def test_each_example_runs_end_to_end_with_the_pinned_sdk(
+    recorder: SdkRecorder, clients: ModuleType, example: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sys.modules.pop(example, None)
+    module = __import__(example)
+    module.sys.argv = [example]
+    module.main()
+    assert recorder.requests, "the example sent nothing"
+    assert capsys.readouterr().out.strip()
