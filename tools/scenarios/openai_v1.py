@@ -134,3 +134,26 @@ def v1_and_dated_calls_each_write_one_usage_record_naming_their_api(target: Targ
     )
     [dated] = control.usage_records()[before:]
     assert (dated["api"], dated["deploymentName"]) == ("dated", deployment), dated
+
+
+@scenario("v1")
+def v1_entra_caller_with_a_bearer_token_is_accepted_as_its_consumer(target: Target) -> None:
+    """OpenAI(base_url=<gateway>/entra/openai/v1/, api_key=<token provider>): the token as Authorization: Bearer."""
+    control = target.need_control()
+    target.need("entra")
+    if target.entra_api_path is None:
+        raise Skip("the stack has no Entra ID callers' API")
+    for consumer in target.consumers.values():
+        chat = [d for d in consumer.deployments if d in target.chat_deployments]
+        if consumer.entra_app_ids and chat:
+            break
+    else:
+        raise Skip("no consumer maps an Entra ID client application to a chat deployment")
+    token = control.entra_token(consumer.entra_app_ids[0])
+    client = OpenAI(base_url=f"{target.base_url}/{target.entra_api_path}/v1/", api_key=token, max_retries=0,
+                    timeout=target.timeout)
+    before = len(control.usage_records())
+    completion = _chat(client, chat[0])
+    assert completion.choices and completion.choices[0].message.content
+    [record] = control.usage_records()[before:]
+    assert (record["api"], record["consumerId"]) == ("v1", f"consumer-{consumer.name}"), record
