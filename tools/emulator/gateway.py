@@ -49,7 +49,9 @@ class Gateway:
     def __init__(self, model: GatewayModel, plan: dict[str, Any]) -> None:
         self.model = model
         self.clock = Clock()
-        self.operations = {a.api_id: specs.operations_for(a.spec_url) for a in model.apis.values()}
+        self.operations = {
+            a.api_id: specs.operations_for(a.spec_url) + specs.declared(a.operations) for a in model.apis.values()
+        }
         masked = {
             r["inputs"]["namedValueId"]
             for r in plan["resources"]

@@ -123,6 +123,8 @@ class Api:
     key_query: str
     spec_url: str
     policy: str | None
+    # Operations the plan declares next to the imported specification (ApiOperation resources).
+    operations: tuple[dict[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,11 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
     if not apis_declared:
         raise PlanError("the plan declares no API")
     policies = {p["apiId"]: p["value"] for p in of("ApiPolicy")}
+    declared: dict[str, list[dict[str, str]]] = {}
+    for op in of("ApiOperation"):
+        declared.setdefault(str(op["apiId"]).rsplit("/", 1)[-1], []).append(
+            {"operationId": op["operationId"], "method": op["method"], "urlTemplate": op["urlTemplate"]}
+        )
     apis: dict[str, Api] = {}
     for a in apis_declared:
         keys = a.get("subscriptionKeyParameterNames") or {}
@@ -288,6 +295,7 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
             key_query=keys.get("query", "subscription-key"),
             spec_url=a.get("value", ""),
             policy=policies.get(a["apiId"]),
+            operations=tuple(declared.get(a["apiId"], [])),
         )
     paths = [api.path for api in apis.values()]
     if len(set(paths)) != len(paths):

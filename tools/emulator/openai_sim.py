@@ -2,8 +2,8 @@
 
 Each serves its own deployments at `/openai/deployments/<name>/{chat/completions,embeddings,completions}` (and,
 the v1 API, `/openai/v1/{chat/completions,embeddings}` with the deployment in the body's model) as the
-2024-10-21 inference API describes them; anything else answers 404 like the service. Behaviour that matters to
-the gateway:
+2024-10-21 inference API describes them, and the Responses API on both paths (tools/emulator/responses.py);
+anything else answers 404 like the service. Behaviour that matters to the gateway:
 - keyless: the account has `disableLocalAuth: true`, so a request with an `api-key` (header or query) is
   refused 401, and a request needs the gateway identity's bearer token for https://cognitiveservices.azure.com;
 - capacity: tokens per minute per deployment from its SKU and capacity (standard SKUs: 1,000 TPM per unit,
@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import tokens
+from . import responses, tokens
 from .clock import Clock
 from .model import Account, Deployment
 from .services import ContentSafety, TokenIssuer
@@ -101,6 +101,7 @@ class SimulatedAccount:
         self.safety_key = safety_key
         self.state = AccountState()
         self.lock = threading.Lock()
+        self.responses = responses.ResponseStore()
         self.deployments = {d.name: d for d in account.deployments}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -114,6 +115,7 @@ class SimulatedAccount:
     def reset(self) -> None:
         with self.lock:
             self.state = AccountState()
+        self.responses.clear()
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -189,6 +191,15 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+        def _serve(self, method: str) -> None:
             parts = urlsplit(self.path)
             query = dict(parse_qsl(parts.query))
             headers = {k.lower(): v for k, v in self.headers.items()}
@@ -206,6 +217,13 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             denied = sim.authenticate(headers, query)
             if denied:
                 self._send(*denied)
+                return
+            responses_path = responses.PATH.fullmatch(parts.path)
+            if responses_path is not None:
+                self._responses(method, responses_path, query, raw, mode)
+                return
+            if method != "POST":
+                self._send(404, _error("404", "Resource not found"))
                 return
             match = re.fullmatch(r"/openai/deployments/([^/]+)/(chat/completions|embeddings|completions)", parts.path)
             # The v1 API (learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle): /openai/v1/..., no
@@ -225,18 +243,7 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             if v1 is None and "api-version" not in query:
                 self._send(400, _error("BadRequest", "Missing required query parameter: api-version"))
                 return
-            if mode.mode == "throttle":
-                self._send(
-                    429,
-                    _error("429", "Requests to the deployment have exceeded the rate limit (simulated)."),
-                    {
-                        "Retry-After": str(math.ceil(mode.retry_after)),
-                        "retry-after-ms": str(int(mode.retry_after * 1000)),
-                    },
-                )
-                return
-            if mode.mode == "error":
-                self._send(mode.status, _error("InternalServerError", "The server had an error (simulated)."))
+            if self._unavailable(mode):
                 return
             try:
                 body = json.loads(raw or b"{}")
@@ -259,6 +266,59 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 self._embeddings(deployment, body)
             else:
                 self._chat(deployment, body)
+
+        def _unavailable(self, mode: Mode) -> bool:
+            """Answers for the control API's throttle and error modes; True when it did."""
+            if mode.mode == "throttle":
+                wait = mode.retry_after
+                self._send(
+                    429,
+                    _error("429", "Requests to the deployment have exceeded the rate limit (simulated)."),
+                    {"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))},
+                )
+                return True
+            if mode.mode == "error":
+                self._send(mode.status, _error("InternalServerError", "The server had an error (simulated)."))
+                return True
+            return False
+
+        def _responses(self, method: str, path: re.Match[str], query: dict[str, str], raw: bytes, mode: Mode) -> None:
+            if path.group(1) is None and "api-version" not in query:
+                self._send(400, _error("BadRequest", "Missing required query parameter: api-version"))
+                return
+            if path.group(2) is not None:
+                if not self._unavailable(mode):
+                    responses.stored_operation(sim.responses, method, path.group(2), path.group(3), self._send)
+                return
+            if method != "POST":
+                self._send(405, _error("MethodNotAllowed", f"{method} is not served here."))
+                return
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                self._send(400, _error("BadRequest", "The request body is not valid JSON."))
+                return
+            named = body.get("model")
+            deployment = sim.deployments.get(named) if isinstance(named, str) else None
+            if deployment is None:
+                self._send(404, _error("DeploymentNotFound", "The API deployment for this resource does not exist."))
+                return
+            if not self._unavailable(mode):
+                responses.create(sim, deployment, body, REPLY.split(" "), self)
+
+        def _events(self, events: list[bytes], deployment: Deployment) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("x-ms-region", REGION_NAMES.get(sim.account.region, sim.account.region))
+            self.send_header("x-ratelimit-remaining-tokens", str(sim.remaining(deployment)))
+            self.end_headers()
+            for data in events:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
 
         def _throttled(self, wait: float) -> None:
             self._send(
@@ -355,17 +415,10 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             usage: dict[str, Any] | None,
             deployment: Deployment,
         ) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.send_header("x-ms-region", REGION_NAMES.get(sim.account.region, sim.account.region))
-            self.send_header("x-ratelimit-remaining-tokens", str(sim.remaining(deployment)))
-            self.end_headers()
+            events: list[bytes] = []
 
             def event(payload: Any) -> None:
-                data = f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
-                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                events.append(f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode())
 
             base = {
                 "id": completion_id,
@@ -394,7 +447,7 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             if usage is not None:
                 event({**base, "choices": [], "usage": usage})
             event("[DONE]")
-            self.wfile.write(b"0\r\n\r\n")
+            self._events(events, deployment)
 
         def _content_safety(self, path: str, headers: dict[str, str], raw: bytes) -> None:
             keyed = sim.safety_key is not None and headers.get("ocp-apim-subscription-key") == sim.safety_key

@@ -66,6 +66,11 @@ def operations_for(spec_url: str) -> tuple[Operation, ...]:
     return tuple(_operation(e) for e in document["operations"])
 
 
+def declared(entries: tuple[dict[str, str], ...]) -> tuple[Operation, ...]:
+    """The operations a plan declares itself (ApiOperation resources), added to the imported ones."""
+    return tuple(_operation(e) for e in entries)
+
+
 def match(operations: tuple[Operation, ...], method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
     """The operation a request path (relative to the API path, starting with /) selects, and its parameters."""
     for operation in operations:

@@ -83,13 +83,18 @@ def response_counts(request_body: str | None, response: Any) -> dict[str, int] |
         # Streams are always estimated: the prompt estimate plus the streamed text's.
         text = ""
         for chunk in response.chunks:
-            payload = chunk.decode(errors="replace").removeprefix("data: ").strip()
+            # Chat chunks are "data: ..." only; Responses events carry an "event: <type>" line first.
+            lines = chunk.decode(errors="replace").splitlines()
+            payload = next((x[6:].strip() for x in lines if x.startswith("data: ")), "")
             if payload and payload != "[DONE]":
                 try:
-                    for choice in json.loads(payload).get("choices", []):
-                        text += (choice.get("delta") or {}).get("content") or ""
+                    event = json.loads(payload)
                 except ValueError:
                     continue
+                for choice in event.get("choices", []):
+                    text += (choice.get("delta") or {}).get("content") or ""
+                if event.get("type") == "response.output_text.delta":
+                    text += str(event.get("delta") or "")
         prompt = estimate_prompt_tokens(body)
         completion = estimate_text_tokens(text)
         return {"prompt": prompt, "completion": completion, "total": prompt + completion}
@@ -99,8 +104,9 @@ def response_counts(request_body: str | None, response: Any) -> dict[str, int] |
         usage = None
     if not isinstance(usage, dict):
         return None
-    prompt = int(usage.get("prompt_tokens", 0))
-    completion = int(usage.get("completion_tokens", 0))
+    # Chat and embeddings name prompt/completion tokens; the Responses API input/output tokens.
+    prompt = int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or usage.get("output_tokens") or 0)
     return {
         "prompt": prompt,
         "completion": completion,

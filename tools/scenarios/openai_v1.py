@@ -9,9 +9,7 @@ from openai import APIStatusError, OpenAI
 
 from .base import Consumer, Skip, Target, scenario
 
-# No Responses API scenario yet: the emulator's simulated accounts have no Responses API, and the live suite
-# (tools.smoke) is tested against the emulator. The requests both SDK clients send for it are checked in
-# tests/test_sdk_clients.py.
+# The Responses API: tools/scenarios/responses.py.
 
 
 def v1_client(target: Target, consumer: Consumer | None = None, *, key_header: bool = True) -> OpenAI:
