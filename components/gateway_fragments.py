@@ -75,6 +75,7 @@ class FragmentIds:
     token_usage_metrics: str = "token-usage-metrics"
     usage_record: str = "usage-record"
     errors: str = "openai-errors"
+    entra_token: str = "entra-token"
     entra_consumers: str = "entra-consumers"
     consumer_required: str = "consumer-required"
     stored_response: str = "openai-stored-response"
@@ -232,14 +233,18 @@ def fragment_documents(args: GatewayPoliciesArgs) -> dict[str, tuple[pulumi.Inpu
         ),
     }
     if args.entra_id.enabled:
-        documents[FRAGMENTS.entra_consumers] = (
+        entra_consumers = [args.consumer_policy(c) for c in args.consumers if c.entra_client_app_ids]
+        documents[FRAGMENTS.entra_token] = (
             render(
-                "entra-consumers",
+                "entra-token",
                 tenant_id=args.entra_id.tenant_id,
                 audiences=args.entra_id.audiences,
-                consumers=[args.consumer_policy(c) for c in args.consumers if c.entra_client_app_ids],
-                headers=HEADERS,
+                consumers=entra_consumers,
             ),
-            "Entra ID callers: token validation and their consumer's limits and allow-list",
+            "Entra ID callers: the token check, before anything else answers",
+        )
+        documents[FRAGMENTS.entra_consumers] = (
+            render("entra-consumers", consumers=entra_consumers, headers=HEADERS),
+            "Entra ID callers: their consumer's limits and allow-list",
         )
     return documents

@@ -11,9 +11,9 @@ from tools.harness import Recording
 from tools.rawxml import to_wellformed
 
 
-def entra_fragment(recording: Recording) -> etree._Element:
+def entra_fragment(recording: Recording, fragment_id: str = "entra-consumers") -> etree._Element:
     fragments = recording.of_type("azure-native:apimanagement:PolicyFragment")
-    [found] = [f for f in fragments if f.get("id") == "entra-consumers"]
+    [found] = [f for f in fragments if f.get("id") == fragment_id]
     return etree.fromstring(to_wellformed(found.get("value")).encode())
 
 
@@ -28,8 +28,8 @@ def product_limit(recording: Recording, product_id: str) -> etree._Element:
 
 def test_every_caller_of_the_entra_api_must_present_a_token_for_the_gateway(prod: Recording) -> None:
     # Unconditional: whether a key sent to a subscription-optional API is ignored or not, no token, no call.
-    fragment = entra_fragment(prod)
-    assert fragment[0].tag == "validate-azure-ad-token"
+    fragment = entra_fragment(prod, "entra-token")
+    assert [e.tag for e in fragment] == ["validate-azure-ad-token"]
     token = fragment.find("validate-azure-ad-token")
     assert token.get("tenant-id") == "11111111-2222-4333-8444-555555555555"
     assert token.get("failed-validation-httpcode") == "401"
@@ -71,11 +71,21 @@ def test_unmapped_applications_are_refused(prod: Recording) -> None:
     assert otherwise.find("return-response/set-status").get("code") == "403"
 
 
-def test_entra_check_runs_right_after_the_request_fragment_in_the_entra_api(prod: Recording) -> None:
-    policy = prod.one("azure-native:apimanagement:ApiPolicy", "policies-entra-api-policy").get("value")
-    root = etree.fromstring(to_wellformed(policy).encode())
-    included = [e.get("fragment-id") for e in root.find("inbound").iter("include-fragment")]
-    assert included[:2] == ["openai-request", "entra-consumers"]
+def test_entra_token_check_runs_first_and_the_consumer_check_after_the_request_fragment(prod: Recording) -> None:
+    # The token first: an unauthenticated caller gets 401 before openai-request could answer an unknown model's
+    # 404 and so tell it which deployment names exist; the consumer (allow-list) after, needing the deployment.
+    for name in ("policies-entra-api-policy", "policies-entra-api-v1-policy"):
+        policy = prod.one("azure-native:apimanagement:ApiPolicy", name).get("value")
+        root = etree.fromstring(to_wellformed(policy).encode())
+        inbound = [e for e in root.find("inbound") if e.tag is not etree.Comment]
+        included = [e.get("fragment-id") for e in inbound if e.tag == "include-fragment"]
+        assert included[:3] == ["entra-token", "openai-request", "entra-consumers"], (name, included)
+        first_answer = next(i for i, e in enumerate(inbound) if e.tag in ("include-fragment", "base"))
+        assert inbound[first_answer].get("fragment-id") == "entra-token", name
+
+
+def test_the_consumer_fragment_no_longer_validates_the_token_a_second_time(prod: Recording) -> None:
+    assert entra_fragment(prod).find(".//validate-azure-ad-token") is None
 
 
 def test_dev_has_no_entra_callers(dev: Recording) -> None:

@@ -143,7 +143,8 @@ def test_weighted_pool_has_one_priority_and_the_given_weights(prod: Recording) -
 
 def test_every_fragment_is_raw_xml_with_a_fragment_root(stack: Recording) -> None:
     fragments = stack.of_type(FRAGMENT)
-    expected = set(vars(FRAGMENTS).values()) - ({FRAGMENTS.entra_consumers} if stack.stack == "dev" else set())
+    entra = {FRAGMENTS.entra_token, FRAGMENTS.entra_consumers}
+    expected = set(vars(FRAGMENTS).values()) - (entra if stack.stack == "dev" else set())
     assert {f.get("id") for f in fragments} >= expected
     for f in fragments:
         assert f.get("format") == "rawxml"
@@ -186,7 +187,9 @@ def test_every_api_carries_the_same_policy_but_for_its_surface_and_path(stack: R
 def test_api_policy_resolves_the_request_before_the_product_policy_runs(stack: Recording) -> None:
     for resource in stack.of_type(API_POLICY):
         api = next(a for a in stack.of_type(API) if a.urn == resource.parent)
-        inbound = document(resource).find("inbound")
+        inbound = list(document(resource).find("inbound"))
+        if api.get("subscriptionRequired") is False:  # Entra ID callers: their token check comes first
+            assert inbound.pop(2).get("fragment-id") == FRAGMENTS.entra_token
         assert [e.tag for e in inbound][:4] == ["set-variable", "set-variable", "include-fragment", "base"]
         assert inbound[0].get("name") == "openai-api"
         assert (inbound[1].get("name"), inbound[1].get("value")) == ("openai-api-path", "/" + api.get("path"))
@@ -206,7 +209,7 @@ def test_api_policy_inherits_the_parent_scopes_except_in_backend(stack: Recordin
 def test_api_policy_waits_for_its_fragments(stack: Recording) -> None:
     for policy in stack.of_type("azure-native:apimanagement:ApiPolicy"):
         for f in stack.of_type(FRAGMENT):
-            if f.get("id") != FRAGMENTS.entra_consumers or "entra" in policy.name:
+            if f.get("id") not in (FRAGMENTS.entra_token, FRAGMENTS.entra_consumers) or "entra" in policy.name:
                 assert stack.depends_on(policy, f)
 
 
@@ -542,7 +545,7 @@ def test_key_callers_have_an_api_that_always_requires_a_key(stack: Recording, su
     assert stack.one(API, KEY_APIS[surface]).get("subscriptionRequired") is True
     policy = document(stack.one(API_POLICY, f"{KEY_APIS[surface]}-policy"))
     included = [e.get("fragment-id") for e in policy.iter("include-fragment")]
-    assert FRAGMENTS.entra_consumers not in included
+    assert FRAGMENTS.entra_consumers not in included and FRAGMENTS.entra_token not in included
 
 
 @pytest.mark.parametrize(("entra", "key", "path"), [
@@ -559,8 +562,10 @@ def test_entra_callers_have_their_own_api_that_never_requires_a_key(
     key_policy = document(prod.one(API_POLICY, f"{key}-policy"))
     included = [e.get("fragment-id") for e in policy.iter("include-fragment")]
     key_included = [e.get("fragment-id") for e in key_policy.iter("include-fragment")]
-    # The same fragments (and so the same counters) as the key API, plus the token check right after the request.
-    assert [f for f in included if f != FRAGMENTS.entra_consumers] == key_included
+    # The same fragments (and so the same counters) as the key API, plus the token check before the request
+    # and the consumer check right after it.
+    assert [f for f in included if f not in (FRAGMENTS.entra_token, FRAGMENTS.entra_consumers)] == key_included
+    assert included.index(FRAGMENTS.entra_token) == included.index(FRAGMENTS.request) - 1 == 0
     assert included.index(FRAGMENTS.entra_consumers) == included.index(FRAGMENTS.request) + 1
     # Products (and so subscriptions) belong to the key APIs only.
     links = {lk.get("apiId") for lk in prod.of_type("azure-native:apimanagement:ProductApiLink")}

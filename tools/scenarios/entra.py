@@ -46,3 +46,29 @@ def entra_caller_of_another_application_tenant_or_audience_is_refused(target: Ta
                 target.url(deployment, entra=True), json=chat_body(), headers={"Authorization": f"Bearer {token}"}
             )
             assert response.status_code in (401, 403), f"{case}: {response.status_code} {response.text[:200]}"
+
+
+@scenario("entra")
+def entra_api_answers_401_before_it_says_whether_a_model_exists(target: Target) -> None:
+    """A caller without a valid token learns nothing about deployment names: 401 for a served and an unknown
+    model alike, on both Entra ID APIs; an authenticated caller still gets the unknown model's 404."""
+    target.need("entra")
+    if target.entra_api_path is None:
+        raise Skip("the stack has no Entra ID callers' API")
+    _, deployment = _mapped(target)
+    entra_v1 = f"/{target.entra_api_path}/v1/chat/completions"
+    with target.http() as http:
+        for model in (deployment, "no-such-deployment"):
+            for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+                dated = http.post(target.url(model, entra=True), json=chat_body(), headers=headers)
+                v1 = http.post(entra_v1, json={**chat_body(), "model": model}, headers=headers)
+                for api, response in (("dated", dated), ("v1", v1)):
+                    assert response.status_code == 401, (api, model, headers, response.status_code, response.text)
+    if target.control is None:
+        return
+    consumer, _ = _mapped(target)
+    token = {"Authorization": f"Bearer {target.control.entra_token(consumer.entra_app_ids[0])}"}
+    with target.http() as http:
+        dated = http.post(target.url("no-such-deployment", entra=True), json=chat_body(), headers=token)
+        v1 = http.post(entra_v1, json={**chat_body(), "model": "no-such-deployment"}, headers=token)
+    assert (dated.status_code, v1.status_code) == (404, 404), (dated.text, v1.text)
