@@ -294,7 +294,7 @@ def test_every_chart_queries_only_tables_the_stack_fills(stack: Recording) -> No
     read = {t for kql in queries(document(stack)).values() for t in TABLES if re.search(rf"\b{t}\b", kql)}
     assert read == set(TABLES)
     for kql in queries(document(stack)).values():
-        first = re.sub(r"^let [^\n]*\n", "", kql).split("\n", 1)[0]
+        first = re.sub(r"^(let [^\n]*\n)+", "", kql).split("\n", 1)[0]
         assert first in TABLES, first
     # AppMetrics: the token metric policy, through API diagnostics with metrics on, into a workspace-based component.
     fragments = {f.get("id"): f.get("value") for f in stack.of_type("azure-native:apimanagement:PolicyFragment")}
@@ -353,3 +353,20 @@ def test_render_rejects_an_unknown_tier() -> None:
 def test_render_is_deterministic() -> None:
     tiers = {"openai-b": "paygo", "openai-a": "ptu"}
     assert render_workbook("/w", API_ID, tiers) == render_workbook("/w", API_ID, dict(reversed(tiers.items())))
+
+
+def test_spillover_share_takes_the_deployment_from_the_llm_log_for_both_apis(stack: Recording) -> None:
+    # The v1 API names the deployment in the body, so the URL has none: the generative AI gateway log's
+    # DeploymentName (https://learn.microsoft.com/azure/azure-monitor/reference/tables/apimanagementgatewayllmlog,
+    # "Deployment name used by client") carries it for both APIs; the dated URL is the fallback for requests
+    # without an LLM log row. The left outer join keeps those requests in the share.
+    kql = query(document(stack), "spillover-requests")
+    assert "summarize LlmDeployment = take_any(DeploymentName) by CorrelationId" in kql
+    assert "join kind=leftouter deployments on CorrelationId" in kql
+    assert 'Deployment = coalesce(LlmDeployment, extract(@"/deployments/([^/?]+)", 1, Url))' in kql
+    # What fills the field: every OpenAI API of the stack, dated and v1, has LLM logging on.
+    logging = stack.one("azure-native:resources:Deployment", "policies-llm-logging").get("properties.template")
+    logged = {r["name"].split("/")[1] for r in logging["resources"]}
+    apis = {a.get("apiId") for a in stack.of_type("azure-native:apimanagement:Api")}
+    assert logged == apis and any(a.endswith("-v1") for a in apis), (logged, apis)
+    assert all(r["properties"]["largeLanguageModel"]["logs"] == "enabled" for r in logging["resources"])
