@@ -201,7 +201,9 @@ def run_scenarios(
     target: Target, redact: Redactor, areas: set[str] | None = None, skipped_areas: set[str] | None = None
 ) -> list[Result]:
     results = []
-    for name, scenario in sorted(SCENARIOS.items()):
+    # The limits area uses up the consumer's minute budget on purpose: it runs last, so every other scenario
+    # has the budget it needs whatever the areas' names.
+    for name, scenario in sorted(SCENARIOS.items(), key=lambda item: (item[1].area == "limits", item[0])):
         if (areas and scenario.area not in areas) or (skipped_areas and scenario.area in skipped_areas):
             continue
         started = time.monotonic()
