@@ -10,6 +10,7 @@ import time
 import uuid
 from collections import deque
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,6 +49,7 @@ SYSTEM_IDENTITY = str(uuid.uuid5(uuid.NAMESPACE_URL, "genai-gateway-emulator:sys
 class Gateway:
     def __init__(self, model: GatewayModel, plan: dict[str, Any]) -> None:
         self.model = model
+        self.plan = plan
         self.clock = Clock()
         self.operations = {a.api_id: specs.operations_for(a.spec_url) for a in model.apis.values()}
         masked = {
@@ -101,8 +103,9 @@ class Gateway:
         self.timings: deque[tuple[float, float]] = deque(maxlen=100_000)
 
     @classmethod
-    def for_stack(cls, stack: str, *, refresh: bool = False) -> Gateway:
-        plan = load_plan(stack, refresh=refresh)
+    def for_stack(cls, stack: str, *, plan_file: Path | None = None) -> Gateway:
+        """The stack's gateway, planned now (or from `plan_file`): see model.load_plan."""
+        plan = load_plan(stack, plan_file=plan_file)
         return cls(read_model(plan), plan)
 
     def close(self) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,18 +242,29 @@ def _arm_backends(deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def load_plan(stack: str, *, plan_dir: Path | None = None, refresh: bool = False) -> dict[str, Any]:
-    """The plan document of the stack, running `python -m tools.plan <stack>` when it is missing."""
-    path = (plan_dir or PROJECT_DIR / "build" / "plan") / f"{stack}.json"
-    if refresh or not path.exists():
-        done = subprocess.run(
-            [sys.executable, "-m", "tools.plan", stack], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
-        )
-        if not path.exists():
-            raise PlanError(
-                f"`python -m tools.plan {stack}` wrote no plan (exit {done.returncode}): {done.stderr[-400:]}"
-            )
-    return json.loads(path.read_text())
+def load_plan(stack: str, *, plan_file: Path | None = None) -> dict[str, Any]:
+    """The plan document of the stack, planned now from its stack file and the program (in process, under the
+    mock engine, as `python -m tools.plan` does), or read from `plan_file` when one is given.
+
+    Never a build/plan/<stack>.json an earlier run left behind: it may predate the stack file or the program
+    (a stale plan once named a model no longer deployed, and the spill-over scenarios skipped unnoticed).
+    """
+    if plan_file is not None:
+        try:
+            document: dict[str, Any] = json.loads(plan_file.read_text())
+        except (OSError, ValueError) as error:
+            raise PlanError(f"cannot read the plan {plan_file}: {error}") from error
+        return document
+    from components.settings import SettingsError
+    from tools.harness import run_stack
+    from tools.plan import plan_document
+    from tools.stack_config import StackFileError
+
+    try:
+        recording = run_stack(stack)
+    except (FileNotFoundError, StackFileError, SettingsError) as error:
+        raise PlanError(f"stack {stack}: {error}") from error
+    return plan_document(recording, [])
 
 
 def read_model(plan: dict[str, Any]) -> GatewayModel:
