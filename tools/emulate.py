@@ -1,8 +1,9 @@
 """`python -m tools.emulate <stack> [--port 8080] [--host 127.0.0.1]`: the stack's gateway, emulated locally.
 
-Plans the stack afresh from its stack file and the program (or reads `--plan FILE`), starts the emulated gateway with the stack's API path
-(`AzureOpenAI(azure_endpoint="http://127.0.0.1:<port>", api_key=<key>, api_version=...)` works unchanged),
-prints the consumers and the control API, and serves until interrupted. See tools/emulator/server.py.
+Plans the stack afresh from its stack file and the program (or reads `--plan FILE`), starts the emulated
+gateway with the stack's API path (`AzureOpenAI(azure_endpoint="http://127.0.0.1:<port>", api_key=<key>,
+api_version=...)` works unchanged), prints the consumers and the control API, and serves until interrupted.
+See tools/emulator/server.py.
 """
 
 from __future__ import annotations
