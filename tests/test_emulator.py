@@ -323,3 +323,15 @@ def test_a_policy_that_reads_a_streamed_body_makes_the_gateway_buffer_the_stream
         assert any("stream was buffered" in e["warnings"] for e in gateway.errors)
     finally:
         gateway.close()
+
+
+def test_llm_logging_is_on_for_the_apis_whose_diagnostic_enables_it_and_only_those() -> None:
+    plan = stack_plan("dev")
+    assert read_model(plan).llm_logging == set(read_model(plan).apis)
+    for resource in plan["resources"]:
+        if not resource["type"].endswith("resources:Deployment"):
+            continue
+        for declared in resource["inputs"]["properties"]["template"]["resources"]:
+            if declared.get("type") == "Microsoft.ApiManagement/service/apis/diagnostics":
+                declared["properties"]["largeLanguageModel"]["logs"] = "disabled"
+    assert read_model(plan).llm_logging == frozenset()

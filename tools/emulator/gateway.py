@@ -25,7 +25,7 @@ from .model import MASKED, GatewayModel, load_plan, read_model
 from .openai_sim import COGNITIVE_AUDIENCE, SimulatedAccount
 from .pipeline import Documents, EmulatorError, Executor, PolicyFailure
 from .policies.limits import Counters
-from .services import ContentSafety, EventHubSink, MetricSink, TokenIssuer, VectorStore
+from .services import ContentSafety, EventHubSink, LlmLog, MetricSink, TokenIssuer, VectorStore
 
 HOP_BY_HOP = {
     "connection",
@@ -74,6 +74,7 @@ class Gateway:
         self.issuer = TokenIssuer(self.clock)
         self.eventhub = EventHubSink()
         self.metrics = MetricSink()
+        self.llm_log = LlmLog()
         self.safety = ContentSafety()
         self.cache = VectorStore(self.clock)
         self.token_counters = Counters()
@@ -118,6 +119,7 @@ class Gateway:
         self.backends.reset()
         self.eventhub.reset()
         self.metrics.reset()
+        self.llm_log.reset()
         self.safety.reset()
         self.cache.reset()
         self.token_counters.reset()
@@ -289,6 +291,7 @@ class Gateway:
         if served is not None:
             self.backends.record(served, status, dict(raw_headers))
         state.served_by = served
+        state.forwarded = True
         streamed = content_type.startswith("text/event-stream")
         if streamed and not buffer_response:
             state.streamed = True
@@ -364,6 +367,10 @@ class Gateway:
         counts = tokens.response_counts(state.request.body, state.response)
         for _, finish in state.finishers:
             finish(counts)
+        if state.api is not None and state.api.api_id in self.model.llm_logging and state.forwarded:
+            row = tokens.llm_log_row(state, self.model.region)
+            if row is not None:
+                self.llm_log.write(row)
 
     def _answer(self, response: Response) -> Answer:
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP]

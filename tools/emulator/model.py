@@ -144,6 +144,8 @@ class GatewayModel:
     loggers: dict[str, Logger]
     accounts: dict[str, Account]
     service_policy: str | None = None  # the global policy (apimanagement:Policy), if the plan sets one
+    # APIs whose diagnostic enables LLM logging (`largeLanguageModel.logs: enabled`): ApiManagementGatewayLlmLog
+    llm_logging: frozenset[str] = frozenset()
 
     @property
     def primary_api(self) -> Api:
@@ -240,6 +242,27 @@ def _arm_backends(deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
             backend_id = match.group(1) if match else name.rsplit("/", 1)[-1]
             found.append({"backendId": backend_id, **_resolve(resource.get("properties") or {}, parameters)})
     return found
+
+
+def _arm_llm_logging(deployments: list[dict[str, Any]]) -> frozenset[str]:
+    """The API ids whose API diagnostic (declared in an ARM deployment: the property needs 2025-09-01-preview)
+    sets `largeLanguageModel.logs` to "enabled", which fills ApiManagementGatewayLlmLog
+    (learn.microsoft.com/azure/templates/microsoft.apimanagement/2025-09-01-preview/service/apis/diagnostics;
+    learn.microsoft.com/azure/api-management/api-management-howto-llm-logs)."""
+    found = set()
+    for deployment in deployments:
+        for resource in ((deployment.get("properties") or {}).get("template") or {}).get("resources", []):
+            if resource.get("type") != "Microsoft.ApiManagement/service/apis/diagnostics":
+                continue
+            llm = (resource.get("properties") or {}).get("largeLanguageModel") or {}
+            if str(llm.get("logs", "")).lower() != "enabled":
+                continue
+            match = _ARM_NAME.match(str(resource.get("name", "")))
+            path = match.group(1) if match else str(resource.get("name", ""))
+            parts = path.split("/")
+            if len(parts) >= 2:
+                found.add(parts[-2])
+    return frozenset(found)
 
 
 def load_plan(stack: str, *, plan_file: Path | None = None) -> dict[str, Any]:
@@ -417,4 +440,5 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
         loggers=loggers,
         accounts=accounts,
         service_policy=next((p["value"] for p in of("Policy")), None),
+        llm_logging=_arm_llm_logging(by_type.get("azure-native:resources:Deployment", [])),
     )

@@ -9,6 +9,7 @@ Control API (JSON):
                                          no valid token
 - GET  /_emulator/usage-records        -> records sent to the usage event hub, oldest first
 - GET  /_emulator/metrics              -> token metrics emitted (name, value, dimensions)
+- GET  /_emulator/llm-logs             -> ApiManagementGatewayLlmLog rows (APIs whose diagnostic enables LLM logs)
 - GET  /_emulator/errors               -> recent policy errors (context.LastError) and warnings, newest last
 - POST /_emulator/clock                {"advance": s}; GET /_emulator/clock -> {"now": ...}
 - POST /_emulator/reset                counters, breakers, sinks, cache and backend modes back to the start
@@ -82,6 +83,9 @@ def control(gateway: Gateway, method: str, path: str, body: Any) -> Any:
         return list(gateway.errors)
     if method == "GET" and route == "/metrics":
         return gateway.metrics.metrics
+    if method == "GET" and route == "/llm-logs":
+        with gateway.llm_log.lock:
+            return list(gateway.llm_log.rows)
     if method == "POST" and route == "/clock":
         return {"now": gateway.clock.advance(float(body.get("advance", 0))).isoformat()}
     if method == "POST" and route == "/reset":

@@ -78,6 +78,11 @@ class Control:
         result: list[dict[str, Any]] = self._call("GET", "/metrics")
         return result
 
+    def llm_logs(self) -> list[dict[str, Any]]:
+        """ApiManagementGatewayLlmLog rows (one per forwarded LLM request of an API with LLM logging)."""
+        result: list[dict[str, Any]] = self._call("GET", "/llm-logs")
+        return result
+
     def errors(self) -> list[dict[str, str]]:
         """Recent policy errors (context.LastError) and warnings of the emulator, newest last."""
         result: list[dict[str, str]] = self._call("GET", "/errors")
