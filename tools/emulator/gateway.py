@@ -277,7 +277,7 @@ class Gateway:
         state.url = Url(parts.scheme or "https", parts.hostname or "", parts.port or 443, target_path, state.url.query)
         headers = [(k, v) for k, v in state.request.headers.items() if k.lower() not in HOP_BY_HOP]
         body = (state.request.body or "").encode() if not state.request.consumed else b""
-        waited = time.perf_counter()
+        waited, sent_at = time.perf_counter(), self.clock.now()
         try:
             status, reason, raw_headers, data = self._exchange(
                 sim.port, state.method, target, parts.hostname or "", headers, body, timeout
@@ -286,6 +286,10 @@ class Gateway:
             raise PolicyFailure("forward-request", "Timeout", "the backend did not answer in time", 504) from None
         finally:
             state.backend_ms += (time.perf_counter() - waited) * 1000.0
+        # A simulated backend's latency passes on the emulator clock: an answer later than forward-request's
+        # timeout is one the gateway stopped waiting for.
+        if (self.clock.now() - sent_at).total_seconds() > timeout:
+            raise PolicyFailure("forward-request", "Timeout", "the backend did not answer in time", 504)
         reply_headers = Headers((k, v) for k, v in raw_headers if k.lower() not in HOP_BY_HOP)
         content_type = reply_headers.get("Content-Type") or ""
         if served is not None:
