@@ -4,6 +4,7 @@ and the handling of one caller request from subscription key to the answer."""
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import threading
 import time
@@ -98,6 +99,8 @@ class Gateway:
         self._connections = threading.local()
         self._tokens: dict[tuple[str, str], tuple[str, datetime]] = {}
         self.requests = 0
+        # Requests arrive through the App Gateway (POST /_emulator/ingress): see _through_app_gateway.
+        self.via_app_gateway = False
         # The policy errors of recent requests (LastError), newest last: what APIM's trace would show.
         self.errors: deque[dict[str, str]] = deque(maxlen=100)
         # (total ms, ms spent waiting for backends) per request, for the benchmark's added latency.
@@ -125,6 +128,7 @@ class Gateway:
         self.token_counters.reset()
         self.rate_counters.reset()
         self.errors.clear()
+        self.via_app_gateway = False
         with self.lock:
             self._tokens.clear()
         for sim in self.sims.values():
@@ -319,9 +323,12 @@ class Gateway:
         client_ip: str,
         host: str,
         port: int,
+        client_port: int = 0,
     ) -> Answer:
         with self.lock:
             self.requests += 1
+        if self.via_app_gateway:
+            client_ip, headers = self._through_app_gateway(client_ip, client_port, headers)
         url = Url.parse_target("https", host, port, target)
         selected = self.model.api_for(url.path)
         found = None
@@ -365,6 +372,26 @@ class Gateway:
                 }
             )
         return self._answer(response)
+
+    def app_gateway_address(self) -> str | None:
+        """The App Gateway instance's private address: the first its subnet can give (Azure reserves the first
+        four addresses of every subnet)."""
+        if self.model.app_gateway_subnet is None:
+            return None
+        return str(ipaddress.ip_network(self.model.app_gateway_subnet, strict=False)[4])
+
+    def _through_app_gateway(
+        self, client_ip: str, client_port: int, headers: list[tuple[str, str]]
+    ) -> tuple[str, list[tuple[str, str]]]:
+        """The request as APIM receives it behind the App Gateway: from the App Gateway's own address, with the
+        client's address and port appended to X-Forwarded-For as the right-most entry (and entries the client
+        sent kept to its left), learn.microsoft.com/azure/application-gateway/how-application-gateway-works."""
+        address = self.app_gateway_address()
+        assert address is not None
+        sent = [v for k, v in headers if k.lower() == "x-forwarded-for"]
+        appended = ", ".join([*sent, f"{client_ip}:{client_port}"])
+        rest = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
+        return address, [*rest, ("X-Forwarded-For", appended)]
 
     def _finish(self, state: RequestState) -> None:
         """End-of-request work of the policies (token accounting, metrics), with the response's token counts."""

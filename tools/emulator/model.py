@@ -146,6 +146,8 @@ class GatewayModel:
     service_policy: str | None = None  # the global policy (apimanagement:Policy), if the plan sets one
     # APIs whose diagnostic enables LLM logging (`largeLanguageModel.logs: enabled`): ApiManagementGatewayLlmLog
     llm_logging: frozenset[str] = frozenset()
+    # The address prefix of the App Gateway's subnet, when an App Gateway (WAF) is the gateway's ingress.
+    app_gateway_subnet: str | None = None
 
     @property
     def primary_api(self) -> Api:
@@ -263,6 +265,18 @@ def _arm_llm_logging(deployments: list[dict[str, Any]]) -> frozenset[str]:
             if len(parts) >= 2:
                 found.add(parts[-2])
     return frozenset(found)
+
+
+def _app_gateway_subnet(by_type: dict[str, list[dict[str, Any]]]) -> str | None:
+    """The address prefix of the subnet the plan's Application Gateway sits in (None without one)."""
+    for gateway in by_type.get("azure-native:network:ApplicationGateway", []):
+        for configuration in gateway.get("gatewayIPConfigurations") or []:
+            subnet_id = str(((configuration or {}).get("subnet") or {}).get("id", ""))
+            name = subnet_id.rsplit("/", 1)[-1]
+            for subnet in by_type.get("azure-native:network:Subnet", []):
+                if subnet.get("subnetName") == name and subnet.get("addressPrefix"):
+                    return str(subnet["addressPrefix"])
+    return None
 
 
 def load_plan(stack: str, *, plan_file: Path | None = None) -> dict[str, Any]:
@@ -441,4 +455,5 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
         accounts=accounts,
         service_policy=next((p["value"] for p in of("Policy")), None),
         llm_logging=_arm_llm_logging(by_type.get("azure-native:resources:Deployment", [])),
+        app_gateway_subnet=_app_gateway_subnet(by_type),
     )
