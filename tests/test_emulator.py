@@ -336,3 +336,24 @@ def test_llm_logging_is_on_for_the_apis_whose_diagnostic_enables_it_and_only_tho
             if declared.get("type") == "Microsoft.ApiManagement/service/apis/diagnostics":
                 declared["properties"]["largeLanguageModel"]["logs"] = "disabled"
     assert read_model(plan).llm_logging == frozenset()
+
+
+def test_the_emulator_plans_the_stack_now_and_reads_a_plan_file_only_when_named(tmp_path: Path) -> None:
+    from tools.emulator.model import load_plan
+
+    planned = load_plan("dev")
+    assert planned["outputs"]["deployments"] == stack_plan("dev")["outputs"]["deployments"]
+    stale = copy.deepcopy(planned)
+    stale["outputs"]["deployments"] = ["gpt-4o-mini"]
+    named = tmp_path / "dev.json"
+    named.write_text(json.dumps(stale))
+    assert load_plan("dev", plan_file=named)["outputs"]["deployments"] == ["gpt-4o-mini"]
+
+
+def test_python_m_tools_emulate_with_a_missing_plan_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools import emulate
+
+    assert emulate.main(["dev", "--plan", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err

@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         product = model.products.get(subscription.scope_id)
         print(f"  {sid.removesuffix('-key'):24} product {product.product_id if product else subscription.scope_id}")
     print(
-        f"Control API: {server.url}/_emulator/ (subscriptions, backends, usage-records, metrics, clock, reset, "
-        "entra-token, content-safety)"
+        f"Control API: {server.url}/_emulator/ (subscriptions, backends, usage-records, llm-logs, metrics, clock, "
+        "reset, entra-token, content-safety, ingress)"
     )
     server.start()
     try:
