@@ -84,3 +84,17 @@ def test_cancel_of_a_completed_response_is_refused() -> None:
     answers: list[tuple[int, dict[str, object]]] = []
     responses.stored_operation(store, "POST", "resp_1", "/cancel", lambda s, b: answers.append((s, b)))
     assert answers[0][0] == 400
+
+
+def test_a_responses_call_has_an_llm_log_row_with_its_usage(target: Target) -> None:
+    control = target.control
+    assert control is not None
+    consumer, deployment = target.chat_consumer()
+    client = target.client(consumer)
+    plain = client.responses.create(model=deployment, input="Hello", max_output_tokens=16)
+    list(client.responses.create(model=deployment, input="Hello", max_output_tokens=16, stream=True))
+    rows = control.llm_logs()[-2:]
+    assert plain.usage is not None
+    assert (rows[0]["PromptTokens"], rows[0]["CompletionTokens"], rows[0]["TotalTokens"]) == (
+        plain.usage.input_tokens, plain.usage.output_tokens, plain.usage.total_tokens)  # fmt: skip
+    assert rows[1]["IsStreamCompletion"] is True and rows[1]["TotalTokens"] == plain.usage.total_tokens

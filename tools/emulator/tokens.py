@@ -129,13 +129,16 @@ def llm_log_row(state: Any, region: str) -> dict[str, Any] | None:
     model = llm_id = None
     if response.chunks is not None:
         for chunk in response.chunks:
-            payload = chunk.decode(errors="replace").removeprefix("data: ").strip()
+            # Chat chunks are "data: ..." only; Responses events carry an "event: <type>" line first.
+            lines = chunk.decode(errors="replace").splitlines()
+            payload = next((x[6:].strip() for x in lines if x.startswith("data: ")), "")
             if not payload or payload == "[DONE]":
                 continue
             try:
                 event = json.loads(payload)
             except ValueError:
                 continue
+            event = event.get("response") or event  # a Responses event wraps the response object
             model = event.get("model") or model
             llm_id = event.get("id") or llm_id
             usage = event.get("usage") or usage
@@ -147,7 +150,9 @@ def llm_log_row(state: Any, region: str) -> dict[str, Any] | None:
         if isinstance(answer, dict):
             usage, model, llm_id = answer.get("usage"), answer.get("model"), answer.get("id")
     usage = usage if isinstance(usage, dict) else {}
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    # Chat and embeddings name prompt/completion tokens, the Responses API input/output tokens.
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+    completion = usage.get("completion_tokens", usage.get("output_tokens"))
     if completion is None and prompt is not None and "embeddings" in state.api_path:
         completion = 0
     return {
