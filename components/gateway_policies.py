@@ -27,6 +27,7 @@ from .gateway_fragments import (
 from .openai_api import ENTRA_API, KEY_API, DeclaredApi, api_specs, declare_api, declare_llm_logging
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
+from .token_telemetry import USAGE_LOGGER_NAME
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
 from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
 
@@ -126,7 +127,8 @@ class GatewayPoliciesArgs:
             apim=baseline.apim,
             identity_client_id=baseline.identity.client_id,
             app_insights_logger_id=baseline.app_insights_logger_id,
-            usage_logger_name=telemetry.usage_logger_name,
+            # A literal in the policy (expressions are not allowed in logger-id): the constant, not the Output.
+            usage_logger_name=USAGE_LOGGER_NAME,
             usage_logger=telemetry.logger,
             accounts=openai.accounts,
             pools=resolve_pools(settings),

@@ -1,0 +1,191 @@
+"""The one mapping from stack settings to component Args.
+
+Components take plain typed Args (ids, names, small records of `pulumi.Input` values) and know nothing of stack
+configuration; this module is the only place that reads the settings models to build them, so the components
+can be reused by other programs (examples/openai-only), from other Pulumi languages (components/ is a Pulumi
+component package) and in landing zones that bring their own network.
+"""
+
+from __future__ import annotations
+
+from components.access import RoleAssignment
+from components.apim_baseline import ApimBaseline, ApimBaselineArgs, ApimService, SubnetPrefixes
+from components.content_safety import ContentSafetyArgs
+from components.diagnostics import DiagnosticSetting
+from components.gateway_policies import GatewayPoliciesArgs, IncludedFragment
+from components.private_openai import INFERENCE_ROLE, ModelDeployment, OpenAIAccount, PrivateOpenAI, PrivateOpenAIArgs
+from components.semantic_cache import SemanticCacheArgs
+from components.settings import AccountSettings, GatewaySettings
+from components.token_telemetry import CaptureOptions, TokenTelemetryHub, TokenTelemetryHubArgs
+from components.usage_workbook import UsageWorkbookArgs
+from components.waf_ingress import WafIngressSpec
+
+
+def stack_tags(settings: GatewaySettings) -> dict[str, str]:
+    return {"environment": settings.environment, "workload": "genai-gateway", **settings.tags}
+
+
+def baseline_args(settings: GatewaySettings) -> ApimBaselineArgs:
+    net, apim, obs = settings.network, settings.apim, settings.observability
+    subnets: SubnetPrefixes = {"apim": str(net.subnets.apim), "private_endpoints": str(net.subnets.private_endpoints)}
+    if net.subnets.app_gateway is not None:
+        subnets["app_gateway"] = str(net.subnets.app_gateway)
+    service: ApimService = {
+        "sku": apim.sku,
+        "capacity": apim.capacity,
+        "zones": list(apim.zones),
+        "network_mode": apim.network_mode,
+        "publisher_name": apim.publisher_name,
+        "publisher_email": apim.publisher_email,
+        "min_api_version": apim.min_api_version,
+    }
+    args: ApimBaselineArgs = {
+        "location": settings.location,
+        "name_prefix": settings.name_prefix,
+        "environment": settings.environment,
+        "address_space": str(net.address_space),
+        "subnets": subnets,
+        "private_endpoint_clients": [str(c) for c in net.private_endpoint_clients],
+        "apim": service,
+        "observability": {
+            "log_retention_days": obs.log_retention_days,
+            "sampling_percentage": obs.sampling_percentage,
+            "verbosity": obs.verbosity,
+            "log_client_ip": obs.log_client_ip,
+        },
+        "tags": stack_tags(settings),
+        "protect_stateful": settings.is_production,
+    }
+    ingress = settings.ingress
+    if ingress.enabled:
+        # Settings validation guarantees the three (components/settings/ingress.py).
+        assert ingress.host_name and ingress.certificate_secret_id and ingress.key_vault_id
+        spec: WafIngressSpec = {
+            "host_name": ingress.host_name,
+            "certificate_secret_id": ingress.certificate_secret_id,
+            "key_vault_id": ingress.key_vault_id,
+            "waf_rule_set": ingress.waf_rule_set,
+            "waf_mode": ingress.waf_mode,
+            "min_capacity": ingress.min_capacity,
+            "max_capacity": ingress.max_capacity,
+            "zones": list(ingress.zones),
+            "role_propagation_seconds": ingress.role_propagation_seconds,
+        }
+        args["ingress"] = spec
+    return args
+
+
+def openai_args(settings: GatewaySettings, baseline: ApimBaseline) -> PrivateOpenAIArgs:
+    roles: list[RoleAssignment] = [
+        {
+            "role": INFERENCE_ROLE,
+            "principal_id": baseline.identity_principal_id,
+            "description": "APIM gateway calls Azure OpenAI with its managed identity (no keys)",
+        }
+    ]
+    if settings.semantic_cache.enabled:
+        # llm-semantic-cache-lookup calls the embeddings backend with the system-assigned identity only.
+        roles.append(
+            {
+                "role": INFERENCE_ROLE,
+                "principal_id": baseline.system_principal_id,
+                "description": "APIM semantic cache embeds prompts with its system-assigned identity",
+                "label": "apim-system",
+            }
+        )
+    # Cognitive Services accounts log to the AzureDiagnostics table only (no resource-specific tables).
+    diagnostics: list[DiagnosticSetting] = [{"workspace_id": baseline.workspace_id, "dedicated_tables": False}]
+    return {
+        "accounts": [_account(a) for a in settings.openai.accounts],
+        "location": settings.location,
+        "name_prefix": settings.name_prefix,
+        "environment": settings.environment,
+        "name_suffix": baseline.name_suffix,
+        "resource_group_name": baseline.resource_group_name,
+        "vnet_id": baseline.vnet_id,
+        "private_endpoint_subnet_id": baseline.private_endpoint_subnet_id,
+        "role_assignments": roles,
+        "diagnostic_settings": diagnostics,
+        "tags": stack_tags(settings),
+        "protect_accounts": settings.is_production,
+    }
+
+
+def _account(account: AccountSettings) -> OpenAIAccount:
+    deployments: list[ModelDeployment] = [
+        {
+            "name": d.name,
+            "model": d.model.name,
+            "version": d.model.version,
+            "sku": d.sku,
+            "capacity": d.capacity,
+            "upgrade_option": d.upgrade_option,
+        }
+        for d in account.deployments
+    ]
+    return {
+        "name": account.name,
+        "location": account.location,
+        "tier": account.tier,
+        "simulated": account.simulated,
+        "deployments": deployments,
+    }
+
+
+def telemetry_args(settings: GatewaySettings, baseline: ApimBaseline) -> TokenTelemetryHubArgs:
+    t = settings.telemetry
+    args: TokenTelemetryHubArgs = {
+        "location": settings.location,
+        "name_prefix": settings.name_prefix,
+        "environment": settings.environment,
+        "name_suffix": baseline.name_suffix,
+        "resource_group_name": baseline.resource_group_name,
+        "vnet_id": baseline.vnet_id,
+        "private_endpoint_subnet_id": baseline.private_endpoint_subnet_id,
+        "workspace_id": baseline.workspace_id,
+        "apim_name": baseline.apim_name,
+        "apim_id": baseline.apim_id,
+        "gateway_principal_id": baseline.identity_principal_id,
+        "gateway_client_id": baseline.identity_client_id,
+        "event_hub": {
+            "capacity": t.event_hub.capacity,
+            "partition_count": t.event_hub.partition_count,
+            "retention_days": t.event_hub.retention_days,
+            "zone_redundant": t.event_hub.zone_redundant,
+        },
+        "tags": dict(baseline.tags),
+        "protect_stateful": settings.is_production,
+    }
+    if t.capture.enabled:
+        capture: CaptureOptions = {
+            "storage_sku": t.capture_sku,
+            "interval_seconds": t.capture.interval_seconds,
+            "size_limit_bytes": t.capture.size_limit_bytes,
+            "deployer_access": t.capture.deployer_access,
+            "deployer_principal_type": t.capture.deployer_principal_type,
+            "role_propagation_seconds": t.capture.role_propagation_seconds,
+        }
+        args["capture"] = capture
+    return args
+
+
+def content_safety_args(settings: GatewaySettings, baseline: ApimBaseline) -> ContentSafetyArgs:
+    return ContentSafetyArgs.from_settings(settings, baseline)
+
+
+def semantic_cache_args(settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI) -> SemanticCacheArgs:
+    return SemanticCacheArgs.from_settings(settings, baseline, openai)
+
+
+def gateway_policies_args(
+    settings: GatewaySettings,
+    baseline: ApimBaseline,
+    openai: PrivateOpenAI,
+    telemetry: TokenTelemetryHub,
+    included: list[IncludedFragment],
+) -> GatewayPoliciesArgs:
+    return GatewayPoliciesArgs.from_settings(settings, baseline, openai, telemetry, included)
+
+
+def usage_workbook_args(settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI) -> UsageWorkbookArgs:
+    return UsageWorkbookArgs.from_settings(settings, baseline, openai)
