@@ -27,9 +27,9 @@ from .gateway_fragments import (
 from .openai_api import ENTRA_API, KEY_API, DeclaredApi, api_specs, declare_api, declare_llm_logging
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
-from .token_telemetry import USAGE_LOGGER_NAME
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
 from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
+from .token_telemetry import USAGE_LOGGER_NAME
 
 API_ID = KEY_API.api_id
 API_PATH = KEY_API.path
