@@ -3,6 +3,7 @@
 import pulumi
 
 import composition
+from components.alerts import GatewayAlerts
 from components.apim_baseline import ApimBaseline
 from components.content_safety import ContentSafety
 from components.gateway_policies import API_PATH, ENTRA_API_PATH, GatewayPolicies, IncludedFragment
@@ -41,6 +42,9 @@ policies = GatewayPolicies(
 if settings.observability.usage_workbook:
     workbook = UsageWorkbook("workbook", composition.usage_workbook_args(settings, baseline, openai))
     pulumi.export("usageWorkbookId", workbook.workbook_id)
+if settings.alerts.enabled:
+    # After the policies: they declare the azuremonitor logger and return the header the quota rules read.
+    GatewayAlerts("alerts", composition.alerts_args(settings, baseline, openai, policies))
 
 pulumi.export("resourceGroupName", baseline.resource_group_name)
 pulumi.export("apimName", baseline.apim_name)
@@ -53,6 +57,10 @@ pulumi.export(
     "usageEventHub", {"namespace": telemetry.namespace_name, "eventHub": telemetry.event_hub_name}
 )
 
+budgets = {
+    c.name: {"amount": c.monthly_budget.amount, "currency": c.monthly_budget.currency}
+    for c in settings.consumers if c.monthly_budget is not None
+}
 # For app teams: the base URL an OpenAI SDK takes, the deployments, and per consumer its access.
 pulumi.export("openaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{API_PATH}"))
 if settings.entra_id.enabled:
@@ -70,6 +78,8 @@ pulumi.export(
             "tokenQuotaPeriod": c.token_quota_period,
             # Tokens a month the consumer's currency budget buys (see README, "Currency budgets").
             "budgetTokenQuota": c.budget_token_quota,
+            # The money behind it, for chargeback's budget burn (python -m tools.chargeback --plan).
+            "monthlyBudget": budgets.get(c.name),
         }
         for c in policies.consumers
     },

@@ -9,10 +9,11 @@ component package) and in landing zones that bring their own network.
 from __future__ import annotations
 
 from components.access import RoleAssignment
+from components.alerts import GatewayAlertsArgs
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs, ApimService, SubnetPrefixes
 from components.content_safety import ContentSafetyArgs
 from components.diagnostics import DiagnosticSetting
-from components.gateway_policies import GatewayPoliciesArgs, IncludedFragment
+from components.gateway_policies import GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
 from components.private_openai import INFERENCE_ROLE, ModelDeployment, OpenAIAccount, PrivateOpenAI, PrivateOpenAIArgs
 from components.semantic_cache import SemanticCacheArgs
 from components.settings import AccountSettings, GatewaySettings
@@ -189,3 +190,9 @@ def gateway_policies_args(
 
 def usage_workbook_args(settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI) -> UsageWorkbookArgs:
     return UsageWorkbookArgs.from_settings(settings, baseline, openai)
+
+
+def alerts_args(
+    settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI, policies: GatewayPolicies
+) -> GatewayAlertsArgs:
+    return GatewayAlertsArgs.from_settings(settings, baseline, openai, policies)

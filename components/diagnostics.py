@@ -1,6 +1,7 @@
 """Azure Monitor diagnostic settings (AVM vocabulary: `diagnostic_settings`): resource logs to Log Analytics."""
 
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
@@ -36,10 +37,11 @@ def diagnostic_setting_spec(record: DiagnosticSetting) -> DiagnosticSettingSpec:
     )
 
 
-def no_payload_logging() -> apimanagement.HttpMessageDiagnosticArgs:
-    """APIM diagnostics log no headers and no body (prompts, completions), and hide a key sent in the query."""
+def no_payload_logging(headers: Sequence[str] = ()) -> apimanagement.HttpMessageDiagnosticArgs:
+    """APIM diagnostics log no body (prompts, completions), hide a key sent in the query, and log no headers
+    but the non-secret ones named (the alerts read the remaining quota from one)."""
     return apimanagement.HttpMessageDiagnosticArgs(
-        headers=[],
+        headers=list(headers),
         body=apimanagement.BodyDiagnosticSettingsArgs(bytes=0),
         data_masking=apimanagement.DataMaskingArgs(
             query_params=[apimanagement.DataMaskingEntityArgs(value="api-key", mode="Hide")]

@@ -325,7 +325,8 @@ class GatewayPolicies(pulumi.ComponentResource):
                     parent=self,
                 )
             )
-        declare_llm_logging(
+        # The service's azuremonitor logger: GatewayAlerts' diagnostic writes through it too.
+        self.azure_monitor_logger = declare_llm_logging(
             self._name,
             declared,
             resource_group_name=args.resource_group_name,

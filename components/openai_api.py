@@ -26,6 +26,7 @@ from pulumi_azure_native import apimanagement
 
 from .arm_deployment import arm_deployment
 from .diagnostics import no_payload_logging
+from .gateway_fragments import HEADERS
 
 # Azure OpenAI inference API, GA 2024-10-21, pinned to a commit of the Azure REST API specs.
 OPENAI_SPEC_URL = (
@@ -144,6 +145,13 @@ def llm_diagnostic(api_id: str, log_client_ip: bool) -> dict[str, object]:
             "logClientIp": log_client_ip,
             "verbosity": "information",
             "sampling": {"samplingType": "fixed", "percentage": 100},
+            # At API scope this diagnostic replaces the service's: log the one header the quota alerts read
+            # (components/alerts.py), the remaining quota; no other header, no body.
+            "frontend": {
+                "request": _no_payload(),
+                "response": _no_payload(HEADERS.remaining_quota_tokens),
+            },
+            "backend": {"request": _no_payload(), "response": _no_payload()},
             # Token counts for every request; no prompt or completion text (no message bytes).
             "largeLanguageModel": {
                 "logs": "enabled",
@@ -152,6 +160,11 @@ def llm_diagnostic(api_id: str, log_client_ip: bool) -> dict[str, object]:
             },
         },
     }
+
+
+def _no_payload(*headers: str) -> dict[str, object]:
+    return {"headers": list(headers), "body": {"bytes": 0},
+            "dataMasking": {"queryParams": [{"value": "api-key", "mode": "Hide"}]}}
 
 
 def declare_llm_logging(
@@ -163,7 +176,7 @@ def declare_llm_logging(
     apim: pulumi.Resource,
     log_client_ip: bool,
     parent: pulumi.Resource,
-) -> None:
+) -> apimanagement.Logger:
     # The service's Azure Monitor logger (the resource logs' destination); declared so the diagnostic never
     # depends on whether the service created it itself.
     logger = apimanagement.Logger(
@@ -185,3 +198,4 @@ def declare_llm_logging(
         parent=parent,
         depends_on=[logger, *(a.api for a in apis)],
     )
+    return logger

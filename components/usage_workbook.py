@@ -29,7 +29,7 @@ from pulumi_azure_native import applicationinsights
 
 from .gateway_policies import API_ID
 from .settings import GatewaySettings
-from .settings.gateway import account_backend_id
+from .settings.gateway import account_backend_id, effective_quota
 
 WORKBOOK_PATH = Path(__file__).resolve().parent.parent / "workbooks" / "usage.workbook.json"
 WORKBOOK_VERSION = "Notebook/1.0"
@@ -60,7 +60,8 @@ def workbook_parameters(document: Mapping[str, Any]) -> dict[str, dict[str, Any]
 
 
 def render_workbook(
-    workspace_id: str, api_id: str, backend_tiers: Mapping[str, str], path: Path = WORKBOOK_PATH
+    workspace_id: str, api_id: str, backend_tiers: Mapping[str, str], path: Path = WORKBOOK_PATH,
+    consumer_quotas: Mapping[str, int] | None = None,
 ) -> str:
     """The workbook's serialized data: the template with its stack-specific parameter values set."""
     for key, tier in backend_tiers.items():
@@ -72,6 +73,8 @@ def render_workbook(
         "ApiId": api_id,
         # A JSON object is also a KQL dynamic literal: `let tiers = dynamic({BackendTiers});`.
         "BackendTiers": json.dumps(dict(sorted(backend_tiers.items())), separators=(",", ":")),
+        # Budget burn: consumer name (the metric's Consumer dimension) -> monthly token quota.
+        "ConsumerQuotas": json.dumps(dict(sorted(_quotas(consumer_quotas or {}).items())), separators=(",", ":")),
     }
     for name, value in values.items():
         if name not in parameters:
@@ -79,6 +82,23 @@ def render_workbook(
         parameters[name]["value"] = value
     document["fallbackResourceIds"] = [workspace_id]
     return json.dumps(document, separators=(",", ":"))
+
+
+def _quotas(quotas: Mapping[str, int]) -> dict[str, int]:
+    for name, tokens in quotas.items():
+        if not _SAFE_KEY.match(name) or not isinstance(tokens, int) or tokens <= 0:
+            raise ValueError(f"consumer quota {name!r}: {tokens!r} is not a consumer name with a positive quota")
+    return dict(quotas)
+
+
+def monthly_quotas(settings: GatewaySettings) -> dict[str, int]:
+    """Monthly token quota of each consumer that has one (a budget's, or the explicit one), by name."""
+    result = {}
+    for c in settings.consumers:
+        quota = effective_quota(c, settings)
+        if quota.tokens and quota.period == "Monthly":
+            result[c.name] = quota.tokens
+    return result
 
 
 def endpoint_host(endpoint: str) -> str:
@@ -101,6 +121,8 @@ class UsageWorkbookArgs:
     # Tier of each account endpoint: the host in the logged backend URL, for requests routed via a pool.
     endpoint_tiers: Sequence[tuple[pulumi.Input[str], str]] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Monthly token quota by consumer name, for the budget-burn chart.
+    consumer_quotas: Mapping[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any = None) -> UsageWorkbookArgs:
@@ -114,6 +136,7 @@ class UsageWorkbookArgs:
             backend_tiers={account_backend_id(a.name): a.tier for a in settings.openai.accounts},
             endpoint_tiers=tuple((a.endpoint, a.tier) for a in openai.accounts) if openai is not None else (),
             tags=dict(baseline.tags),
+            consumer_quotas=monthly_quotas(settings),
         )
 
 
@@ -132,6 +155,7 @@ class UsageWorkbook(pulumi.ComponentResource):
                     **{endpoint_host(e): tier for e, (_, tier) in zip(values[1:], args.endpoint_tiers, strict=True)},
                     **args.backend_tiers,
                 },
+                consumer_quotas=args.consumer_quotas,
             )
         )
         self.workbook = applicationinsights.Workbook(

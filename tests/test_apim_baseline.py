@@ -251,7 +251,7 @@ def test_gateway_identity_may_publish_metrics_to_application_insights(stack: Rec
 
 
 def test_service_diagnostic_sends_metrics_and_never_payloads(stack: Recording) -> None:
-    diagnostic = stack.one("azure-native:apimanagement:Diagnostic")
+    diagnostic = stack.one("azure-native:apimanagement:Diagnostic", "gateway-appinsights-diagnostic")
     logger = stack.one("azure-native:apimanagement:Logger", "gateway-appinsights-logger")
     assert diagnostic.get("diagnosticId") == "applicationinsights"
     assert diagnostic.get("loggerId") == logger.id
@@ -267,8 +267,10 @@ def test_client_ips_are_not_logged_by_default(stack: Recording) -> None:
     diagnostics = stack.of_type("azure-native:apimanagement:Diagnostic") + stack.of_type(
         "azure-native:apimanagement:ApiDiagnostic"
     )
-    # The service's and one per OpenAI API (key callers; with Entra ID callers also theirs).
-    assert len(diagnostics) == 1 + len(stack.of_type("azure-native:apimanagement:Api"))
+    # The service's, one per OpenAI API (key callers; with Entra ID callers also theirs), and with alerts the
+    # service's azuremonitor diagnostic that logs the remaining-quota header.
+    alerts = [d for d in stack.of_type("azure-native:apimanagement:Diagnostic") if d.name == "alerts-azuremonitor"]
+    assert len(diagnostics) == 1 + len(stack.of_type("azure-native:apimanagement:Api")) + len(alerts)
     for diagnostic in diagnostics:
         assert diagnostic.get("logClientIp") is False
     # The LLM logging diagnostics, declared through an ARM template, do not log them either.

@@ -114,8 +114,9 @@ def test_one_application_calls_as_one_consumer(prod_config: dict) -> None:
 
 
 def test_budget_becomes_a_monthly_token_quota_by_the_documented_formula(prod: Recording) -> None:
-    # 100 USD / (0.75 * 2.50 + 0.25 * 15.00 USD per million tokens) for gpt-5.4, the dearer of its models.
-    blended_per_token = (0.75 * 2.50 + 0.25 * 15.00) / 1_000_000
+    # 100 USD / (0.75 * 2.75 + 0.25 * 16.50 USD per million tokens): gpt-5.4 on Data Zone deployments (the
+    # price table), the dearer of its models.
+    blended_per_token = (0.75 * 2.75 + 0.25 * 16.50) / 1_000_000
     expected = math.floor(100 / blended_per_token)
     limit = product_limit(prod, "consumer-customer-support")
     assert (limit.get("token-quota"), limit.get("token-quota-period")) == (str(expected), "Monthly")
@@ -123,7 +124,7 @@ def test_budget_becomes_a_monthly_token_quota_by_the_documented_formula(prod: Re
 
 def test_derived_quota_is_exported_for_app_teams(prod: Recording) -> None:
     consumer = prod.outputs["consumers"]["customer-support"]
-    assert consumer["budgetTokenQuota"] == consumer["tokenQuota"] == 17777777
+    assert consumer["budgetTokenQuota"] == consumer["tokenQuota"] == 16161616
 
 
 def test_an_explicit_quota_caps_the_budget(prod_config: dict) -> None:
@@ -133,7 +134,7 @@ def test_an_explicit_quota_caps_the_budget(prod_config: dict) -> None:
 
     settings = parse(config)
     quota = effective_quota(settings.consumers[0], settings)
-    assert (quota.tokens, quota.period, quota.from_budget) == (1000, "Monthly", 17777777)
+    assert (quota.tokens, quota.period, quota.from_budget) == (1000, "Monthly", 16161616)
 
 
 def test_budget_currency_must_match_the_price_table(prod_config: dict) -> None:
@@ -142,11 +143,14 @@ def test_budget_currency_must_match_the_price_table(prod_config: dict) -> None:
 
 
 def test_budget_needs_a_price_for_every_model_the_consumer_calls(prod_config: dict) -> None:
-    config = with_value(
-        prod_config, "pricing.models", {"gpt-5.4": {"inputPerMillion": 2.5, "outputPerMillion": 15.0}}
-    )
-    [line] = problems(config)
-    assert "pricing.models has no price for model 'text-embedding-3-small'" in line
+    # In a currency the price table is not in, every model needs the stack's own price.
+    config = with_value(prod_config, "pricing.currency", "EUR")
+    config = with_value(config, "consumers.0.monthlyBudget.currency", "EUR")
+    config = with_value(config, "pricing.models", {"gpt-5.4": {"inputPerMillion": 2.5, "outputPerMillion": 15.0}})
+    lines = problems(config)
+    assert lines and all("no price for model 'text-embedding-3-small'" in line for line in lines)
+    assert all("the price table is in USD; set genai-gateway:pricing.models.text-embedding-3-small" in line
+               for line in lines)
 
 
 def test_budget_needs_a_price_table(prod_config: dict) -> None:

@@ -1,4 +1,5 @@
-"""`python -m tools.smoke`: its checks against a local fake gateway, well-behaved and misbehaving; offline."""
+"""`python -m tools.smoke`: the scenario suite run live, here against the emulated dev gateway without its
+control API (exactly what a deployed gateway offers); configuration errors; keys never printed."""
 
 from __future__ import annotations
 
@@ -10,182 +11,104 @@ from typing import Any
 
 import pytest
 
-from tests.fake_gateway import Behaviour, FakeConsumer, FakeGateway, default_consumers
+from tests.emulator_support import emulator
 from tools import smoke
+from tools.emulator.model import load_plan
+from tools.emulator.server import EmulatorServer
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    yield emulator("dev")
 
 
 @pytest.fixture
-def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
-    """Runs the smoke check against a fake (its outputs changed by `edit`): (exit code, stdout + stderr, fake)."""
-    fakes: list[FakeGateway] = []
+def run(server: EmulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str]]:
+    """Runs the smoke check with the emulator's URL and keys as stack outputs (changed by `edit`)."""
+    server.gateway.reset()
+    for sim in server.gateway.sims.values():
+        sim.reset()
 
-    def _run(
-        behaviour: Behaviour | None = None,
-        *extra: str,
-        edit: Callable[[dict[str, Any]], object] | None = None,
-        consumers: dict[str, FakeConsumer] | None = None,
-    ) -> tuple[int, str, FakeGateway]:
-        fake = FakeGateway(behaviour=behaviour or Behaviour())
-        if consumers is not None:
-            fake.consumers = consumers
-        fake.start()
-        fakes.append(fake)
-        outputs = fake.outputs()
+    def _run(*extra: str, edit: Callable[[dict[str, Any]], object] | None = None) -> tuple[int, str]:
+        outputs = dict(load_plan("dev")["outputs"])
+        outputs["openaiBaseUrl"] = f"{server.url}/openai"
+        outputs["consumerKeys"] = server.gateway.model.consumer_keys()
         if edit is not None:
             edit(outputs)
         path = tmp_path / "outputs.json"
         path.write_text(json.dumps(outputs))
-        code = smoke.main(["dev", "--outputs", str(path), "--timeout", "5", "--time-budget", "10", *extra])
+        code = smoke.main(["dev", "--outputs", str(path), "--timeout", "10", *extra])
         captured = capsys.readouterr()
-        return code, captured.out + captured.err, fake
+        return code, captured.out + captured.err
 
-    yield _run
-    for fake in fakes:
-        fake.stop()
+    return _run
 
 
-def row(output: str, check: str) -> str:
-    """The table row of the check whose name starts with `check`."""
-    rows = [line for line in output.splitlines() if line.startswith(check)]
-    assert rows, f"no row for {check!r} in:\n{output}"
+def row(output: str, scenario: str) -> str:
+    rows = [line for line in output.splitlines() if line.startswith(scenario)]
+    assert rows, f"no row for {scenario!r} in:\n{output}"
     return rows[0]
 
 
-def test_every_check_passes_against_a_well_behaved_gateway(run: Any) -> None:
-    code, output, _ = run()
+def test_the_live_suite_passes_against_the_emulated_gateway_except_known_issues(run: Any) -> None:
+    code, output = run()
     assert code == smoke.EXIT_OK, output
-    assert "FAIL" not in output
-    assert "7 passed, 0 failed, 0 skipped" in output
+    assert " FAIL " not in output
+    assert "PASS" in row(output, "routing.chat_completion_reaches_each_allowed_chat_deployment")
+    assert "PASS" in row(output, "streaming.streamed_chat_completion_is_an_event_stream_ending_in_done")
+    assert "PASS" in row(output, "limits.consumer_over_its_tokens_per_minute_gets_429_with_retry_after")
+    assert "KNOWN" in row(output, "routing.unknown_deployment_is_404_deployment_not_found")
 
 
-def test_the_limit_check_uses_the_smallest_limit_among_consumers_allowed_a_chat_deployment(run: Any) -> None:
-    # team-beta has the smallest limit but only an embeddings deployment.
-    _, output, _ = run()
-    assert "team-gamma, 600 tokens/min" in row(output, "over the token limit")
+def test_scenarios_that_need_the_control_api_are_skipped_live(run: Any) -> None:
+    _, output = run("--area", "spillover", "--area", "usage")
+    for line in output.splitlines():
+        if line.startswith(("spillover.", "usage.")):
+            assert "SKIP" in line and "control API" in line, line
 
 
-def test_chat_check_fails_without_the_token_headers(run: Any) -> None:
-    code, output, _ = run(Behaviour(token_headers=False))
+def test_a_misbehaving_gateway_fails_the_check(run: Any, server: EmulatorServer) -> None:
+    for sim in server.gateway.sims.values():
+        sim.state.mode.mode = "error"
+    code, output = run("--area", "routing")
     assert code == smoke.EXIT_FAILED
-    assert row(output, "chat completion").endswith("FAIL")
-    assert "missing x-gateway-remaining-tokens" in row(output, "chat completion")
+    assert "FAIL" in row(output, "routing.chat_completion_reaches_each_allowed_chat_deployment")
 
 
-def test_stream_check_fails_when_the_stream_lacks_done(run: Any) -> None:
-    code, output, _ = run(Behaviour(stream_done=False))
-    assert code == smoke.EXIT_FAILED
-    assert "no data: [DONE]" in row(output, "streamed chat completion")
-    assert row(output, "streamed chat completion").endswith("FAIL")
+def test_keys_are_never_printed(run: Any, server: EmulatorServer) -> None:
+    for sim in server.gateway.sims.values():
+        sim.state.mode.mode = "error"
+    _, output = run()
+    for key in server.gateway.model.consumer_keys().values():
+        assert key not in output
 
 
-def test_stream_check_fails_on_a_content_type_other_than_event_stream(run: Any) -> None:
-    code, output, _ = run(Behaviour(stream_content_type="application/json"))
-    assert code == smoke.EXIT_FAILED
-    assert "content type application/json" in row(output, "streamed chat completion")
+def test_missing_consumer_keys_are_a_configuration_error(run: Any, server: EmulatorServer) -> None:
+    before = server.gateway.requests
+    code, output = run(edit=lambda o: o.pop("consumerKeys"))
+    assert code == smoke.EXIT_USAGE
+    assert "lack consumerKeys" in output
+    assert server.gateway.requests == before
 
 
-def test_stream_check_passes_without_a_usage_chunk(run: Any) -> None:
-    code, output, _ = run(Behaviour(stream_usage=False))
-    assert code == smoke.EXIT_OK, output
-    assert "no usage chunk" in row(output, "streamed chat completion")
+def test_masked_consumer_keys_are_a_configuration_error(run: Any) -> None:
+    code, output = run(edit=lambda o: o.update(consumerKeys=dict.fromkeys(o["consumerKeys"], "[secret]")))
+    assert code == smoke.EXIT_USAGE
+    assert "--show-secrets" in output
 
 
-def test_key_checks_fail_when_the_gateway_serves_requests_without_a_valid_key(run: Any) -> None:
-    code, output, _ = run(Behaviour(require_key=False))
-    assert code == smoke.EXIT_FAILED
-    assert row(output, "request without an api-key").endswith("FAIL")
-    assert row(output, "request with a wrong api-key").endswith("FAIL")
-
-
-def test_allow_list_checks_fail_when_the_gateway_does_not_enforce_the_allow_list(run: Any) -> None:
-    code, output, _ = run(Behaviour(enforce_allow_list=False))
-    assert code == smoke.EXIT_FAILED
-    assert row(output, "deployment outside the allow-list").endswith("FAIL")
-    unknown = row(output, "unknown deployment")
-    assert "404 DeploymentNotFound" in unknown and unknown.endswith("FAIL")
-
-
-def test_allow_list_check_is_skipped_when_every_consumer_may_call_every_deployment(run: Any) -> None:
-    consumers = default_consumers()
-    for consumer in consumers.values():
-        consumer.deployments = ["gpt-5.4", "text-embedding-3-small"]
-    code, output, _ = run(None, consumers=consumers)
-    assert code == smoke.EXIT_OK, output
-    assert row(output, "deployment outside the allow-list").endswith("SKIP")
-
-
-def test_limit_check_fails_on_a_429_without_retry_after(run: Any) -> None:
-    code, output, _ = run(Behaviour(retry_after=False))
-    assert code == smoke.EXIT_FAILED
-    assert "no Retry-After header" in row(output, "over the token limit")
-
-
-def test_limit_check_fails_on_a_429_with_another_error_code(run: Any) -> None:
-    code, output, _ = run(Behaviour(error_code_429="RateLimitExceeded"))
-    assert code == smoke.EXIT_FAILED
-    assert "error code RateLimitExceeded" in row(output, "over the token limit")
-
-
-def test_limit_check_reports_not_reached_with_the_tokens_sent_when_the_gateway_never_throttles(run: Any) -> None:
-    code, output, _ = run(Behaviour(throttle=False), "--max-requests", "4")
-    limit = row(output, "over the token limit")
-    assert code == smoke.EXIT_FAILED
-    assert "not reached: 4 request(s)" in limit and limit.endswith("FAIL")
-    assert "~8" in limit and "tokens sent" in limit  # 4 x (prompt of ~218 + 5 completion tokens)
-
-
-def test_keys_are_masked_even_when_the_gateway_echoes_them(run: Any) -> None:
-    _, output, fake = run(Behaviour(echo_key=True))
-    for consumer in fake.consumers.values():
-        assert consumer.key not in output
-    assert "(api-key ***)" in output  # the wrong key, echoed in the 401 message, masked too
-    assert "-key-" not in output  # not even the start of a key cut short in a message
-
-
-def test_keys_are_masked_in_transport_errors(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: smoke.Gateway, deployment: str, key: str | None, payload: dict[str, Any]) -> Any:
-        raise ConnectionResetError(f"connection reset while sending api-key {key}")
-
-    monkeypatch.setattr(smoke.Gateway, "_open", broken)
-    code, output, fake = run()
-    assert code == smoke.EXIT_FAILED
-    assert "ConnectionResetError: connection reset while sending api-key ***" in output
-    for consumer in fake.consumers.values():
-        assert consumer.key not in output
+def test_plain_http_to_a_remote_host_is_refused(run: Any) -> None:
+    code, output = run(edit=lambda o: o.update(openaiBaseUrl="http://gateway.example.com/openai"))
+    assert code == smoke.EXIT_USAGE
+    assert "plain http" in output
 
 
 def test_outputs_are_read_from_the_outputs_file_without_the_pulumi_cli(
     run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(smoke.shutil, "which", lambda _: pytest.fail("the CLI must not be looked up"))
-    code, output, fake = run()
+    code, _ = run("--area", "routing")
     assert code == smoke.EXIT_OK
-    assert fake.base_url in output
-
-
-def test_missing_consumer_keys_are_a_configuration_error(run: Any) -> None:
-    code, output, fake = run(None, edit=lambda o: o.pop("consumerKeys"))
-    assert code == smoke.EXIT_USAGE
-    assert "lack consumerKeys" in output
-    assert fake.requests == 0
-
-
-def test_masked_consumer_keys_are_a_configuration_error(run: Any) -> None:
-    code, output, _ = run(None, edit=lambda o: o.update(consumerKeys=dict.fromkeys(o["consumerKeys"], "[secret]")))
-    assert code == smoke.EXIT_USAGE
-    assert "--show-secrets" in output
-
-
-def test_plain_http_to_a_remote_host_is_refused(run: Any) -> None:
-    code, output, _ = run(None, edit=lambda o: o.update(openaiBaseUrl="http://gateway.example.com/openai"))
-    assert code == smoke.EXIT_USAGE
-    assert "plain http" in output
-
-
-def test_a_deployment_outside_the_consumers_allow_list_is_a_usage_error(run: Any) -> None:
-    code, output, _ = run(None, "--consumer", "team-gamma", "--deployment", "text-embedding-3-small")
-    assert code == smoke.EXIT_USAGE
-    assert "not in team-gamma's allow-list" in output
 
 
 def test_a_missing_pulumi_cli_is_a_configuration_error(

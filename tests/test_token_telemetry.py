@@ -216,7 +216,7 @@ def test_logger_waits_for_the_sender_role_and_private_dns(stack: Recording) -> N
 
 
 def test_token_metrics_reach_application_insights_through_the_baseline_diagnostic(stack: Recording) -> None:
-    diagnostic = stack.one("azure-native:apimanagement:Diagnostic")
+    diagnostic = stack.one("azure-native:apimanagement:Diagnostic", "gateway-appinsights-diagnostic")
     assert diagnostic.get("diagnosticId") == "applicationinsights"
     assert diagnostic.get("metrics") is True
     # One Application Insights logger for the service: the telemetry hub adds only the Event Hub logger (the

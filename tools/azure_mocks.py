@@ -50,6 +50,9 @@ ARM_IDS: dict[str, str] = {
     "azure-native:applicationinsights:Component": _RG + "Microsoft.Insights/components/{resourceName}",
     "azure-native:applicationinsights:Workbook": _RG + "Microsoft.Insights/workbooks/{resourceName}",
     "azure-native:monitor:DiagnosticSetting": "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
+    "azure-native:monitor:ActionGroup": _RG + "Microsoft.Insights/actionGroups/{actionGroupName}",
+    "azure-native:monitor:ScheduledQueryRule": _RG + "Microsoft.Insights/scheduledQueryRules/{ruleName}",
+    "azure-native:monitor:MetricAlert": _RG + "Microsoft.Insights/metricAlerts/{ruleName}",
     "azure-native:authorization:RoleAssignment": "{scope}/providers/Microsoft.Authorization/roleAssignments/"
     "{roleAssignmentName}",
     "azure-native:cognitiveservices:Account": _RG + "Microsoft.CognitiveServices/accounts/{accountName}",

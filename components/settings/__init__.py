@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .alerts import AlertSettings
 from .apim import ApimSettings
 from .base import PROJECT, Model, Problem, SettingsError, shown
 from .content_safety import ContentSafetySettings
@@ -35,6 +36,7 @@ from .telemetry import TelemetrySettings
 __all__ = [
     "PROJECT",
     "AccountSettings",
+    "AlertSettings",
     "ApimSettings",
     "ConsumerSettings",
     "ContentSafetySettings",
@@ -79,6 +81,7 @@ class GatewaySettings(Model):
     consumers: list[ConsumerSettings] = Field(min_length=1)
     entra_id: EntraIdSettings = Field(default_factory=EntraIdSettings)
     pricing: PricingSettings | None = None
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @property
     def is_production(self) -> bool:

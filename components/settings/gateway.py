@@ -9,9 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, PositiveFloat
 
 from .base import Model, Problem
+from .prices import SKU_TYPES, DeploymentType, TokenPrice, load_price_table, model_family
 
 if TYPE_CHECKING:
     from . import GatewaySettings
@@ -24,6 +25,7 @@ CURRENCY = r"^[A-Z]{3}$"
 ISO_DURATION = r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$"
 NAME = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 MAX_POOL_MEMBERS = 30
+PRICE_TABLE_NAME = "pricing/prices.json"
 # Priority spill-over: provisioned capacity first, pay-as-you-go below it (lower number = served first).
 TIER_PRIORITY = {"ptu": 1, "paygo": 2}
 
@@ -137,22 +139,60 @@ class TokenLimitSettings(Model):
 
 
 class ModelPrice(Model):
+    """A stack's own price of a model (per million tokens), for every deployment type; overrides the table."""
+
     input_per_million: float = Field(gt=0)
-    output_per_million: float = Field(gt=0)
+    # None for embeddings, which bill input tokens only.
+    output_per_million: float | None = Field(None, gt=0)
+    cached_input_per_million: float | None = Field(None, ge=0)
+    reasoning_per_million: float | None = Field(None, ge=0)
+
+    @property
+    def price(self) -> TokenPrice:
+        return TokenPrice(self.input_per_million, self.output_per_million, self.cached_input_per_million,
+                          self.reasoning_per_million)
 
 
 class PricingSettings(Model):
-    """Prices per million tokens by model name, in one currency, for converting budgets into token quotas."""
+    """The stack's currency and its departures from the price table (`pricing/prices.json`).
+
+    Prices come from the table unless `models` names the model (a negotiated price, or a currency other than
+    the table's); the table is used only when its currency is the stack's, since no exchange rates are applied.
+    """
 
     currency: str = Field(pattern=CURRENCY)
     # Share of prompt (input) tokens in a consumer's traffic, to blend input and output prices.
     prompt_share: float = Field(0.75, ge=0, le=1)
     models: dict[str, ModelPrice] = Field(default_factory=dict)
+    # Effective price of one PTU for one hour by deployment type (e.g. with a monthly or yearly reservation).
+    provisioned_per_ptu_hour: dict[DeploymentType, PositiveFloat] = Field(default_factory=dict)
 
-    def blended_per_token(self, model: str) -> float:
-        price = self.models[model]
-        per_million = self.prompt_share * price.input_per_million + (1 - self.prompt_share) * price.output_per_million
-        return per_million / 1_000_000
+    def token_price(self, model: str, sku: str, region: str | None) -> TokenPrice | None:
+        """Price of `model` (any version) as deployed with `sku` in `region`; None if neither source has one.
+
+        A provisioned SKU gets the pay-as-you-go price of its deployment type: what its tokens would cost if
+        they spilled over (the PTU itself is paid by the hour, see `ptu_per_hour`); where the table has no such
+        offer, the model's dearest pay-as-you-go price, so a budget never buys more than it pays for.
+        """
+        override = self.models.get(model) or self.models.get(model_family(model))
+        if override is not None:
+            return override.price
+        table = load_price_table()
+        if table.currency != self.currency:
+            return None
+        kind, provisioned = SKU_TYPES[sku]
+        found = table.token_price(model, kind, region)
+        if found is None and provisioned:
+            # No pay-as-you-go offer of that type there (gpt-5.4 has no regional one): the model's dearest.
+            found = table.dearest_price(model, self.prompt_share)
+        return found
+
+    def ptu_per_hour(self, sku: str, region: str | None) -> float | None:
+        kind = SKU_TYPES[sku][0]
+        if kind in self.provisioned_per_ptu_hour:
+            return self.provisioned_per_ptu_hour[kind]
+        table = load_price_table()
+        return table.ptu_per_hour(kind, region) if table.currency == self.currency else None
 
 
 class BudgetSettings(Model):
@@ -241,10 +281,14 @@ def _budget_problems(c: ConsumerSettings, at: str, whole: GatewaySettings) -> It
     if c.monthly_budget.currency != pricing.currency:
         yield Problem(f"{at}.monthlyBudget.currency", repr(c.monthly_budget.currency),
                       f"must be the pricing currency {pricing.currency!r} (no exchange rates are applied)")
-    for model in sorted(models_of(c, whole)):
-        if model not in pricing.models:
+    table = load_price_table()
+    for model, sku, region in sorted(priced_deployments(c, whole)):
+        if pricing.token_price(model, sku, region) is None:
+            why = (f"the price table is in {table.currency}" if table.currency != pricing.currency
+                   else f"the price table ({PRICE_TABLE_NAME}) has no {SKU_TYPES[sku][0]} price in {region}")
             yield Problem(f"{at}.monthlyBudget", str(c.monthly_budget.amount),
-                          f"pricing.models has no price for model {model!r}")
+                          f"no price for model {model!r} ({sku} in {region}): {why}; "
+                          f"set genai-gateway:pricing.models.{model}")
     if c.token_quota_period not in (None, "Monthly"):
         yield Problem(f"{at}.tokenQuotaPeriod", repr(c.token_quota_period),
                       "a monthly budget needs tokenQuotaPeriod Monthly or none")
@@ -252,8 +296,14 @@ def _budget_problems(c: ConsumerSettings, at: str, whole: GatewaySettings) -> It
 
 def models_of(c: ConsumerSettings, whole: GatewaySettings) -> set[str]:
     """Model names behind the deployments a consumer may call."""
+    return {model for model, _, _ in priced_deployments(c, whole)}
+
+
+def priced_deployments(c: ConsumerSettings, whole: GatewaySettings) -> set[tuple[str, str, str]]:
+    """(model, SKU, region) of every account deployment a consumer may call: what its tokens are priced by."""
     return {
-        d.model.name for a in whole.openai.accounts for d in a.deployments if d.name in c.deployments
+        (d.model.name, d.sku, a.location)
+        for a in whole.openai.accounts for d in a.deployments if d.name in c.deployments
     }
 
 
@@ -268,13 +318,17 @@ class TokenQuota:
 def effective_quota(c: ConsumerSettings, whole: GatewaySettings) -> TokenQuota:
     """The consumer's token quota: the explicit one, the budget's, or the smaller of both (monthly).
 
-    Budget quota = floor(amount / max over the consumer's models of the blended price per token), where
-    blended price = promptShare * input price + (1 - promptShare) * output price (per million / 1e6).
-    Using the most expensive model keeps the spend within budget whatever mix the consumer calls.
+    Budget quota = floor(amount / max over the consumer's deployments of the blended price per token), where
+    blended price = promptShare * input price + (1 - promptShare) * output price (per million / 1e6), each
+    deployment priced by its model, deployment type and region (`PricingSettings.token_price`: the stack's
+    override, else the price table). The most expensive one keeps the spend within budget whatever mix the
+    consumer calls; cached input is priced as plain input here, so the quota never overestimates.
     """
     if c.monthly_budget is None or whole.pricing is None:
         return TokenQuota(c.token_quota, c.token_quota_period)
-    price = max(whole.pricing.blended_per_token(m) for m in models_of(c, whole))
+    pricing = whole.pricing
+    prices = [pricing.token_price(m, sku, region) for m, sku, region in priced_deployments(c, whole)]
+    price = max(p.blended_per_token(pricing.prompt_share) for p in prices if p is not None)
     from_budget = math.floor(c.monthly_budget.amount / price)
     tokens = min(from_budget, c.token_quota) if c.token_quota else from_budget
     return TokenQuota(tokens, "Monthly", from_budget)

@@ -1,0 +1,1 @@
+"""Chargeback: priced usage per consumer from the gateway's captured usage records (`python -m tools.chargeback`)."""

@@ -1,0 +1,309 @@
+"""The state of one request as it moves through the pipeline, and its snapshot for the C# host.
+
+The snapshot's shape is read by ApimRuntime.cs (Context.From); variables keep their .NET type across
+expressions through the typed encoding `{"t": ..., "v": ...}` (see ApimRuntime.cs).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+INT32 = (-(2**31), 2**31 - 1)
+
+
+@dataclass(frozen=True)
+class JsonValue:
+    """A JToken a variable holds (its JSON text)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class JwtValue:
+    """A Jwt a variable holds (the token as sent)."""
+
+    raw: str
+
+
+@dataclass(frozen=True)
+class GuidValue:
+    text: str
+
+
+def encode(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"t": "null", "v": None}
+    if isinstance(value, bool):
+        return {"t": "bool", "v": value}
+    if isinstance(value, int):
+        return {"t": "int" if INT32[0] <= value <= INT32[1] else "long", "v": value}
+    if isinstance(value, float):
+        return {"t": "double", "v": value}
+    if isinstance(value, str):
+        return {"t": "string", "v": value}
+    if isinstance(value, JsonValue):
+        return {"t": "json", "v": value.text}
+    if isinstance(value, JwtValue):
+        return {"t": "jwt", "v": value.raw}
+    if isinstance(value, GuidValue):
+        return {"t": "guid", "v": value.text}
+    if isinstance(value, datetime):
+        return {"t": "datetime", "v": value.isoformat()}
+    raise TypeError(f"cannot pass a {type(value).__name__} to a policy expression")
+
+
+def decode(typed: dict[str, Any]) -> Any:
+    kind, value = typed["t"], typed.get("v")
+    if kind in ("null", "string", "bool", "int", "long", "double"):
+        return value
+    value = str(value)
+    if kind == "json":
+        return JsonValue(value)
+    if kind == "jwt":
+        return JwtValue(value)
+    if kind == "guid":
+        return GuidValue(value)
+    if kind == "datetime":
+        return datetime.fromisoformat(value)
+    if kind == "timespan":
+        return float(value) / 1000.0
+    raise TypeError(f"unknown typed value {kind!r}")
+
+
+def as_text(value: Any) -> str:
+    """A value as APIM writes it into a header, query parameter or body (.NET ToString)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, JsonValue):
+        return value.text
+    if isinstance(value, JwtValue):
+        return value.raw
+    if isinstance(value, GuidValue):
+        return value.text
+    return str(value)
+
+
+class Headers:
+    """Case-insensitive multi-valued headers that keep the name as first written."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: dict[str, tuple[str, list[str]]] = {}
+        for name, value in items:
+            self.append(name, value)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        found = self._items.get(name.lower())
+        return ",".join(found[1]) if found else default
+
+    def values(self, name: str) -> list[str]:
+        found = self._items.get(name.lower())
+        return list(found[1]) if found else []
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def set(self, name: str, values: list[str]) -> None:
+        self._items[name.lower()] = (name, list(values))
+
+    def append(self, name: str, value: str) -> None:
+        key = name.lower()
+        if key in self._items:
+            self._items[key][1].append(value)
+        else:
+            self._items[key] = (name, [value])
+
+    def delete(self, name: str) -> None:
+        self._items.pop(name.lower(), None)
+
+    def items(self) -> Iterator[tuple[str, str]]:
+        for name, values in self._items.values():
+            for value in values:
+                yield name, value
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {name: list(values) for name, values in self._items.values()}
+
+    def copy(self) -> Headers:
+        copy = Headers()
+        for name, values in self._items.values():
+            copy.set(name, values)
+        return copy
+
+
+@dataclass
+class Url:
+    scheme: str
+    host: str
+    port: int
+    path: str
+    query: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def parse_target(cls, scheme: str, host: str, port: int, target: str) -> Url:
+        path, _, query = target.partition("?")
+        return cls(scheme, host, port, path, parse_qsl(query, keep_blank_values=True))
+
+    def query_string(self) -> str:
+        return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in self.query)
+
+    def target(self) -> str:
+        query = self.query_string()
+        return self.path + (f"?{query}" if query else "")
+
+    def snapshot(self) -> dict[str, Any]:
+        query: dict[str, list[str]] = {}
+        for k, v in self.query:
+            query.setdefault(k, []).append(v)
+        return {"scheme": self.scheme, "host": self.host, "port": self.port, "path": self.path, "query": query}
+
+
+@dataclass
+class Message:
+    """A request or response as policies see it. `chunks` holds a streamed body still to be relayed."""
+
+    headers: Headers
+    body: str | None = None
+    chunks: list[bytes] | None = None
+    consumed: bool = False
+
+
+@dataclass
+class Response(Message):
+    status: int = 200
+    reason: str = "OK"
+
+
+@dataclass
+class LastError:
+    source: str
+    reason: str
+    message: str
+    section: str
+    scope: str = ""
+    path: str = ""
+    policy_id: str = ""
+
+
+@dataclass
+class RequestState:
+    """Everything the policies read and write for one request."""
+
+    method: str
+    url: Url
+    original_url: Url
+    request: Message
+    ip_address: str
+    timestamp: datetime
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    matched: dict[str, str] = field(default_factory=dict)
+    api: Any = None  # model.Api the request's path selected
+    api_path: str = ""  # the request path after the API's path (what the operation's URL template matched)
+    operation: Any = None  # specs.Operation
+    subscription: Any = None  # model.Subscription (with the key used)
+    subscription_key: str | None = None
+    product: Any = None  # model.Product
+    response: Response | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    last_error: LastError | None = None
+    backend_id: str | None = None
+    backend_url: str | None = None
+    section: str = "inbound"
+    # Work a policy leaves for the end of the request (token accounting, metrics, cache store), in order.
+    finishers: list[Any] = field(default_factory=list)
+    # Work a policy does when a buffered response arrives, before outbound (token counts from its usage).
+    on_response: list[Any] = field(default_factory=list)
+    served_by: str | None = None  # the Single backend that answered
+    streamed: bool = False
+    warnings: list[str] = field(default_factory=list)
+    cache_hit: bool = False
+    backend_ms: float = 0.0  # time spent waiting for backends (forward-request, cache, content safety)
+    cache_pending: Any = None  # (partition, vector) of a cache miss, for llm-semantic-cache-store
+    chain: list[Any] = field(default_factory=list)  # the scopes' policy roots, innermost first
+
+    def snapshot(self, gateway: Any, elapsed_ms: float) -> dict[str, Any]:
+        api = self.api
+        op = self.operation
+        sub = self.subscription
+        product = self.product
+        response = self.response
+        return {
+            "api": {
+                "id": api.api_id,
+                "name": api.name,
+                "path": api.path,
+                "protocols": list(api.protocols),
+                "serviceUrl": None,
+                "subscriptionKeyHeader": api.key_header,
+                "subscriptionKeyQuery": api.key_query,
+            },
+            "deployment": {"region": gateway.region, "serviceName": gateway.service_name},
+            "requestId": self.request_id,
+            "timestamp": self.timestamp.isoformat(),
+            "elapsedMs": elapsed_ms,
+            "operation": None
+            if op is None
+            else {"id": op.operation_id, "method": op.method, "name": op.operation_id, "urlTemplate": op.url_template},
+            "product": None
+            if product is None
+            else {
+                "id": product.product_id,
+                "name": product.name,
+                "approvalRequired": product.approval_required,
+                "subscriptionRequired": product.subscription_required,
+                "subscriptionLimit": product.subscriptions_limit,
+            },
+            "subscription": None
+            if sub is None
+            else {
+                "id": sub.sid,
+                "name": sub.display_name,
+                "key": self.subscription_key,
+                "primaryKey": sub.primary_key,
+                "secondaryKey": sub.secondary_key,
+                "createdDate": self.timestamp.isoformat(),
+            },
+            "request": {
+                "method": self.method,
+                "url": self.url.snapshot(),
+                "originalUrl": self.original_url.snapshot(),
+                "headers": self.request.headers.as_dict(),
+                "ipAddress": self.ip_address,
+                "matchedParameters": dict(self.matched),
+                "body": None if self.request.consumed else self.request.body,
+            },
+            "response": None
+            if response is None
+            else {
+                "statusCode": response.status,
+                "statusReason": response.reason,
+                "headers": response.headers.as_dict(),
+                "body": None if response.consumed else _response_text(response),
+            },
+            "lastError": None
+            if self.last_error is None
+            else {
+                "source": self.last_error.source,
+                "reason": self.last_error.reason,
+                "message": self.last_error.message,
+                "scope": self.last_error.scope,
+                "section": self.last_error.section,
+                "path": self.last_error.path,
+                "policyId": self.last_error.policy_id,
+            },
+            "variables": {k: encode(v) for k, v in self.variables.items()},
+        }
+
+
+def _response_text(response: Response) -> str | None:
+    if response.body is not None:
+        return response.body
+    if response.chunks is not None:
+        return b"".join(response.chunks).decode("utf-8", "replace")
+    return None

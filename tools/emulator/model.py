@@ -1,0 +1,411 @@
+"""What the emulator runs, read from the offline plan (`build/plan/<stack>.json`) and nothing else.
+
+The plan holds the inputs `pulumi up` would send to Azure: the API (path, subscription key names, whether a key
+is required, the OpenAPI document it imports), its policy, products with their policies and API links,
+subscriptions, policy fragments, backends (circuit breakers, pools), named values, loggers, and the Cognitive
+Services accounts with their deployments. Values the plan masks (`[secret]`) or only knows after deployment
+(`[computed]`) get stand-ins the emulator generates itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+MASKED = ("[secret]", "[computed]")
+APIM = "azure-native:apimanagement:"
+
+
+class PlanError(Exception):
+    """The plan lacks something the emulator needs, or holds something it cannot run."""
+
+
+@dataclass(frozen=True)
+class StatusRange:
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class BreakerRule:
+    """One circuit-breaker rule of a backend (Microsoft.ApiManagement backends, 2024-05-01)."""
+
+    name: str
+    count: int
+    interval_seconds: float
+    status_ranges: tuple[StatusRange, ...]
+    trip_seconds: float
+    accept_retry_after: bool
+
+    def counts(self, status: int) -> bool:
+        return any(r.min <= status <= r.max for r in self.status_ranges)
+
+
+@dataclass(frozen=True)
+class PoolMember:
+    backend_id: str
+    priority: int
+    weight: int
+
+
+@dataclass(frozen=True)
+class Backend:
+    backend_id: str
+    type: str  # "Single" | "Pool"
+    url: str | None
+    rule: BreakerRule | None
+    members: tuple[PoolMember, ...] = ()
+    credential_headers: dict[str, list[str]] = field(default_factory=dict)
+    # credentials.managedIdentity: (resource, client id or None for the system-assigned identity)
+    managed_identity: tuple[str, str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    name: str
+    model: str
+    version: str
+    sku: str
+    capacity: int
+
+
+@dataclass(frozen=True)
+class Account:
+    """A Cognitive Services account the plan declares (OpenAI or Content Safety)."""
+
+    name: str  # the stack's account key (tag openaiAccount), else the Azure account name
+    azure_name: str
+    kind: str
+    host: str
+    region: str
+    tier: str | None
+    deployments: tuple[Deployment, ...]
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: str
+    name: str
+    subscription_required: bool
+    approval_required: bool
+    subscriptions_limit: int | None
+    api_ids: tuple[str, ...]
+    policy: str | None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    sid: str
+    display_name: str
+    scope_kind: str  # "product" | "api" | "all"
+    scope_id: str
+    active: bool
+    primary_key: str = field(repr=False)
+    secondary_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Api:
+    api_id: str
+    name: str
+    path: str
+    protocols: tuple[str, ...]
+    subscription_required: bool
+    key_header: str
+    key_query: str
+    spec_url: str
+    policy: str | None
+
+
+@dataclass(frozen=True)
+class Logger:
+    logger_id: str
+    type: str
+    event_hub: str | None
+
+
+@dataclass
+class GatewayModel:
+    stack: str
+    service_name: str
+    region: str
+    apis: dict[str, Api]
+    products: dict[str, Product]
+    subscriptions: dict[str, Subscription]
+    fragments: dict[str, str]
+    backends: dict[str, Backend]
+    named_values: dict[str, str]
+    loggers: dict[str, Logger]
+    accounts: dict[str, Account]
+    service_policy: str | None = None  # the global policy (apimanagement:Policy), if the plan sets one
+
+    @property
+    def primary_api(self) -> Api:
+        """The API at the shortest path (the one key callers use, /openai)."""
+        return min(self.apis.values(), key=lambda a: (len(a.path), a.api_id))
+
+    def api_for(self, path: str) -> tuple[Api, str] | None:
+        """The API whose path is the longest prefix of the request path, and the rest of the path."""
+        for api in sorted(self.apis.values(), key=lambda a: -len(a.path)):
+            prefix = "/" + api.path if api.path else ""
+            if path == prefix or path.startswith(prefix + "/"):
+                return api, path[len(prefix) :]
+        return None
+
+    def consumer_keys(self) -> dict[str, str]:
+        """Consumer (product's subscription display name stem: the sid without `-key`) -> primary key."""
+        return {s.sid.removesuffix("-key"): s.primary_key for s in self.subscriptions.values()}
+
+
+def iso_seconds(value: str) -> float:
+    """An ISO-8601 duration such as PT1M or PT30S, in seconds."""
+    match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", value)
+    if not match or value in ("P", "PT"):
+        raise PlanError(f"not an ISO-8601 duration: {value!r}")
+    days, hours, minutes, seconds = match.groups()
+    return int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
+
+
+def _last_segment(resource_id: str, kind: str) -> str:
+    match = re.search(rf"/{kind}/([^/]+)$", resource_id or "")
+    if not match:
+        raise PlanError(f"expected an id ending in /{kind}/<name>, got {resource_id!r}")
+    return match.group(1)
+
+
+def _breaker(inputs: dict[str, Any]) -> BreakerRule | None:
+    rules = (inputs.get("circuitBreaker") or {}).get("rules") or []
+    if not rules:
+        return None
+    if len(rules) > 1:
+        raise PlanError(
+            f"backend {inputs.get('backendId')}: Azure supports one circuit-breaker rule, the plan has {len(rules)}"
+        )
+    rule = rules[0]
+    condition = rule["failureCondition"]
+    if "count" not in condition:
+        raise PlanError(f"backend {inputs.get('backendId')}: only count-based breaker rules are emulated")
+    return BreakerRule(
+        name=rule.get("name", "rule"),
+        count=int(condition["count"]),
+        interval_seconds=iso_seconds(condition["interval"]),
+        status_ranges=tuple(StatusRange(int(r["min"]), int(r["max"])) for r in condition.get("statusCodeRanges", [])),
+        trip_seconds=iso_seconds(rule["tripDuration"]),
+        accept_retry_after=bool(rule.get("acceptRetryAfter", False)),
+    )
+
+
+def _stand_in(name: str, raw: Any) -> str:
+    """A value for a named value the plan masks: a GUID for ids, random text for secrets."""
+    if isinstance(raw, str) and raw not in MASKED:
+        return raw
+    if "client-id" in name or name.endswith("-id"):
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"genai-gateway-emulator:{name}"))
+    return secrets.token_urlsafe(32)
+
+
+_ARM_PARAMETER = re.compile(r"^\[parameters\('([^']+)'\)\]$")
+_ARM_NAME = re.compile(r"^\[format\('\{0\}/([^']+)',")
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, str) and (match := _ARM_PARAMETER.match(value)):
+        return parameters.get(match.group(1))
+    if isinstance(value, dict):
+        return {k: _resolve(v, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, parameters) for v in value]
+    return value
+
+
+def _arm_backends(deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Backends declared in ARM template deployments (for properties the typed SDK cannot send), as inputs of
+    an apimanagement:Backend: `[parameters('x')]` values resolved from the deployment's parameters."""
+    found = []
+    for deployment in deployments:
+        properties = deployment.get("properties") or {}
+        parameters = {k: (v or {}).get("value") for k, v in (properties.get("parameters") or {}).items()}
+
+        for resource in (properties.get("template") or {}).get("resources", []):
+            if resource.get("type") != "Microsoft.ApiManagement/service/backends":
+                continue
+            name = str(resource.get("name", ""))
+            match = _ARM_NAME.match(name)
+            backend_id = match.group(1) if match else name.rsplit("/", 1)[-1]
+            found.append({"backendId": backend_id, **_resolve(resource.get("properties") or {}, parameters)})
+    return found
+
+
+def load_plan(stack: str, *, plan_dir: Path | None = None, refresh: bool = False) -> dict[str, Any]:
+    """The plan document of the stack, running `python -m tools.plan <stack>` when it is missing."""
+    path = (plan_dir or PROJECT_DIR / "build" / "plan") / f"{stack}.json"
+    if refresh or not path.exists():
+        done = subprocess.run(
+            [sys.executable, "-m", "tools.plan", stack], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
+        )
+        if not path.exists():
+            raise PlanError(
+                f"`python -m tools.plan {stack}` wrote no plan (exit {done.returncode}): {done.stderr[-400:]}"
+            )
+    return json.loads(path.read_text())
+
+
+def read_model(plan: dict[str, Any]) -> GatewayModel:
+    """The gateway the plan would deploy: its APIs, products, subscriptions and backends."""
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for resource in plan["resources"]:
+        by_type.setdefault(resource["type"], []).append(resource["inputs"])
+
+    def of(kind: str) -> list[dict[str, Any]]:
+        return by_type.get(APIM + kind, [])
+
+    services = of("ApiManagementService")
+    if len(services) != 1:
+        raise PlanError(f"the plan must declare one API Management service, it declares {len(services)}")
+    apis_declared = of("Api")
+    if not apis_declared:
+        raise PlanError("the plan declares no API")
+    policies = {p["apiId"]: p["value"] for p in of("ApiPolicy")}
+    apis: dict[str, Api] = {}
+    for a in apis_declared:
+        keys = a.get("subscriptionKeyParameterNames") or {}
+        apis[a["apiId"]] = Api(
+            api_id=a["apiId"],
+            name=a.get("displayName", a["apiId"]),
+            path=a["path"].strip("/"),
+            protocols=tuple(a.get("protocols", ["https"])),
+            subscription_required=bool(a.get("subscriptionRequired", True)),
+            # APIM's defaults when the API names none.
+            key_header=keys.get("header", "Ocp-Apim-Subscription-Key"),
+            key_query=keys.get("query", "subscription-key"),
+            spec_url=a.get("value", ""),
+            policy=policies.get(a["apiId"]),
+        )
+    paths = [api.path for api in apis.values()]
+    if len(set(paths)) != len(paths):
+        raise PlanError(f"two APIs share a path: {sorted(paths)}")
+
+    links: dict[str, list[str]] = {}
+    for link in of("ProductApiLink"):
+        links.setdefault(link["productId"], []).append(_last_segment(link["apiId"], "apis"))
+    product_policies = {p["productId"]: p["value"] for p in of("ProductPolicy")}
+    products = {
+        p["productId"]: Product(
+            product_id=p["productId"],
+            name=p.get("displayName", p["productId"]),
+            subscription_required=bool(p.get("subscriptionRequired", True)),
+            approval_required=bool(p.get("approvalRequired", False)),
+            subscriptions_limit=p.get("subscriptionsLimit"),
+            api_ids=tuple(links.get(p["productId"], [])),
+            policy=product_policies.get(p["productId"]),
+        )
+        for p in of("Product")
+    }
+
+    subscriptions: dict[str, Subscription] = {}
+    for s in of("Subscription"):
+        scope = s["scope"]
+        if "/products/" in scope:
+            kind, scope_id = "product", _last_segment(scope, "products")
+        elif "/apis/" in scope:
+            kind, scope_id = "api", _last_segment(scope, "apis")
+        else:
+            kind, scope_id = "all", ""
+        # Keys are [secret] in the plan: the emulator makes its own, fresh per start.
+        subscriptions[s["sid"]] = Subscription(
+            sid=s["sid"],
+            display_name=s.get("displayName", s["sid"]),
+            scope_kind=kind,
+            scope_id=scope_id,
+            active=s.get("state", "submitted") == "active",
+            primary_key=secrets.token_hex(16),
+            secondary_key=secrets.token_hex(16),
+        )
+
+    backends: dict[str, Backend] = {}
+    for b in [*of("Backend"), *_arm_backends(by_type.get("azure-native:resources:Deployment", []))]:
+        members = tuple(
+            PoolMember(_last_segment(m["id"], "backends"), int(m.get("priority", 0)), int(m.get("weight", 1)))
+            for m in (b.get("pool") or {}).get("services", [])
+        )
+        credentials = (b.get("credentials") or {}).get("header") or {}
+        identity = (b.get("credentials") or {}).get("managedIdentity")
+        backends[b["backendId"]] = Backend(
+            backend_id=b["backendId"],
+            type=b.get("type", "Single"),
+            url=b.get("url"),
+            rule=_breaker(b),
+            members=members,
+            credential_headers={k: list(v) for k, v in credentials.items()},
+            managed_identity=None
+            if not identity
+            else (str(identity.get("resource", "")), identity.get("clientId") or None),
+        )
+    for backend in backends.values():
+        for member in backend.members:
+            if member.backend_id not in backends:
+                raise PlanError(f"pool {backend.backend_id} names backend {member.backend_id}, which the plan lacks")
+
+    named_values = {n["namedValueId"]: _stand_in(n["namedValueId"], n.get("value")) for n in of("NamedValue")}
+    loggers = {
+        lg["loggerId"]: Logger(
+            lg["loggerId"],
+            lg.get("loggerType", ""),
+            lg["credentials"].get("name") if isinstance(lg.get("credentials"), dict) else None,
+        )
+        for lg in of("Logger")
+    }
+
+    deployments: dict[str, list[Deployment]] = {}
+    for d in by_type.get("azure-native:cognitiveservices:Deployment", []):
+        model = d["properties"]["model"]
+        deployments.setdefault(d["accountName"], []).append(
+            Deployment(
+                d["deploymentName"],
+                model["name"],
+                str(model.get("version", "")),
+                d["sku"]["name"],
+                int(d["sku"]["capacity"]),
+            )
+        )
+    accounts: dict[str, Account] = {}
+    for acc in by_type.get("azure-native:cognitiveservices:Account", []):
+        sub = (acc.get("properties") or {}).get("customSubDomainName") or acc["accountName"]
+        kind = acc.get("kind", "")
+        domain = "openai.azure.com" if kind == "OpenAI" else "cognitiveservices.azure.com"
+        tags = acc.get("tags") or {}
+        name = tags.get("openaiAccount", acc["accountName"])
+        tier = tags.get("capacityTier")
+        accounts[name] = Account(
+            name=name,
+            azure_name=acc["accountName"],
+            kind=kind,
+            host=f"{sub}.{domain}",
+            region=acc.get("location", ""),
+            tier=None if tier is None else ("ptu" if tier.startswith("ptu") else tier),
+            deployments=tuple(deployments.get(acc["accountName"], [])),
+        )
+
+    service = services[0]
+    return GatewayModel(
+        stack=plan.get("stack", ""),
+        service_name=service.get("serviceName", "apim"),
+        region=service.get("location", ""),
+        apis=apis,
+        products=products,
+        subscriptions=subscriptions,
+        fragments={f["id"]: f["value"] for f in of("PolicyFragment")},
+        backends=backends,
+        named_values=named_values,
+        loggers=loggers,
+        accounts=accounts,
+        service_policy=next((p["value"] for p in of("Policy")), None),
+    )

@@ -1,0 +1,409 @@
+"""Simulated Azure OpenAI accounts (and Content Safety), one HTTP server per account on 127.0.0.1.
+
+Each serves its own deployments at `/openai/deployments/<name>/{chat/completions,embeddings,completions}` as the
+2024-10-21 inference API describes them; anything else answers 404 like the service. Behaviour that matters to
+the gateway:
+- keyless: the account has `disableLocalAuth: true`, so a request with an `api-key` (header or query) is
+  refused 401, and a request needs the gateway identity's bearer token for https://cognitiveservices.azure.com;
+- capacity: tokens per minute per deployment from its SKU and capacity (standard SKUs: 1,000 TPM per unit,
+  https://learn.microsoft.com/azure/ai-services/openai/how-to/quota; provisioned: an approximation of 2,500
+  TPM per PTU, the real figure depends on the model and the prompt/completion mix); a request whose prompt plus
+  max_tokens does not fit the minute's remainder gets 429 with Retry-After and retry-after-ms;
+- usage in the OpenAI shape, exact (tools/emulator/tokens.py); streaming as server-sent events, with the final
+  usage chunk only when stream_options.include_usage is true;
+- modes set by the control API: ok, throttle (429 with the given Retry-After), error (the given status).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from . import tokens
+from .clock import Clock
+from .model import Account, Deployment
+from .services import ContentSafety, TokenIssuer
+
+COGNITIVE_AUDIENCE = "https://cognitiveservices.azure.com"
+REGION_NAMES = {
+    "swedencentral": "Sweden Central",
+    "francecentral": "France Central",
+    "westeurope": "West Europe",
+    "eastus": "East US",
+    "eastus2": "East US 2",
+    "northeurope": "North Europe",
+}
+REPLY = "This is a simulated answer from the emulated Azure OpenAI deployment , useful for testing the gateway ."
+EMBEDDING_DIMENSIONS = 64
+REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
+
+
+def tokens_per_minute(deployment: Deployment) -> int:
+    if "Provisioned" in deployment.sku:
+        return deployment.capacity * 2500
+    return deployment.capacity * 1000
+
+
+def embed(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """A deterministic bag-of-words vector: texts sharing words are close, the same text is identical."""
+    vector = [0.0] * dimensions
+    for word in re.findall(r"\w+", text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        vector[digest[0] % dimensions] += 1.0 if digest[1] % 2 else -1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [round(v / norm, 6) for v in vector]
+
+
+@dataclass
+class Mode:
+    mode: str = "ok"  # ok | throttle | error
+    retry_after: float = 10.0
+    status: int = 500
+    latency_ms: float = 0.0
+
+
+@dataclass
+class AccountState:
+    mode: Mode = field(default_factory=Mode)
+    requests: int = 0
+    api_key_requests: int = 0
+    unauthenticated: int = 0
+    window: dict[str, tuple[datetime, int]] = field(default_factory=dict)  # deployment -> (start, used tokens)
+    header_names: set[str] = field(default_factory=set)
+
+
+class SimulatedAccount:
+    def __init__(
+        self,
+        account: Account,
+        clock: Clock,
+        issuer: TokenIssuer,
+        identity_ids: set[str],
+        safety: ContentSafety | None = None,
+        safety_key: str | None = None,
+    ) -> None:
+        self.account = account
+        self.clock = clock
+        self.issuer = issuer
+        self.identity_ids = identity_ids
+        self.safety = safety
+        self.safety_key = safety_key
+        self.state = AccountState()
+        self.lock = threading.Lock()
+        self.deployments = {d.name: d for d in account.deployments}
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name=f"sim-{account.name}", daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def reset(self) -> None:
+        with self.lock:
+            self.state = AccountState()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- behaviour ------------------------------------------------------------------------------------
+    def authenticate(self, headers: dict[str, str], query: dict[str, str]) -> tuple[int, dict[str, Any]] | None:
+        if "api-key" in headers or "api-key" in query:
+            self.state.api_key_requests += 1
+            return 401, _error("AuthenticationTypeDisabled", "Key based authentication is disabled for this resource.")
+        auth = headers.get("authorization", "")
+        if not auth.startswith("Bearer "):
+            self.state.unauthenticated += 1
+            return 401, _error("PermissionDenied", "Access token is missing or invalid.")
+        claims = self.issuer.verify(auth[7:])
+        if (
+            claims is None
+            or not self.issuer.lifetime_ok(claims)
+            or claims.get("aud") not in (COGNITIVE_AUDIENCE, COGNITIVE_AUDIENCE + "/")
+            or claims.get("appid", claims.get("azp")) not in self.identity_ids
+        ):
+            self.state.unauthenticated += 1
+            return 401, _error("PermissionDenied", "The access token is invalid for this resource.")
+        return None
+
+    def admit(self, deployment: Deployment, cost: int) -> tuple[bool, float]:
+        """Reserves `cost` tokens in the deployment's minute; (False, seconds to wait) when they do not fit."""
+        now = self.clock.now()
+        limit = tokens_per_minute(deployment)
+        with self.lock:
+            start, used = self.state.window.get(deployment.name, (now, 0))
+            elapsed = (now - start).total_seconds()
+            if elapsed >= 60:
+                start, used, elapsed = now, 0, 0.0
+            if used + cost > limit:
+                return False, max(1.0, 60.0 - elapsed)
+            self.state.window[deployment.name] = (start, used + cost)
+            return True, 0.0
+
+    def settle(self, deployment: Deployment, reserved: int, actual: int) -> None:
+        with self.lock:
+            start, used = self.state.window.get(deployment.name, (self.clock.now(), 0))
+            self.state.window[deployment.name] = (start, max(0, used - reserved + actual))
+
+    def remaining(self, deployment: Deployment) -> int:
+        with self.lock:
+            _, used = self.state.window.get(deployment.name, (self.clock.now(), 0))
+        return max(0, tokens_per_minute(deployment) - used)
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # keep-alive: headers and body in separate writes must not wait for ACKs
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("apim-request-id", str(uuid.uuid4()))
+            self.send_header("x-ms-region", REGION_NAMES.get(sim.account.region, sim.account.region))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            parts = urlsplit(self.path)
+            query = dict(parse_qsl(parts.query))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            length = int(self.headers.get("Content-Length", "0") or 0)
+            raw = self.rfile.read(length) if length else b""
+            with sim.lock:
+                sim.state.requests += 1
+                sim.state.header_names.update(headers)
+                mode = sim.state.mode
+            if mode.latency_ms:
+                time.sleep(mode.latency_ms / 1000.0)
+            if sim.account.kind == "ContentSafety":
+                self._content_safety(parts.path, headers, raw)
+                return
+            denied = sim.authenticate(headers, query)
+            if denied:
+                self._send(*denied)
+                return
+            match = re.fullmatch(r"/openai/deployments/([^/]+)/(chat/completions|embeddings|completions)", parts.path)
+            if match is None or match.group(1) not in sim.deployments:
+                self._send(404, _error("DeploymentNotFound", "The API deployment for this resource does not exist."))
+                return
+            if "api-version" not in query:
+                self._send(400, _error("BadRequest", "Missing required query parameter: api-version"))
+                return
+            if mode.mode == "throttle":
+                self._send(
+                    429,
+                    _error("429", "Requests to the deployment have exceeded the rate limit (simulated)."),
+                    {
+                        "Retry-After": str(math.ceil(mode.retry_after)),
+                        "retry-after-ms": str(int(mode.retry_after * 1000)),
+                    },
+                )
+                return
+            if mode.mode == "error":
+                self._send(mode.status, _error("InternalServerError", "The server had an error (simulated)."))
+                return
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                self._send(400, _error("BadRequest", "The request body is not valid JSON."))
+                return
+            deployment = sim.deployments[match.group(1)]
+            operation = match.group(2)
+            embedding_model = "embedding" in deployment.model
+            if (operation == "embeddings") != embedding_model or operation == "completions":
+                self._send(
+                    400,
+                    _error(
+                        "OperationNotSupported",
+                        f"The {operation} operation does not work with the specified model, {deployment.model}.",
+                    ),
+                )
+                return
+            if operation == "embeddings":
+                self._embeddings(deployment, body)
+            else:
+                self._chat(deployment, body)
+
+        def _throttled(self, wait: float) -> None:
+            self._send(
+                429,
+                _error(
+                    "429", "Requests to the deployment have exceeded the token rate limit of your current pricing tier."
+                ),
+                {"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))},
+            )
+
+        def _embeddings(self, deployment: Deployment, body: dict[str, Any]) -> None:
+            inputs = body.get("input", "")
+            items = inputs if isinstance(inputs, list) else [inputs]
+            prompt = sum(tokens.count(str(i)) for i in items)
+            ok, wait = sim.admit(deployment, prompt)
+            if not ok:
+                self._throttled(wait)
+                return
+            dimensions = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
+            data = [
+                {"object": "embedding", "index": i, "embedding": embed(str(t), dimensions)} for i, t in enumerate(items)
+            ]
+            self._send(
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": deployment.model,
+                    "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
+                },
+                {"x-ratelimit-remaining-tokens": str(sim.remaining(deployment))},
+            )
+
+        def _chat(self, deployment: Deployment, body: dict[str, Any]) -> None:
+            if deployment.model.startswith(REASONING_MODELS) and "max_tokens" in body:
+                # Reasoning models (o-series, gpt-5 family) take max_completion_tokens only.
+                self._send(400, {"error": {
+                    "code": "unsupported_parameter", "param": "max_tokens", "type": "invalid_request_error",
+                    "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                    "Use 'max_completion_tokens' instead.",
+                }})  # fmt: skip
+                return
+            prompt = tokens.chat_prompt_tokens(body)
+            limit = body.get("max_completion_tokens") or body.get("max_tokens") or 4096
+            words = REPLY.split(" ")
+            reply_words = words[: max(1, min(int(limit), len(words)))]
+            completion = len(reply_words)
+            reserved = prompt + min(int(limit), 4096)
+            ok, wait = sim.admit(deployment, reserved)
+            if not ok:
+                self._throttled(wait)
+                return
+            sim.settle(deployment, reserved, prompt + completion)
+            model = f"{deployment.model}-{deployment.version}" if deployment.version else deployment.model
+            created = int(sim.clock.now().timestamp())
+            completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+            usage = {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+                "prompt_tokens_details": {"cached_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0},
+            }
+            if body.get("stream") is True:
+                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                self._stream(completion_id, created, model, reply_words, usage if include_usage else None, deployment)
+                return
+            self._send(
+                200,
+                {
+                    "id": completion_id,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "system_fingerprint": "fp_emulator",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop" if completion < int(limit) else "length",
+                            "message": {"role": "assistant", "content": " ".join(reply_words)},
+                        }
+                    ],
+                    "usage": usage,
+                },
+                {"x-ratelimit-remaining-tokens": str(sim.remaining(deployment))},
+            )
+
+        def _stream(
+            self,
+            completion_id: str,
+            created: int,
+            model: str,
+            words: list[str],
+            usage: dict[str, Any] | None,
+            deployment: Deployment,
+        ) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("x-ms-region", REGION_NAMES.get(sim.account.region, sim.account.region))
+            self.send_header("x-ratelimit-remaining-tokens", str(sim.remaining(deployment)))
+            self.end_headers()
+
+            def event(payload: Any) -> None:
+                data = f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+            base = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": "fp_emulator",
+            }
+            event({"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": []})
+            event(
+                {
+                    **base,
+                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+                }
+            )
+            for i, word in enumerate(words):
+                event(
+                    {
+                        **base,
+                        "choices": [
+                            {"index": 0, "delta": {"content": word if i == 0 else " " + word}, "finish_reason": None}
+                        ],
+                    }
+                )
+            event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            if usage is not None:
+                event({**base, "choices": [], "usage": usage})
+            event("[DONE]")
+            self.wfile.write(b"0\r\n\r\n")
+
+        def _content_safety(self, path: str, headers: dict[str, str], raw: bytes) -> None:
+            keyed = sim.safety_key is not None and headers.get("ocp-apim-subscription-key") == sim.safety_key
+            # Keyless (disableLocalAuth): the gateway identity's token; or the key where the account keeps one.
+            if sim.safety is None or not (keyed or sim.authenticate(headers, {}) is None):
+                self._send(401, _error("Unauthorized", "Access denied: no valid key or token."))
+                return
+            body = json.loads(raw or b"{}")
+            if path == "/contentsafety/text:analyze":
+                severities, _ = sim.safety.analyze(str(body.get("text", "")))
+                self._send(
+                    200,
+                    {
+                        "blocklistsMatch": [],
+                        "categoriesAnalysis": [{"category": c, "severity": s} for c, s in severities.items()],
+                    },
+                )
+            elif path == "/contentsafety/text:shieldPrompt":
+                _, attack = sim.safety.analyze(str(body.get("userPrompt", "")))
+                self._send(200, {"userPromptAnalysis": {"attackDetected": attack}, "documentsAnalysis": []})
+            else:
+                self._send(404, _error("NotFound", "Resource not found."))
+
+    return Handler

@@ -1,0 +1,182 @@
+"""Side services the policies talk to, in memory: the Event Hubs sink, token metrics, the Entra ID token
+issuer, Content Safety verdicts and the semantic cache's vector store."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import operator
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from .clock import Clock
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenIssuer:
+    """Issues RS256 JWTs shaped like Microsoft Entra ID's (v1 `sts.windows.net` or v2 `login.microsoftonline.com`
+    issuers, `appid`/`azp`, `tid`), and verifies them as validate-azure-ad-token and Azure OpenAI would: signature
+    with the issuer's key, issuer for the tenant, audience, and lifetime against the emulator clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = uuid.uuid4().hex
+
+    def issue(
+        self,
+        *,
+        tenant: str,
+        audience: str,
+        app_id: str,
+        version: int = 2,
+        lifetime: float = 3600,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        now = self.clock.now()
+        payload: dict[str, Any] = {
+            "aud": audience,
+            "iss": f"https://login.microsoftonline.com/{tenant}/v2.0"
+            if version == 2
+            else f"https://sts.windows.net/{tenant}/",
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
+            "tid": tenant,
+            "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{app_id}")),
+            "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{app_id}")),
+            "ver": "2.0" if version == 2 else "1.0",
+            ("azp" if version == 2 else "appid"): app_id,
+        }
+        payload.update(extra or {})
+        header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}"
+        signature = self._key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{_b64url(signature)}"
+
+    def verify(self, token: str) -> dict[str, Any] | None:
+        """The claims when the signature is this issuer's, else None (lifetime and audience are the caller's)."""
+        try:
+            head, body, signature = token.split(".")
+            header = json.loads(_unb64url(head))
+            if header.get("alg") != "RS256" or header.get("kid") != self.kid:
+                return None
+            self._key.public_key().verify(
+                _unb64url(signature), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+            claims: dict[str, Any] = json.loads(_unb64url(body))
+            return claims
+        except Exception:
+            return None
+
+    def lifetime_ok(self, claims: dict[str, Any]) -> bool:
+        now = self.clock.now().timestamp()
+        return float(claims.get("nbf", 0)) <= now < float(claims.get("exp", 0))
+
+
+@dataclass
+class EventHubSink:
+    """Events as log-to-eventhub sends them: the message text, and its partition key or id."""
+
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def send(self, event_hub: str, body: str, partition_key: str | None, partition_id: str | None) -> None:
+        with self.lock:
+            self.events.setdefault(event_hub, []).append(
+                {"body": body, "partitionKey": partition_key, "partitionId": partition_id}
+            )
+
+    def reset(self) -> None:
+        with self.lock:
+            self.events.clear()
+
+
+@dataclass
+class MetricSink:
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def emit(self, namespace: str, name: str, value: float, dimensions: dict[str, str]) -> None:
+        with self.lock:
+            self.metrics.append({"namespace": namespace, "name": name, "value": value, "dimensions": dimensions})
+
+    def reset(self) -> None:
+        with self.lock:
+            self.metrics.clear()
+
+
+@dataclass
+class ContentSafety:
+    """Verdicts of the simulated Azure AI Content Safety: a text containing a blocked phrase (case-insensitive)
+    scores severity 6 in every harm category and is reported as a user prompt attack."""
+
+    blocked: list[str] = field(default_factory=list)
+    calls: int = 0
+
+    def analyze(self, text: str) -> tuple[dict[str, int], bool]:
+        self.calls += 1
+        hit = any(p.lower() in text.lower() for p in self.blocked)
+        severity = 6 if hit else 0
+        return {c: severity for c in ("Hate", "SelfHarm", "Sexual", "Violence")}, hit
+
+    def reset(self) -> None:
+        self.blocked = []
+        self.calls = 0
+
+
+def cosine_distance(a: list[float], b: list[float]) -> float:
+    dot = sum(map(operator.mul, a, b))
+    na = math.sqrt(sum(map(operator.mul, a, a)))
+    nb = math.sqrt(sum(map(operator.mul, b, b)))
+    if na == 0 or nb == 0:
+        return 1.0
+    return 1.0 - dot / (na * nb)
+
+
+@dataclass
+class CacheEntry:
+    vector: list[float]
+    body: str
+    headers: dict[str, list[str]]
+    expires: datetime
+
+
+@dataclass
+class VectorStore:
+    """The semantic cache's store (Redis with RediSearch in Azure): entries per partition (the vary-by values),
+    nearest by cosine distance."""
+
+    clock: Clock
+    entries: dict[str, list[CacheEntry]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def nearest(self, partition: str, vector: list[float]) -> tuple[float, CacheEntry] | None:
+        now = self.clock.now()
+        with self.lock:
+            live = [e for e in self.entries.get(partition, []) if e.expires > now]
+            self.entries[partition] = live
+            scored = sorted(((cosine_distance(vector, e.vector), e) for e in live), key=lambda x: x[0])
+        return scored[0] if scored else None
+
+    def store(self, partition: str, entry: CacheEntry) -> None:
+        with self.lock:
+            self.entries.setdefault(partition, []).append(entry)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.entries.clear()

@@ -1,0 +1,108 @@
+"""Token counts: exact for the simulated models, approximate for the gateway's prompt estimate.
+
+- Simulated usage (what a simulated deployment reports in `usage`) is exact by construction: a token is a run
+  of word characters or one punctuation mark, each chat message costs 4 tokens of framing and the reply 3,
+  roughly OpenAI's chat accounting. Scenarios can compute the expected count with `chat_prompt_tokens`.
+- The gateway's estimate (`estimate-prompt-tokens="true"` of llm-token-limit) is not public. The emulator
+  estimates one token per 4 characters of message content, rounded up, plus 3 per message: close to the
+  model's count for English text, never equal by design, so a scenario cannot mistake an estimate for usage.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def count(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def messages_of(body: Any) -> list[dict[str, Any]]:
+    if isinstance(body, dict) and isinstance(body.get("messages"), list):
+        return [m for m in body["messages"] if isinstance(m, dict)]
+    return []
+
+
+def prompt_text(body: Any) -> str:
+    """The text a prompt carries: chat messages, or the `input` of embeddings, or a completion's `prompt`."""
+    if not isinstance(body, dict):
+        return ""
+    if "messages" in body:
+        return "\n".join(_content_text(m.get("content")) for m in messages_of(body))
+    value = body.get("input", body.get("prompt", ""))
+    if isinstance(value, list):
+        return "\n".join(str(v) for v in value)
+    return str(value)
+
+
+def chat_prompt_tokens(body: Any) -> int:
+    """Exact prompt tokens of the simulated models for a chat request."""
+    return sum(4 + count(_content_text(m.get("content"))) for m in messages_of(body)) + 3
+
+
+def input_tokens(body: Any) -> int:
+    """Exact prompt tokens of the simulated models for embeddings or completions."""
+    return count(prompt_text(body))
+
+
+def estimate_prompt_tokens(body: Any) -> int:
+    """The gateway's approximate prompt estimate (see the module docstring)."""
+    messages = messages_of(body)
+    if messages:
+        return sum(3 + math.ceil(len(_content_text(m.get("content"))) / 4) for m in messages)
+    return math.ceil(len(prompt_text(body)) / 4)
+
+
+def estimate_text_tokens(text: str) -> int:
+    return math.ceil(len(text) / 4)
+
+
+def response_counts(request_body: str | None, response: Any) -> dict[str, int] | None:
+    """The tokens a successful response cost, as the token policies count them: a buffered response's usage,
+    or, for a stream, the prompt estimate plus the streamed text's estimate (streams are always estimated)."""
+    if response is None or response.status != 200:
+        return None
+    try:
+        body = json.loads(request_body) if request_body else None
+    except ValueError:
+        body = None
+    if response.chunks is not None:
+        # Streams are always estimated: the prompt estimate plus the streamed text's.
+        text = ""
+        for chunk in response.chunks:
+            payload = chunk.decode(errors="replace").removeprefix("data: ").strip()
+            if payload and payload != "[DONE]":
+                try:
+                    for choice in json.loads(payload).get("choices", []):
+                        text += (choice.get("delta") or {}).get("content") or ""
+                except ValueError:
+                    continue
+        prompt = estimate_prompt_tokens(body)
+        completion = estimate_text_tokens(text)
+        return {"prompt": prompt, "completion": completion, "total": prompt + completion}
+    try:
+        usage = json.loads(response.body or "null").get("usage")
+    except (ValueError, AttributeError):
+        usage = None
+    if not isinstance(usage, dict):
+        return None
+    prompt = int(usage.get("prompt_tokens", 0))
+    completion = int(usage.get("completion_tokens", 0))
+    return {
+        "prompt": prompt,
+        "completion": completion,
+        "total": int(usage.get("total_tokens", prompt + completion)),
+    }
