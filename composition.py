@@ -10,14 +10,27 @@ from __future__ import annotations
 
 from components.access import RoleAssignment
 from components.alerts import GatewayAlertsArgs
-from components.apim_baseline import ApimBaseline, ApimBaselineArgs, ApimService, SubnetPrefixes
+from components.apim_baseline import ApimBaseline, ApimBaselineArgs, ApimService, ExistingNetwork, SubnetPrefixes
 from components.content_safety import ContentSafetyArgs
 from components.diagnostics import DiagnosticSetting
 from components.gateway_policies import GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
-from components.private_openai import INFERENCE_ROLE, ModelDeployment, OpenAIAccount, PrivateOpenAI, PrivateOpenAIArgs
+from components.private_openai import (
+    INFERENCE_ROLE,
+    OPENAI_DNS_ZONE,
+    ModelDeployment,
+    OpenAIAccount,
+    PrivateOpenAI,
+    PrivateOpenAIArgs,
+)
 from components.semantic_cache import SemanticCacheArgs
 from components.settings import AccountSettings, GatewaySettings
-from components.token_telemetry import CaptureOptions, TokenTelemetryHub, TokenTelemetryHubArgs
+from components.token_telemetry import (
+    BLOB_DNS_ZONE,
+    EVENT_HUBS_DNS_ZONE,
+    CaptureOptions,
+    TokenTelemetryHub,
+    TokenTelemetryHubArgs,
+)
 from components.usage_workbook import UsageWorkbookArgs
 from components.waf_ingress import WafIngressSpec
 
@@ -28,9 +41,6 @@ def stack_tags(settings: GatewaySettings) -> dict[str, str]:
 
 def baseline_args(settings: GatewaySettings) -> ApimBaselineArgs:
     net, apim, obs = settings.network, settings.apim, settings.observability
-    subnets: SubnetPrefixes = {"apim": str(net.subnets.apim), "private_endpoints": str(net.subnets.private_endpoints)}
-    if net.subnets.app_gateway is not None:
-        subnets["app_gateway"] = str(net.subnets.app_gateway)
     service: ApimService = {
         "sku": apim.sku,
         "capacity": apim.capacity,
@@ -44,9 +54,6 @@ def baseline_args(settings: GatewaySettings) -> ApimBaselineArgs:
         "location": settings.location,
         "name_prefix": settings.name_prefix,
         "environment": settings.environment,
-        "address_space": str(net.address_space),
-        "subnets": subnets,
-        "private_endpoint_clients": [str(c) for c in net.private_endpoint_clients],
         "apim": service,
         "observability": {
             "log_retention_days": obs.log_retention_days,
@@ -57,6 +64,29 @@ def baseline_args(settings: GatewaySettings) -> ApimBaselineArgs:
         "tags": stack_tags(settings),
         "protect_stateful": settings.is_production,
     }
+    if net.existing is not None:
+        existing: ExistingNetwork = {
+            "vnet_id": net.existing.vnet_id,
+            "apim_subnet_id": net.existing.apim_subnet_id,
+            "private_endpoint_subnet_id": net.existing.private_endpoint_subnet_id,
+        }
+        if net.existing.app_gateway_subnet_id is not None:
+            existing["app_gateway_subnet_id"] = net.existing.app_gateway_subnet_id
+        args["existing_network"] = existing
+    else:
+        # Settings validation guarantees a whole address plan without network.existing.
+        assert net.address_space is not None and net.subnets is not None
+        subnets: SubnetPrefixes = {
+            "apim": str(net.subnets.apim),
+            "private_endpoints": str(net.subnets.private_endpoints),
+        }
+        if net.subnets.app_gateway is not None:
+            subnets["app_gateway"] = str(net.subnets.app_gateway)
+        args["address_space"] = str(net.address_space)
+        args["subnets"] = subnets
+        args["private_endpoint_clients"] = [str(c) for c in net.private_endpoint_clients]
+    if obs.existing_workspace_id is not None:
+        args["existing_workspace_id"] = obs.existing_workspace_id
     ingress = settings.ingress
     if ingress.enabled:
         # Settings validation guarantees the three (components/settings/ingress.py).
@@ -96,7 +126,7 @@ def openai_args(settings: GatewaySettings, baseline: ApimBaseline) -> PrivateOpe
         )
     # Cognitive Services accounts log to the AzureDiagnostics table only (no resource-specific tables).
     diagnostics: list[DiagnosticSetting] = [{"workspace_id": baseline.workspace_id, "dedicated_tables": False}]
-    return {
+    args: PrivateOpenAIArgs = {
         "accounts": [_account(a) for a in settings.openai.accounts],
         "location": settings.location,
         "name_prefix": settings.name_prefix,
@@ -110,6 +140,10 @@ def openai_args(settings: GatewaySettings, baseline: ApimBaseline) -> PrivateOpe
         "tags": stack_tags(settings),
         "protect_accounts": settings.is_production,
     }
+    zone = settings.network.private_dns_zones.get(OPENAI_DNS_ZONE)
+    if zone is not None:
+        args["private_dns_zone_id"] = zone
+    return args
 
 
 def _account(account: AccountSettings) -> OpenAIAccount:
@@ -157,6 +191,11 @@ def telemetry_args(settings: GatewaySettings, baseline: ApimBaseline) -> TokenTe
         "tags": dict(baseline.tags),
         "protect_stateful": settings.is_production,
     }
+    zones = settings.network.private_dns_zones
+    if EVENT_HUBS_DNS_ZONE in zones:
+        args["event_hubs_dns_zone_id"] = zones[EVENT_HUBS_DNS_ZONE]
+    if BLOB_DNS_ZONE in zones:
+        args["blob_dns_zone_id"] = zones[BLOB_DNS_ZONE]
     if t.capture.enabled:
         capture: CaptureOptions = {
             "storage_sku": t.capture_sku,

@@ -68,6 +68,16 @@ class SubnetPrefixes(TypedDict):
     app_gateway: NotRequired[str]
 
 
+class ExistingNetwork(TypedDict):
+    """A VNet and subnets the platform owns: the component creates no VNet, subnets or NSGs and joins these."""
+
+    vnet_id: pulumi.Input[str]
+    # Classic injection: undelegated, with an NSG; v2 integration: delegated to Microsoft.Web/serverFarms, /27+.
+    apim_subnet_id: pulumi.Input[str]
+    private_endpoint_subnet_id: pulumi.Input[str]
+    app_gateway_subnet_id: NotRequired[pulumi.Input[str]]
+
+
 class ApimService(TypedDict):
     """The API Management service: tier, scale, network mode and publisher."""
 
@@ -95,9 +105,13 @@ class ApimBaselineArgs(TypedDict):
     location: str
     name_prefix: str
     environment: str
-    address_space: str
-    subnets: SubnetPrefixes
     apim: ApimService
+    # The network: an address plan the component creates (address_space and subnets) or an existing one.
+    address_space: NotRequired[str]
+    subnets: NotRequired[SubnetPrefixes]
+    existing_network: NotRequired[ExistingNetwork]
+    # An existing Log Analytics workspace (any subscription) instead of one the component creates.
+    existing_workspace_id: NotRequired[pulumi.Input[str]]
     # Networks besides the gateway that may reach the private endpoints over HTTPS.
     private_endpoint_clients: NotRequired[list[str]]
     observability: NotRequired[Observability]
@@ -233,6 +247,22 @@ class ApimBaseline(pulumi.ComponentResource):
     # -- network ---------------------------------------------------------------------------------
     def _network(self, tags: dict[str, str]) -> None:
         args, name, child = self._args, self._name, pulumi.ResourceOptions(parent=self)
+        self.app_gateway_subnet_id: pulumi.Output[str] | None = None
+        existing = args.get("existing_network")
+        planned = "address_space" in args and "subnets" in args
+        if (existing is None) == (not planned):
+            raise ValueError(
+                f"ApimBaseline {name}: give either address_space and subnets (a network to create) "
+                "or existing_network (a VNet and subnets to join), not both or neither"
+            )
+        if existing is not None:
+            # The platform owns the VNet, its subnets and their NSGs (landing zone); nothing is declared here.
+            self.vnet_id = pulumi.Output.from_input(existing["vnet_id"])
+            self.apim_subnet_id = pulumi.Output.from_input(existing["apim_subnet_id"])
+            self.private_endpoint_subnet_id = pulumi.Output.from_input(existing["private_endpoint_subnet_id"])
+            agw = existing.get("app_gateway_subnet_id")
+            self.app_gateway_subnet_id = pulumi.Output.from_input(agw) if agw is not None else None
+            return
         subnets = args["subnets"]
         app_gateway_prefix = subnets.get("app_gateway") if args.get("ingress") is not None else None
         vnet = network.VirtualNetwork(
@@ -298,7 +328,7 @@ class ApimBaseline(pulumi.ComponentResource):
         )
         self.apim_subnet_id = apim_subnet.id
         self.private_endpoint_subnet_id = pe_subnet.id
-        self.app_gateway_subnet_id: pulumi.Output[str] | None = None
+        self.app_gateway_subnet_id = None
         if app_gateway_prefix is not None:
             agw_nsg = network.NetworkSecurityGroup(
                 f"{name}-agw-nsg",
@@ -325,6 +355,32 @@ class ApimBaseline(pulumi.ComponentResource):
         name = self._name
         stateful = pulumi.ResourceOptions(parent=self, protect=self._protect_stateful)
         retention = self._obs["log_retention_days"]
+        existing = self._args.get("existing_workspace_id")
+        if existing is not None:
+            self.workspace_id = pulumi.Output.from_input(existing)
+        else:
+            self.workspace_id = self._workspace(retention, tags)
+        insights = applicationinsights.Component(
+            f"{name}-appinsights",
+            resource_name_=self.naming.regional("appi"),
+            resource_group_name=self.resource_group_name,
+            location=self.location,
+            kind="web",
+            application_type="web",
+            ingestion_mode="LogAnalytics",
+            workspace_resource_id=self.workspace_id,
+            # Telemetry is accepted only from Entra-authenticated senders (the gateway's identity).
+            disable_local_auth=True,
+            retention_in_days=retention,
+            tags=tags,
+            opts=stateful,
+        )
+        self.app_insights_id = insights.id
+        self._app_insights_connection_string: pulumi.Output[str] = pulumi.Output.secret(insights.connection_string)
+
+    def _workspace(self, retention: int, tags: dict[str, str]) -> pulumi.Output[str]:
+        name = self._name
+        stateful = pulumi.ResourceOptions(parent=self, protect=self._protect_stateful)
         workspace = operationalinsights.Workspace(
             f"{name}-logs",
             workspace_name=self.naming.regional("log"),
@@ -335,24 +391,7 @@ class ApimBaseline(pulumi.ComponentResource):
             tags=tags,
             opts=stateful,
         )
-        insights = applicationinsights.Component(
-            f"{name}-appinsights",
-            resource_name_=self.naming.regional("appi"),
-            resource_group_name=self.resource_group_name,
-            location=self.location,
-            kind="web",
-            application_type="web",
-            ingestion_mode="LogAnalytics",
-            workspace_resource_id=workspace.id,
-            # Telemetry is accepted only from Entra-authenticated senders (the gateway's identity).
-            disable_local_auth=True,
-            retention_in_days=retention,
-            tags=tags,
-            opts=stateful,
-        )
-        self.workspace_id = workspace.id
-        self.app_insights_id = insights.id
-        self._app_insights_connection_string: pulumi.Output[str] = pulumi.Output.secret(insights.connection_string)
+        return workspace.id
 
     # -- API Management --------------------------------------------------------------------------
     def _service(self, tags: dict[str, str]) -> None:

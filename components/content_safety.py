@@ -29,7 +29,7 @@ from .cognitive_account import locked_down_account
 from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
 from .policy_templates import render
-from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
+from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
 from .settings import ContentSafetySettings, GatewaySettings
 
 if TYPE_CHECKING:
@@ -79,6 +79,8 @@ class ContentSafetyArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
     # Production keeps the account from a careless `pulumi destroy`.
     protect_stateful: bool = False
+    # An existing privatelink.cognitiveservices.azure.com zone instead of one created and linked to vnet_id.
+    private_dns_zone_id: pulumi.Input[str] | None = None
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings, baseline: ApimBaseline) -> ContentSafetyArgs:
@@ -112,6 +114,7 @@ class ContentSafetyArgs:
             diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),
             tags=dict(baseline.tags),
             protect_stateful=settings.is_production,
+            private_dns_zone_id=settings.network.private_dns_zones.get(CONTENT_SAFETY_DNS_ZONE),
         )
 
 
@@ -134,15 +137,16 @@ class ContentSafety(pulumi.ComponentResource):
         self.account = self._account(tags)
         self.account_name = self.account.name
         self.endpoint = self.account.properties.apply(lambda p: p.endpoint)
-        account_zone = private_dns_zone(
-            f"{name}-cs-dns", CONTENT_SAFETY_DNS_ZONE, args.resource_group_name, args.vnet_id, tags, self
+        account_zone = zone_id(
+            f"{name}-cs-dns", CONTENT_SAFETY_DNS_ZONE, args.private_dns_zone_id, args.resource_group_name,
+            args.vnet_id, tags, self,
         )
         account_endpoint = private_endpoint(
             f"{name}-cs-pe",
             azure_name=args.naming.regional("pe", ACCOUNT_ABBREVIATION),
             target_id=self.account.id,
             group_id=ACCOUNT_GROUP_ID,
-            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, account_zone.id),
+            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, account_zone),
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=tags,

@@ -142,8 +142,8 @@ class GatewayPoliciesArgs:
             entra_id=settings.entra_id,
             included_fragments=tuple(included_fragments),
             app_gateway_subnet=(
-                str(settings.network.subnets.app_gateway)
-                if settings.ingress.enabled and settings.network.subnets.app_gateway is not None
+                str(settings.network.app_gateway_prefix)
+                if settings.ingress.enabled and settings.network.app_gateway_prefix is not None
                 else None
             ),
         )

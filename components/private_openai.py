@@ -17,7 +17,7 @@ from .access import RoleAssignment, assign_roles, role_assignment_spec
 from .cognitive_account import locked_down_account
 from .diagnostics import DiagnosticSetting, diagnostic_setting_spec, send_logs
 from .naming import ACCOUNT_ABBREVIATION, SUBDOMAIN_MAX_LENGTH, Naming
-from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
+from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
 
 OPENAI_DNS_ZONE = "privatelink.openai.azure.com"
 # The sub-resource of a Cognitive Services account a private endpoint connects to.
@@ -79,8 +79,11 @@ class PrivateOpenAIArgs(TypedDict):
     environment: str
     name_suffix: pulumi.Input[str]
     resource_group_name: pulumi.Input[str]
-    vnet_id: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
+    # The privatelink.openai.azure.com zone the endpoints register in: an existing one (e.g. a landing zone's
+    # central zone in another subscription), or, without it, one created here and linked to vnet_id.
+    private_dns_zone_id: NotRequired[pulumi.Input[str]]
+    vnet_id: NotRequired[pulumi.Input[str]]
     # Granted on every account; normally the gateway's inference identity.
     role_assignments: NotRequired[list[RoleAssignment]]
     diagnostic_settings: NotRequired[list[DiagnosticSetting]]
@@ -112,16 +115,17 @@ class PrivateOpenAI(pulumi.ComponentResource):
         self._roles = [role_assignment_spec(r) for r in args.get("role_assignments", [])]
         self._diagnostics = [diagnostic_setting_spec(d) for d in args.get("diagnostic_settings", [])]
 
-        zone = private_dns_zone(
+        zone = zone_id(
             f"{name}-dns",
             OPENAI_DNS_ZONE,
+            args.get("private_dns_zone_id"),
             self._resource_group_name,
-            args["vnet_id"],
+            args.get("vnet_id"),
             self._tags,
             parent=self,
         )
-        self.dns_zone_id = zone.id
-        self._endpoint_spec = PrivateEndpointSpec(args["private_endpoint_subnet_id"], zone.id)
+        self.dns_zone_id = pulumi.Output.from_input(zone)
+        self._endpoint_spec = PrivateEndpointSpec(args["private_endpoint_subnet_id"], zone)
 
         self.accounts: list[OpenAIAccountEndpoint] = [self._account(account) for account in args["accounts"]]
         self.summary = pulumi.Output.all(*[_summary(a) for a in self.accounts])

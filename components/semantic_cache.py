@@ -25,7 +25,7 @@ from .diagnostics import DiagnosticSettingSpec, send_logs
 from .gateway_policies import circuit_breaker
 from .naming import Naming
 from .policy_templates import render
-from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
+from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
 from .private_openai import OpenAIAccountEndpoint
 from .settings import GatewaySettings, RoutingSettings, SemanticCacheSettings
 
@@ -35,6 +35,9 @@ LOOKUP_FRAGMENT_ID = "semantic-cache-lookup"
 STORE_FRAGMENT_ID = "semantic-cache-store"
 # The tag the guardrails read to state why this resource keeps key authentication.
 LOCAL_AUTH_EXCEPTION = "apim-external-cache-connection-string"
+
+
+REDIS_DNS_ZONE = "privatelink.redis.azure.net"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class SemanticCacheArgs:
     accounts: Sequence[OpenAIAccountEndpoint]
     diagnostic_settings: Sequence[DiagnosticSettingSpec] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
+    # An existing privatelink.redis.azure.net zone (landing zone) instead of one created and linked to vnet_id.
+    private_dns_zone_id: pulumi.Input[str] | None = None
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any) -> SemanticCacheArgs:
@@ -67,6 +72,7 @@ class SemanticCacheArgs:
             accounts=openai.accounts,
             diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),
             tags=baseline.tags,
+            private_dns_zone_id=settings.network.private_dns_zones.get(REDIS_DNS_ZONE),
         )
 
 
@@ -113,15 +119,16 @@ class SemanticCache(pulumi.ComponentResource):
             access_keys_authentication="Enabled",
             opts=pulumi.ResourceOptions(parent=cluster),
         )
-        zone = private_dns_zone(
-            f"{name}-redis-dns", "privatelink.redis.azure.net", args.resource_group_name, args.vnet_id, tags, self
+        zone = zone_id(
+            f"{name}-redis-dns", REDIS_DNS_ZONE, args.private_dns_zone_id, args.resource_group_name, args.vnet_id,
+            tags, self,
         )
         endpoint = private_endpoint(
             f"{name}-redis-pe",
             azure_name=args.naming.regional("pe", "redis"),
             target_id=cluster.id,
             group_id="redisEnterprise",
-            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, zone.id),
+            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, zone),
             resource_group_name=args.resource_group_name,
             location=args.location,
             tags=tags,

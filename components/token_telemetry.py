@@ -15,7 +15,7 @@ from pulumi_azure_native import apimanagement, authorization, eventhub, storage
 from .access import RoleAssignmentSpec, assign_roles
 from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
-from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
+from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
 from .role_propagation import after_propagation
 
 # The APIM logger id policies name in `<log-to-eventhub logger-id="...">` (expressions are not allowed there).
@@ -60,7 +60,11 @@ class TokenTelemetryHubArgs(TypedDict):
     environment: str
     name_suffix: pulumi.Input[str]
     resource_group_name: pulumi.Input[str]
-    vnet_id: pulumi.Input[str]
+    # Existing privatelink.servicebus.windows.net / privatelink.blob.core.windows.net zones (landing zone); a zone
+    # not given is created here and linked to vnet_id.
+    event_hubs_dns_zone_id: NotRequired[pulumi.Input[str]]
+    blob_dns_zone_id: NotRequired[pulumi.Input[str]]
+    vnet_id: NotRequired[pulumi.Input[str]]
     # AVM `private_endpoints`: the subnet the namespace's (and capture account's) endpoints live in.
     private_endpoint_subnet_id: pulumi.Input[str]
     # AVM `diagnostic_settings`: resource logs and metrics go to this Log Analytics workspace.
@@ -152,15 +156,16 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             opts=child,
         )
 
-        dns_zone = private_dns_zone(
-            f"{name}-evh-dns", EVENT_HUBS_DNS_ZONE, resource_group_name, args["vnet_id"], tags, self
+        dns_zone = zone_id(
+            f"{name}-evh-dns", EVENT_HUBS_DNS_ZONE, args.get("event_hubs_dns_zone_id"), resource_group_name,
+            args.get("vnet_id"), tags, self,
         )
         endpoint = private_endpoint(
             f"{name}-evh-pe",
             azure_name=naming.regional("pe", "evhns"),
             target_id=self.namespace.id,
             group_id="namespace",
-            spec=PrivateEndpointSpec(args["private_endpoint_subnet_id"], dns_zone.id),
+            spec=PrivateEndpointSpec(args["private_endpoint_subnet_id"], dns_zone),
             resource_group_name=resource_group_name,
             location=location,
             tags=tags,
@@ -259,15 +264,16 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             public_access=storage.PublicAccess.NONE,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        blob_zone = private_dns_zone(
-            f"{name}-blob-dns", BLOB_DNS_ZONE, resource_group_name, args["vnet_id"], tags, self
+        blob_zone = zone_id(
+            f"{name}-blob-dns", BLOB_DNS_ZONE, args.get("blob_dns_zone_id"), resource_group_name,
+            args.get("vnet_id"), tags, self,
         )
         private_endpoint(
             f"{name}-capture-pe",
             azure_name=self._naming.regional("pe", "stusage-blob"),
             target_id=account.id,
             group_id="blob",
-            spec=PrivateEndpointSpec(args["private_endpoint_subnet_id"], blob_zone.id),
+            spec=PrivateEndpointSpec(args["private_endpoint_subnet_id"], blob_zone),
             resource_group_name=resource_group_name,
             location=location,
             tags=tags,

@@ -53,20 +53,22 @@ def test_the_package_serves_the_plain_args_components() -> None:
 EXPECTED_INPUTS = {
     "ApimBaseline": {
         "location": "string", "namePrefix": "string", "environment": "string", "addressSpace": "string",
-        "subnets": "SubnetPrefixes", "apim": "ApimService", "privateEndpointClients": "array<string>",
+        "subnets": "SubnetPrefixes", "existingNetwork": "ExistingNetwork", "existingWorkspaceId": "string",
+        "apim": "ApimService", "privateEndpointClients": "array<string>",
         "observability": "Observability", "ingress": "WafIngressSpec", "tags": "map<string>",
         "protectStateful": "boolean",
     },
     "PrivateOpenAI": {
         "accounts": "array<OpenAIAccount>", "location": "string", "namePrefix": "string", "environment": "string",
-        "nameSuffix": "string", "resourceGroupName": "string", "vnetId": "string",
+        "nameSuffix": "string", "resourceGroupName": "string", "vnetId": "string", "privateDnsZoneId": "string",
         "privateEndpointSubnetId": "string", "roleAssignments": "array<RoleAssignment>",
         "diagnosticSettings": "array<DiagnosticSetting>", "tags": "map<string>", "protectAccounts": "boolean",
     },
     "TokenTelemetryHub": {
         "location": "string", "namePrefix": "string", "environment": "string", "nameSuffix": "string",
-        "resourceGroupName": "string", "vnetId": "string", "privateEndpointSubnetId": "string",
-        "workspaceId": "string", "apimName": "string", "apimId": "string", "gatewayPrincipalId": "string",
+        "resourceGroupName": "string", "vnetId": "string", "eventHubsDnsZoneId": "string",
+        "blobDnsZoneId": "string", "privateEndpointSubnetId": "string", "workspaceId": "string",
+        "apimName": "string", "apimId": "string", "gatewayPrincipalId": "string",
         "gatewayClientId": "string", "eventHub": "EventHubOptions", "capture": "CaptureOptions",
         "tags": "map<string>", "protectStateful": "boolean",
     },
@@ -80,11 +82,15 @@ def test_every_input_is_in_the_schema_with_its_type(component: str) -> None:
 
 
 def test_required_inputs_are_the_args_without_defaults() -> None:
-    assert resource("ApimBaseline")["requiredInputs"] == sorted(
-        ["location", "namePrefix", "environment", "addressSpace", "subnets", "apim"]
-    )
+    assert resource("ApimBaseline")["requiredInputs"] == sorted(["location", "namePrefix", "environment", "apim"])
     assert "roleAssignments" not in resource("PrivateOpenAI")["requiredInputs"]
     assert "capture" not in resource("TokenTelemetryHub")["requiredInputs"]
+    # A landing zone brings the network and the zones instead: neither the VNet nor a zone id is required.
+    for component in ("PrivateOpenAI", "TokenTelemetryHub"):
+        assert "vnetId" not in resource(component)["requiredInputs"]
+    existing = schema()["types"][f"{PACKAGE_NAME}:index:ExistingNetwork"]
+    assert existing["required"] == ["apimSubnetId", "privateEndpointSubnetId", "vnetId"]
+    assert not existing["properties"]["vnetId"].get("plain")
 
 
 def test_ids_from_other_resources_are_inputs_not_plain_values() -> None:
