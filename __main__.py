@@ -5,6 +5,7 @@ import pulumi
 import composition
 from components.alerts import GatewayAlerts
 from components.apim_baseline import ApimBaseline
+from components.consumer_keys import ConsumerKeyVault, consumer_key_output
 from components.content_safety import ContentSafety
 from components.gateway_policies import API_PATH, ENTRA_API_PATH, GatewayPolicies, IncludedFragment
 from components.private_openai import PrivateOpenAI
@@ -67,6 +68,16 @@ if settings.entra_id.enabled:
     # Entra ID callers have their own API (README, "Entra ID callers"): an Azure OpenAI SDK takes `.../entra`.
     pulumi.export("entraOpenaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{ENTRA_API_PATH}"))
 pulumi.export("deployments", sorted({d.name for a in settings.openai.accounts for d in a.deployments}))
+# Consumers whose team names its Entra principal get their key in a Key Vault secret only that principal reads.
+key_vault = (
+    ConsumerKeyVault(
+        "keys",
+        composition.consumer_keys_args(settings, baseline, policies),
+    )
+    if any(c.key_vault_reader is not None for c in settings.consumers)
+    else None
+)
+key_secrets = key_vault.secret_uris if key_vault is not None else {}
 pulumi.export(
     "consumers",
     {
@@ -78,11 +89,16 @@ pulumi.export(
             "tokenQuotaPeriod": c.token_quota_period,
             # Tokens a month the consumer's currency budget buys (see README, "Currency budgets").
             "budgetTokenQuota": c.budget_token_quota,
+            # The stack output that holds its key, and (with keyVaultReader) the Key Vault secret that does.
+            "keyOutput": consumer_key_output(c.name),
+            "keyVaultSecretUri": key_secrets.get(c.name),
             # The money behind it, for chargeback's budget burn (python -m tools.chargeback --plan).
             "monthlyBudget": budgets.get(c.name),
         }
         for c in policies.consumers
     },
 )
-# Subscription keys only as secrets: `pulumi stack output consumerKeys --show-secrets`.
-pulumi.export("consumerKeys", pulumi.Output.secret({c.name: c.primary_key for c in policies.consumers}))
+# One secret output per consumer (never one map of every team's key): a team reads only its own,
+# `pulumi stack output consumerKey-<name> --show-secrets` or `StackReference.require_output(...)`.
+for c in policies.consumers:
+    pulumi.export(consumer_key_output(c.name), pulumi.Output.secret(c.primary_key))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from components.access import RoleAssignment
 from components.alerts import GatewayAlertsArgs
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs, ApimService, ExistingNetwork, SubnetPrefixes
+from components.consumer_keys import ConsumerKeyVaultArgs
 from components.content_safety import ContentSafetyArgs
 from components.diagnostics import DiagnosticSetting
 from components.gateway_policies import GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
@@ -235,3 +236,9 @@ def alerts_args(
     settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI, policies: GatewayPolicies
 ) -> GatewayAlertsArgs:
     return GatewayAlertsArgs.from_settings(settings, baseline, openai, policies)
+
+
+def consumer_keys_args(
+    settings: GatewaySettings, baseline: ApimBaseline, policies: GatewayPolicies
+) -> ConsumerKeyVaultArgs:
+    return ConsumerKeyVaultArgs.from_settings(settings, baseline, policies.consumers)

@@ -1,18 +1,16 @@
-"""The guardrail pack for the Pulumi CLI: `pulumi preview --policy-pack policies`.
+"""The guardrail pack for the Pulumi CLI: `pulumi preview --policy-pack policies` (and `pulumi up`, and
+`pulumi policy publish` from this folder).
 
-Only builds the `PolicyPack` (which starts the analyzer server and blocks); the rules live in
-the `policies.rules` package, which the offline plan and the tests import without starting a server.
+Only builds the `PolicyPack` (which starts the analyzer server and blocks). The CLI runs this folder with
+`python -m pulumi.policy <engine> <pack folder>`, which runs it with `runpy.run_path`: the pack folder is
+then the first entry of `sys.path`, so the rules are the package `rules/` next to this file. Nothing here
+reaches outside the folder, so the pack works the same when the CLI packs it for publishing and a policy
+group runs it elsewhere, in a virtual environment made from `requirements.txt` (see PulumiPolicy.yaml).
+The offline plan and the tests import the same package as `policies.rules` from the project root.
 """
 
-import sys
-from pathlib import Path
-
-# The CLI runs this file from the pack directory; the rules are imported as the `policies` package.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from pulumi_policy import EnforcementLevel, PolicyPack
-
-from policies.rules import PACK_DESCRIPTION, PACK_NAME, POLICIES
+from rules import PACK_DESCRIPTION, PACK_NAME, POLICIES
 
 PolicyPack(
     name=PACK_NAME,

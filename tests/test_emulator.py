@@ -110,7 +110,7 @@ def test_backends_breakers_and_pools_come_from_the_plan() -> None:
 def test_consumer_keys_are_the_emulators_own_never_the_plans_mask() -> None:
     plan = load_plan("dev")
     first, second = read_model(plan).consumer_keys(), read_model(plan).consumer_keys()
-    assert set(first) == {"team-alpha", "team-beta", "team-gamma"}
+    assert set(first) == {"team-alpha", "team-beta", "team-gamma", "smoke"}
     assert all(len(k) == 32 and k != "[secret]" for k in first.values())
     assert first != second
 
@@ -279,7 +279,7 @@ def test_python_m_tools_emulate_serves_the_stack_and_says_where_the_control_api_
         assert "team-alpha" in banner and "/_emulator/" in banner
         url = lines[0].split(": ", 1)[1].strip().removesuffix("/openai")
         with urllib.request.urlopen(f"{url}/_emulator/subscriptions", timeout=10) as response:
-            assert set(json.loads(response.read())) == {"team-alpha", "team-beta", "team-gamma"}
+            assert set(json.loads(response.read())) == {"team-alpha", "team-beta", "team-gamma", "smoke"}
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -102,7 +102,10 @@ def test_entra_needs_an_audience(prod_config: dict) -> None:
 
 def test_client_app_id_must_be_a_guid(prod_config: dict) -> None:
     [line] = problems(with_value(prod_config, "consumers.0.entraClientAppIds.0", "my-app"))
-    assert line.startswith("genai-gateway:consumers[0].entraClientAppIds[0]: 'my-app': must be an application")
+    assert line.startswith(
+        "genai-gateway:consumers['customer-support'].entraClientAppIds[0]: "
+        "'my-app': must be an application"
+    )
 
 
 def test_one_application_calls_as_one_consumer(prod_config: dict) -> None:
@@ -139,7 +142,10 @@ def test_an_explicit_quota_caps_the_budget(prod_config: dict) -> None:
 
 def test_budget_currency_must_match_the_price_table(prod_config: dict) -> None:
     [line] = problems(with_value(prod_config, "consumers.0.monthlyBudget.currency", "EUR"))
-    assert line.startswith("genai-gateway:consumers[0].monthlyBudget.currency: 'EUR': must be the pricing currency")
+    assert line.startswith(
+        "genai-gateway:consumers['customer-support'].monthlyBudget.currency: "
+        "'EUR': must be the pricing currency"
+    )
 
 
 def test_budget_needs_a_price_for_every_model_the_consumer_calls(prod_config: dict) -> None:
@@ -157,7 +163,10 @@ def test_budget_needs_a_price_table(prod_config: dict) -> None:
     config = dict(prod_config)
     del config["pricing"]
     [line] = problems(config)
-    assert line.startswith("genai-gateway:consumers[0].monthlyBudget: 100.0: needs genai-gateway:pricing")
+    assert line.startswith(
+        "genai-gateway:consumers['customer-support'].monthlyBudget: 100.0: "
+        "needs genai-gateway:pricing"
+    )
 
 
 def test_budget_quota_is_monthly(prod_config: dict) -> None:
@@ -165,6 +174,6 @@ def test_budget_quota_is_monthly(prod_config: dict) -> None:
     config = with_value(config, "consumers.0.tokenQuotaPeriod", "Daily")
     [line] = problems(config)
     assert line == (
-        "genai-gateway:consumers[0].tokenQuotaPeriod: 'Daily': "
+        "genai-gateway:consumers['customer-support'].tokenQuotaPeriod: 'Daily': "
         "a monthly budget needs tokenQuotaPeriod Monthly or none"
     )

@@ -382,7 +382,12 @@ def test_consumer_tier_reaches_the_adaptive_limit(dev: Recording) -> None:
         p.get("productId"): document(p).find("inbound/set-variable[@name='consumer-tier']").get("value")
         for p in dev.of_type("azure-native:apimanagement:ProductPolicy")
     }
-    assert tiers == {"consumer-team-alpha": "high", "consumer-team-beta": "low", "consumer-team-gamma": "low"}
+    assert tiers == {
+        "consumer-team-alpha": "high",
+        "consumer-team-beta": "low",
+        "consumer-team-gamma": "low",
+        "consumer-smoke": "low",
+    }
 
 
 def test_token_metrics_use_at_most_five_dimensions(stack: Recording) -> None:
@@ -559,17 +564,18 @@ def test_every_product_is_linked_to_the_api_and_has_a_subscription(stack: Record
         assert subscription.get("state") == "active"
 
 
-def test_dev_has_three_consumers_in_two_tiers_and_prod_two(dev: Recording, prod: Recording) -> None:
-    assert len(dev.of_type(PRODUCT)) == 3 and len(prod.of_type(PRODUCT)) == 2
+def test_dev_has_three_team_consumers_and_prod_two_and_each_a_smoke_consumer(dev: Recording, prod: Recording) -> None:
+    assert len(dev.of_type(PRODUCT)) == 3 + 1 and len(prod.of_type(PRODUCT)) == 2 + 1
+    assert "consumer-smoke" in {p.get("productId") for p in dev.of_type(PRODUCT) + prod.of_type(PRODUCT)}
 
 
 def test_subscription_keys_are_exported_only_as_secrets(stack: Recording) -> None:
-    keys = stack.outputs["consumerKeys"]
-    assert isinstance(keys, Secret)
-    assert set(keys.value) == set(stack.outputs["consumers"])
-    plain = repr({k: v for k, v in stack.outputs.items() if k != "consumerKeys"})
-    for key in keys.value.values():
-        assert key not in plain
+    keys = {k: v for k, v in stack.outputs.items() if k.startswith("consumerKey-")}
+    assert all(isinstance(v, Secret) for v in keys.values())
+    assert set(keys) == {f"consumerKey-{name}" for name in stack.outputs["consumers"]}
+    plain = repr({k: v for k, v in stack.outputs.items() if k not in keys})
+    for key in keys.values():
+        assert key.value not in plain
 
 
 def test_app_teams_get_the_openai_base_url_and_deployments(dev: Recording, prod: Recording) -> None:
@@ -583,7 +589,10 @@ def test_app_teams_get_the_openai_base_url_and_deployments(dev: Recording, prod:
 
 def test_pool_member_naming_an_unknown_account_is_rejected(prod_config: dict) -> None:
     [line] = problems(with_value(prod_config, "routing.pools.0.members.1.account", "paygo-9"))
-    assert line.startswith("genai-gateway:routing.pools[0].members[1].account: 'paygo-9': unknown account")
+    assert line.startswith(
+        "genai-gateway:routing.pools['gpt-5.4'].members['paygo-9'"
+        "].account: 'paygo-9': unknown account"
+    )
 
 
 def test_pool_member_lacking_the_deployment_is_rejected(prod_config: dict) -> None:
@@ -594,18 +603,21 @@ def test_pool_member_lacking_the_deployment_is_rejected(prod_config: dict) -> No
 @pytest.mark.parametrize(("field", "value"), [("weight", 101), ("weight", -1), ("priority", 101), ("priority", -1)])
 def test_weights_and_priorities_outside_0_to_100_are_rejected(prod_config: dict, field: str, value: int) -> None:
     [line] = problems(with_value(prod_config, f"routing.pools.0.members.0.{field}", value))
-    assert line.startswith(f"genai-gateway:routing.pools[0].members[0].{field}: {value}: ")
+    assert line.startswith(f"genai-gateway:routing.pools['gpt-5.4'].members['ptu-1'].{field}: {value}: ")
 
 
 def test_more_than_30_pool_members_are_rejected(prod_config: dict) -> None:
     many = [{"account": "paygo-1"}] * 31
     lines = problems(with_value(prod_config, "routing.pools.1.members", many))
-    assert "genai-gateway:routing.pools[1].members: 31 members: a backend pool holds at most 30" in lines
+    assert (
+        "genai-gateway:routing.pools['text-embedding-3-small'].members: "
+        "31 members: a backend pool holds at most 30"
+    ) in lines
 
 
 def test_consumer_allowed_an_unknown_deployment_is_rejected(prod_config: dict) -> None:
     [line] = problems(with_value(prod_config, "consumers.1.deployments.0", "gpt-5"))
-    assert line.startswith("genai-gateway:consumers[1].deployments[0]: 'gpt-5': unknown deployment")
+    assert line.startswith("genai-gateway:consumers['knowledge-search'].deployments[0]: 'gpt-5': unknown deployment")
 
 
 def test_token_quota_without_a_period_is_rejected(prod_config: dict) -> None:
@@ -618,7 +630,7 @@ def test_consumer_without_a_token_limit_is_rejected(prod_config: dict) -> None:
     from tests.support import DELETE
 
     [line] = problems(with_value(prod_config, "consumers.0.tokensPerMinute", DELETE))
-    assert line == "genai-gateway:consumers[0].tokensPerMinute: (missing): required key"
+    assert line == "genai-gateway:consumers['customer-support'].tokensPerMinute: (missing): required key"
 
 
 def test_duplicate_consumer_names_are_rejected(prod_config: dict) -> None:

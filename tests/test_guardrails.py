@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -157,11 +158,11 @@ def test_the_role_allow_list_is_the_programs_data_plane_roles() -> None:
     assert not set(rules.PRIVILEGED_ROLES) & set(ROLE_DEFINITIONS.values())
 
 
-def test_pulumi_policy_yaml_names_the_python_runtime_and_the_projects_venv() -> None:
+def test_pulumi_policy_yaml_names_the_python_runtime_and_a_venv_inside_the_pack() -> None:
     document = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
     assert document["runtime"]["name"] == "python"
     venv = (PACK_DIR / document["runtime"]["options"]["virtualenv"]).resolve()
-    assert venv == PROJECT_DIR / ".venv"
+    assert venv == PACK_DIR / "venv"
     assert (PACK_DIR / "requirements.txt").read_text().count("pulumi-policy") == 1
 
 
@@ -172,7 +173,7 @@ def test_the_cli_entry_point_only_builds_the_pack_and_is_never_imported() -> Non
     calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     assert calls.count("PolicyPack") == 1
     imports = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert "policies.rules" in imports
+    assert "rules" in imports
     assert not [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
 
 
@@ -581,11 +582,11 @@ def test_prod_no_simulated_ptu(dev: Recording, prod: Recording) -> None:
 
 def test_no_secret_in_plain_output(prod: Recording) -> None:
     rule = "no-secret-in-plain-output"
-    keys = prod.outputs["consumerKeys"]
-    assert isinstance(keys, Secret)
-    plain = edited(prod, lambda r: r.outputs.update(consumerKeys=keys.value))
-    assert_fails(check(plain, rule), rule, "mandatory", "Stack output 'consumerKeys' is named like a secret")
-    a_key = next(iter(keys.value.values()))
+    key = prod.outputs["consumerKey-customer-support"]
+    assert isinstance(key, Secret)
+    plain = edited(prod, lambda r: r.outputs.update(apiKeys={"customer-support": key.value}))
+    assert_fails(check(plain, rule), rule, "mandatory", "Stack output 'apiKeys' is named like a secret")
+    a_key = key.value
     leaked = edited(prod, lambda r: r.outputs.update(debug={"header": a_key}))
     assert_fails(check(leaked, rule), rule, "mandatory", "'debug.header' holds a secret value in plain text")
     connection = "Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc="
@@ -705,13 +706,15 @@ def test_an_invalid_pack_config_is_refused(config: dict[str, Any], phrase: str) 
 
 
 def test_an_invalid_config_file_is_one_mandatory_violation(dev: Recording, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tools.guardrails.load_pack_config", lambda stack: {"backend-pool-spillover": "loud"})
+    monkeypatch.setattr("tools.guardrails.load_pack_config", lambda *stack: {"backend-pool-spillover": "loud"})
     [violation] = guardrail_violations(dev)
     assert violation.policy == "guardrails-config" and violation.level == "mandatory"
     assert "'loud' is not one of" in violation.message
 
 
 def test_the_config_files_are_json_objects_of_known_policies() -> None:
+    for path in sorted((PACK_DIR / "config" / "environments").glob("*.json")):
+        reconcile(ALL_RULES, json.loads(path.read_text()), path.name)
     for path in sorted((PACK_DIR / "config").glob("*.json")):
         assert Path(PROJECT_DIR / f"Pulumi.{path.stem}.yaml").exists(), f"{path.name} has no stack"
         reconcile(ALL_RULES, load_pack_config(path.stem), path.name)

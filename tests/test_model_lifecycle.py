@@ -104,8 +104,8 @@ def test_standard_deployments_upgrade_at_retirement_and_provisioned_never_automa
 @pytest.mark.parametrize("capacity", [10, 17])
 def test_data_zone_provisioned_needs_15_ptus_in_steps_of_5(prod_config: dict, capacity: int) -> None:
     line = only(problems(with_value(prod_config, "openai.accounts.0.deployments.0.capacity", capacity)))
-    assert line == (f"{KEY}.accounts[0].deployments[0].capacity: {capacity}: DataZoneProvisionedManaged of gpt-5.4 "
-                    "is sized in PTUs: at least 15, in steps of 5")
+    assert line == (f"{KEY}.accounts['ptu-1'].deployments['gpt-5.4'].capacity: {capacity}: "
+                    "DataZoneProvisionedManaged of gpt-5.4 is sized in PTUs: at least 15, in steps of 5")
 
 
 def test_regional_provisioned_needs_50_ptus_in_steps_of_50(prod_config: dict) -> None:
@@ -130,7 +130,8 @@ def openai_problems(config: dict) -> list[str]:
 @pytest.mark.parametrize("option", ["OnceNewDefaultVersionAvailable", "OnceCurrentVersionExpired"])
 def test_a_provisioned_deployment_refuses_an_automatic_upgrade_option(prod_config: dict, option: str) -> None:
     line = only(problems(with_value(prod_config, "openai.accounts.0.deployments.0.versionUpgradeOption", option)))
-    assert line.startswith(f"{KEY}.accounts[0].deployments[0].versionUpgradeOption: {option!r}: automatic model")
+    key = f"{KEY}.accounts['ptu-1'].deployments['gpt-5.4'].versionUpgradeOption"
+    assert line.startswith(f"{key}: {option!r}: automatic model")
 
 
 def test_without_an_upgrade_option_each_deployment_type_gets_its_default(prod_config: dict) -> None:

@@ -55,7 +55,7 @@ def test_resources_are_sorted_for_reviewable_diffs(dev_plan: tuple[int, dict, st
 def test_top_level_resources_have_no_parent_and_no_stack_dependency(dev_plan: tuple[int, dict, str]) -> None:
     resources = dev_plan[1]["resources"]
     top_level = {r["name"] for r in resources if r["parent"] is None}
-    assert top_level == {"gateway", "openai", "policies", "telemetry", "workbook"}
+    assert top_level == {"gateway", "openai", "policies", "telemetry", "workbook", "keys"}
     assert not any("pulumi:pulumi:Stack" in d for r in resources for d in r["dependencies"])
 
 
@@ -67,7 +67,7 @@ def test_inputs_are_camel_case_as_the_provider_receives_them(dev_plan: tuple[int
 
 def test_secrets_show_as_secret(dev_plan: tuple[int, dict, str]) -> None:
     _, plan, _ = dev_plan
-    assert plan["outputs"]["consumerKeys"] == "[secret]"
+    assert plan["outputs"]["consumerKey-team-alpha"] == "[secret]"
     loggers = [r for r in plan["resources"] if r["name"] == "gateway-appinsights-logger"]
     assert loggers[0]["inputs"]["credentials"] == "[secret]"
 
@@ -81,9 +81,10 @@ def test_values_known_only_after_deployment_show_as_computed(dev_plan: tuple[int
 def test_no_subscription_key_or_placeholder_reaches_the_plan_file(dev_plan: tuple[int, dict, str]) -> None:
     from tools.harness import run_stack
 
-    keys = run_stack("dev").outputs["consumerKeys"].value
+    outputs = run_stack("dev").outputs
+    keys = [v.value for k, v in outputs.items() if k.startswith("consumerKey-")]
     text = dev_plan[2]
-    assert all(key not in text for key in keys.values())
+    assert len(keys) == 4 and all(key not in text for key in keys)
     assert SECRET_PLACEHOLDER not in text
 
 
@@ -127,7 +128,7 @@ def test_a_key_in_a_plain_input_is_a_mandatory_violation_that_never_shows_the_ke
     from tools.violations import collect
 
     recording = copy.deepcopy(run_stack("dev"))
-    key = next(iter(recording.outputs["consumerKeys"].value.values()))
+    key = recording.outputs["consumerKey-team-alpha"].value
     [api] = recording.of_type("azure-native:apimanagement:Api")
     api.inputs["description"] = f"calls with key {key}"
     leaks = [v for v in collect(recording) if v.policy == "no-secret-in-plain-value"]

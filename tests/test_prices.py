@@ -104,8 +104,9 @@ def test_a_deployment_the_table_cannot_price_names_model_sku_and_region() -> Non
     config = with_value(config, "openai.accounts.2.deployments.0.sku", "Standard")
     model = config["openai"]["accounts"][2]["deployments"][0]["model"]["name"]
     line = only(problems(config))
-    assert line.startswith(f"genai-gateway:consumers[0].monthlyBudget: 100.0: no price for model {model!r} "
-                           "(Standard in westeurope): the price table (pricing/prices.json) has no regional price")
+    assert line.startswith(f"genai-gateway:consumers['customer-support'].monthlyBudget: 100.0: no price for model "
+                           f"{model!r} (Standard in westeurope): the price table (pricing/prices.json) "
+                           "has no regional price")
 
 
 def test_provisioned_hour_overrides_name_a_deployment_type() -> None:

@@ -184,3 +184,64 @@ def test_secret_values_never_appear_in_cross_field_errors(prod_config: dict) -> 
 def test_the_engine_environment_does_not_leak_into_an_offline_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{PROJECT}:bogus": "1"}))
     assert run_stack("dev").stack == "dev"
+
+
+def _flat(config: dict) -> dict[str, str]:
+    return {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def test_key_under_a_misspelled_namespace_is_an_unknown_key_with_the_nearest_one(dev_config: dict) -> None:
+    flat = {**_flat(dev_config), "genai-gatway:semanticCache": json.dumps({"enabled": True})}
+    with pytest.raises(SettingsError) as error:
+        load_settings(flat)
+    line = only([str(p) for p in error.value.problems])
+    assert line.startswith("genai-gatway:semanticCache: unknown key: ")
+    assert "did you mean 'genai-gateway:semanticCache'?" in line
+
+
+def test_keys_of_other_namespaces_are_left_to_their_owners(dev_config: dict) -> None:
+    flat = {**_flat(dev_config), "azure-native:location": "swedencentral", "pulumi:tags": "{}"}
+    assert load_settings(flat).location == "swedencentral"
+
+
+def test_cross_field_rules_still_run_when_a_type_error_is_found_elsewhere(dev_config: dict) -> None:
+    config = with_value(dev_config, "apim.capacity", "two")
+    config = with_value(config, "consumers.2.tokensPerMinute", 40000)
+    lines = problems(config)
+    assert (
+        f"{PROJECT}:apim.capacity: 'two': "
+        f"input should be a valid integer, unable to parse string as an integer"
+    ) in lines
+    over_budget = f"{PROJECT}:consumers['team-gamma'].tokensPerMinute: 40000: must not exceed"
+    assert any(line.startswith(over_budget) for line in lines)
+    assert len(lines) == 2
+
+
+def test_a_field_that_failed_validation_is_not_also_judged_at_its_default(prod_config: dict) -> None:
+    # zones would default to [], and a capacity of 2 without zones is fine: only the type error is reported.
+    lines = problems(with_value(prod_config, "apim.zones", "1,2"))
+    assert [line.split(":")[1] for line in lines] == ["apim.zones"]
+
+
+def test_a_cross_field_rule_on_a_list_next_to_a_type_error_in_another_item(dev_config: dict) -> None:
+    config = with_value(dev_config, "openai.accounts.1.deployments.0.capacity", "ten")
+    config = with_value(config, "routing.pools.0.members", [{"account": "paygo-9"}])
+    lines = problems(config)
+    assert lines[0].startswith(f"{PROJECT}:openai.accounts['paygo-1'].deployments['gpt-5.4'].capacity: 'ten': ")
+    assert lines[1].startswith(f"{PROJECT}:routing.pools['text-embedding-3-small'].members['paygo-9'].account: ")
+    assert len(lines) == 2
+
+
+def test_errors_name_consumers_by_their_name(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "consumers.0.tier", "gold")))
+    assert line.startswith(f"{PROJECT}:consumers['team-alpha'].tier: 'gold': ")
+
+
+def test_errors_name_accounts_by_their_name(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "openai.accounts.0.location", "Sweden Central")))
+    assert line.startswith(f"{PROJECT}:openai.accounts['ptu-1'].location: 'Sweden Central': ")
+
+
+def test_items_sharing_a_name_are_named_by_their_position(dev_config: dict) -> None:
+    config = with_value(dev_config, "consumers.1.name", "team-alpha")
+    assert f"{PROJECT}:consumers: 'team-alpha': consumer names must be unique" in problems(config)

@@ -32,7 +32,7 @@ def run(server: EmulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[st
     def _run(*extra: str, edit: Callable[[dict[str, Any]], object] | None = None) -> tuple[int, str]:
         outputs = dict(load_plan("dev")["outputs"])
         outputs["openaiBaseUrl"] = f"{server.url}/openai"
-        outputs["consumerKeys"] = server.gateway.model.consumer_keys()
+        outputs.update({f"consumerKey-{n}": k for n, k in server.gateway.model.consumer_keys().items()})
         if edit is not None:
             edit(outputs)
         path = tmp_path / "outputs.json"
@@ -85,14 +85,18 @@ def test_keys_are_never_printed(run: Any, server: EmulatorServer) -> None:
 
 def test_missing_consumer_keys_are_a_configuration_error(run: Any, server: EmulatorServer) -> None:
     before = server.gateway.requests
-    code, output = run(edit=lambda o: o.pop("consumerKeys"))
+    def drop_keys(outputs: dict[str, Any]) -> None:
+        for name in [k for k in outputs if k.startswith("consumerKey-")]:
+            outputs.pop(name)
+
+    code, output = run("--all-consumers", edit=drop_keys)
     assert code == smoke.EXIT_USAGE
-    assert "lack consumerKeys" in output
+    assert "lack consumerKey-<name>" in output
     assert server.gateway.requests == before
 
 
 def test_masked_consumer_keys_are_a_configuration_error(run: Any) -> None:
-    code, output = run(edit=lambda o: o.update(consumerKeys=dict.fromkeys(o["consumerKeys"], "[secret]")))
+    code, output = run(edit=lambda o: o.update({k: "[secret]" for k in o if k.startswith("consumerKey-")}))
     assert code == smoke.EXIT_USAGE
     assert "--show-secrets" in output
 
@@ -141,3 +145,34 @@ def test_outputs_come_from_pulumi_stack_output_with_secrets(monkeypatch: pytest.
     monkeypatch.setattr(smoke.subprocess, "run", fake_run)
     assert smoke.outputs_from_pulumi("prod") == {"openaiBaseUrl": "https://gw.example/openai"}
     assert calls == [["/usr/bin/pulumi", "stack", "output", "--json", "--show-secrets", "--stack", "prod"]]
+
+
+def test_by_default_only_the_stacks_smoke_consumer_is_used(run: Any) -> None:
+    code, output = run("--area", "routing")
+    assert "as consumer(s) smoke." in output
+    assert code in (smoke.EXIT_OK, smoke.EXIT_FAILED)
+
+
+def test_a_stack_without_a_smoke_consumer_needs_an_explicit_choice(run: Any, server: EmulatorServer) -> None:
+    before = server.gateway.requests
+    code, output = run(edit=lambda o: o.pop("consumerKey-smoke"))
+    assert code == smoke.EXIT_USAGE
+    assert "no 'smoke' consumer" in output and "--consumer NAME" in output
+    assert server.gateway.requests == before
+
+
+def test_consumer_chooses_whose_key_is_used(run: Any) -> None:
+    _, output = run("--consumer", "team-gamma", "--area", "routing")
+    assert "as consumer(s) team-gamma." in output
+
+
+def test_an_unknown_consumer_is_a_configuration_error(run: Any) -> None:
+    code, output = run("--consumer", "team-omega")
+    assert code == smoke.EXIT_USAGE
+    assert "unknown consumer(s) team-omega" in output
+
+
+def test_skip_leaves_out_whole_areas(run: Any) -> None:
+    _, output = run("--skip", "limits", "--skip", "cache")
+    table = output.split("SCENARIO", 1)[1]
+    assert not [s for s in smoke.SCENARIOS.values() if s.area in ("limits", "cache") and s.name in table]

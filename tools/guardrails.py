@@ -18,10 +18,8 @@ hands them is built the way the engine and the analyzer server build it:
   `property_dependencies` linked to the other `PolicyResource` objects (links to resources outside the list,
   such as the root stack, are dropped, as the analyzer server does). The CLI passes stack policies the
   resources' outputs; azure-native outputs echo the inputs, and offline the inputs are what is known.
-- Configuration: `policies/config/<stack>.json`, reconciled like the CLI reconciles `--policy-pack-config`:
-  each policy's schema defaults, then an `all` enforcement level, then the policy's own entry; without an
-  entry a policy keeps the level set in the rules module. Offline the file is checked more strictly than the
-  CLI does: an unknown policy or property name, a bad level or a value of the wrong type is an error.
+- Configuration: the stack's level set, chosen by its declared `environment` and reconciled as the CLI
+  reconciles `--policy-pack-config` (`tools/guardrail_config.py`).
 - Evaluation follows the analyzer server: `disabled` policies are skipped, `remediate` reports as mandatory,
   `UnknownValueError` becomes an advisory "can't run policy during preview", `not_applicable` is ignored.
 
@@ -37,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
-import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -62,107 +59,20 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown
 
 from policies.rules import ALL_RULES, PACK_NAME, PlanOnlyRule, PlanResource, Rule
 
+# Re-exported: the configuration API is used through this module too.
+from .guardrail_config import (
+    GuardrailConfigError,
+    level_set,
+    load_pack_config,
+    reconcile,
+    shown_path,
+    stack_environment,
+)
 from .harness import RecordedResource, Recording, Secret, Unknown
 from .stack_config import PROJECT_DIR, known_stacks
 from .violations import Violation
 
-CONFIG_DIR = PROJECT_DIR / "policies" / "config"
-LEVELS = {level.value for level in EnforcementLevel}
-
-
-class GuardrailConfigError(ValueError):
-    """The stack's policy pack configuration is invalid."""
-
-
-# -- configuration ---------------------------------------------------------------------------------------
-def config_path(stack: str) -> Path:
-    return CONFIG_DIR / f"{stack}.json"
-
-
-def load_pack_config(stack: str) -> dict[str, Any]:
-    """The raw pack configuration of a stack (`{}` when the stack has no file)."""
-    path = config_path(stack)
-    if not path.exists():
-        return {}
-    try:
-        document = json.loads(path.read_text() or "{}")
-    except ValueError as error:
-        raise GuardrailConfigError(f"{path.name}: not valid JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise GuardrailConfigError(f"{path.name}: must be a JSON object of policy name -> level or settings")
-    return document
-
-
-def _schema_properties(rule: Rule) -> dict[str, dict[str, Any]]:
-    schema = getattr(rule, "config_schema", None)
-    return dict(schema.properties) if schema is not None else {}
-
-
-def _default_level(rule: Rule) -> str:
-    level = rule.enforcement_level or EnforcementLevel.ADVISORY  # the pack's default level
-    return level.value
-
-
-_JSON_TYPES: dict[str, tuple[type[Any], ...]] = {
-    "array": (list,),
-    "boolean": (bool,),
-    "integer": (int,),
-    "number": (int, float),
-    "string": (str,),
-    "object": (dict,),
-}
-
-
-def _check_value(where: str, schema: Mapping[str, Any], value: Any) -> None:  # value: any JSON value
-    expected = schema.get("type")
-    types = _JSON_TYPES.get(str(expected), (object,))
-    if not isinstance(value, types) or (expected in ("integer", "number") and isinstance(value, bool)):
-        raise GuardrailConfigError(f"{where}: {value!r} is not of type {expected}")
-    if "minimum" in schema and value < schema["minimum"]:
-        raise GuardrailConfigError(f"{where}: {value!r} is below the minimum {schema['minimum']}")
-    if expected == "array" and "items" in schema:
-        for i, item in enumerate(value):
-            _check_value(f"{where}[{i}]", schema["items"], item)
-
-
-def reconcile(
-    rules: Sequence[Rule], raw: Mapping[str, Any], source: str = "pack config"
-) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Each rule's (enforcement level, configuration), as the CLI reconciles `--policy-pack-config`."""
-    names = {rule.name: rule for rule in rules}
-    known = {r.name for r in ALL_RULES} | set(names)
-    entries: dict[str, tuple[str | None, dict[str, Any]]] = {}
-    for key, value in raw.items():
-        if key != "all" and key not in known:
-            raise GuardrailConfigError(f"{source}: unknown policy {key!r} (known: {', '.join(sorted(known))})")
-        if isinstance(value, str):
-            level, props = value, {}
-        elif isinstance(value, dict):
-            props = dict(value)
-            level = props.pop("enforcementLevel", None)
-        else:
-            raise GuardrailConfigError(f"{source}: {key}: {value!r} must be a level or an object")
-        if level is not None and level not in LEVELS:
-            raise GuardrailConfigError(f"{source}: {key}: {level!r} is not one of {', '.join(sorted(LEVELS))}")
-        if key in names:
-            schema = _schema_properties(names[key])
-            for prop, prop_value in props.items():
-                if prop not in schema:
-                    raise GuardrailConfigError(
-                        f"{source}: {key}.{prop}: unknown setting (settings: {', '.join(sorted(schema)) or 'none'})"
-                    )
-                _check_value(f"{source}: {key}.{prop}", schema[prop], prop_value)
-        entries[key] = (level, props)
-
-    all_level = entries.get("all", (None, {}))[0]
-    result = {}
-    for rule in rules:
-        props = {k: v["default"] for k, v in _schema_properties(rule).items() if "default" in v}
-        level = all_level or _default_level(rule)
-        own_level, own_props = entries.get(rule.name, (None, {}))
-        props.update(own_props)
-        result[rule.name] = (own_level or level, props)
-    return result
+__all__ = ["GuardrailConfigError", "evaluate", "guardrail_violations", "levels_used", "load_pack_config", "reconcile"]
 
 
 # -- what the engine hands a policy --------------------------------------------------------------------
@@ -263,7 +173,7 @@ def evaluate(
 ) -> list[Violation]:
     """Violations of `rules` (default: the whole pack and the plan-only rules) under pack `config`."""
     rules = list(rules) if rules is not None else ALL_RULES
-    settings = reconcile(rules, config or {}, source=f"policies/config/{recording.stack}.json")
+    settings = reconcile(rules, config or {}, source="pack config")
     evaluation = _Evaluation(recording)
     for rule in rules:
         level, rule_config = settings[rule.name]
@@ -343,17 +253,25 @@ async def _awaited(awaitable: Any) -> Any:
 
 
 def guardrail_violations(recording: Recording) -> list[Violation]:
-    """The pack's violations under the stack's own configuration; an invalid configuration is one violation."""
+    """The pack's violations under the stack's level set; an invalid or missing configuration is one violation."""
     try:
-        return evaluate(recording, load_pack_config(recording.stack))
+        return evaluate(recording, load_pack_config(recording.stack, recording.environment))
     except GuardrailConfigError as error:
         return [Violation("guardrails-config", "mandatory", None, f"{error}; fix the file (see policies/rules/)")]
+
+
+def levels_used(recording: Recording) -> str:
+    """The plan's note on which level set the guardrails ran under."""
+    try:
+        return level_set(recording.stack, recording.environment).describe()
+    except GuardrailConfigError as error:
+        return f"guardrail levels: none ({error})"
 
 
 # -- documentation ---------------------------------------------------------------------------------------
 def levels_by_stack(stacks: Sequence[str]) -> dict[str, dict[str, str]]:
     rules = ALL_RULES
-    per_stack = {s: reconcile(rules, load_pack_config(s), f"policies/config/{s}.json") for s in stacks}
+    per_stack = {s: reconcile(rules, load_pack_config(s), s) for s in stacks}
     return {rule.name: {s: per_stack[s][rule.name][0] for s in stacks} for rule in rules}
 
 
@@ -372,7 +290,21 @@ def markdown_table(stacks: Sequence[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.guardrails", description="The guardrail pack's rules.")
     parser.add_argument("--markdown", action="store_true", help="print the rules as a Markdown table")
+    parser.add_argument(
+        "--config-for", metavar="STACK", help="print the pack config file for STACK (for --policy-pack-config)"
+    )
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="folder of Pulumi.<stack>.yaml")
     args = parser.parse_args(argv)
+    if args.config_for:
+        try:
+            environment = stack_environment(args.config_for, args.project_dir)
+            chosen = level_set(args.config_for, environment)
+            load_pack_config(args.config_for, environment)
+        except GuardrailConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(shown_path(chosen.path))
+        return 0
     stacks = known_stacks()
     if args.markdown:
         print(markdown_table(stacks))

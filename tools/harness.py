@@ -101,6 +101,8 @@ class Recording:
     # Values Azure computes at deployment, and keys or passwords; kept out of reprs (they'd show in tracebacks).
     computed: set[str] = field(default_factory=set, repr=False)
     secrets: set[str] = field(default_factory=set, repr=False)
+    # The stack's declared `environment` setting: the guardrails' level set follows it, not the stack's name.
+    environment: str | None = None
 
     @property
     def stack_urn(self) -> str:
@@ -297,6 +299,7 @@ def _run_program(stack: str, config: Mapping[str, str], secret_keys: list[str], 
         computed=mocks.computed,
         # A `secure:` config value is offline a placeholder; found in a plain value, it is a leak as well.
         secrets=mocks.secrets | {SECRET_PLACEHOLDER},
+        environment=config.get(f"{PROJECT}:environment"),
     )
 
 

@@ -16,10 +16,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from components.settings import SettingsError
 
+from .guardrails import levels_used
 from .harness import RecordedResource, Recording, run_stack
-from .stack_config import PROJECT_DIR, StackFileError, known_stacks
+from .stack_config import PROJECT_DIR, StackFileError, esc_environments, known_stacks
 from .violations import Violation, collect
 
 LIMITS = (
@@ -96,14 +99,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.plan", description=__doc__.splitlines()[0])
     parser.add_argument("stack", help=f"one of: {', '.join(known_stacks())}")
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "build" / "plan", help="output folder")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument("--quiet", action="store_true", help="print only a summary line and the violations")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help="folder of Pulumi.<stack>.yaml")
     args = parser.parse_args(argv)
 
+    imports = esc_environments(args.stack, args.project_dir)
     try:
         recording = run_stack(args.stack, project_dir=args.project_dir)
     except SettingsError as error:
-        print(f"error: stack {args.stack}: {error}", file=sys.stderr)
+        if imports:
+            print(esc_message(args.stack, imports, error), file=sys.stderr)
+        else:
+            print(f"error: stack {args.stack}: {error}", file=sys.stderr)
         return 2
     except (FileNotFoundError, StackFileError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -113,28 +120,76 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the program failed under the mock engine for stack {args.stack} (see above)", file=sys.stderr)
         return 3
     violations = collect(recording)
-
-    print(f"Previewing update ({args.stack}) offline, under the mock engine:\n")
-    if not args.quiet:
-        print("\n".join(render_tree(recording)))
-        print()
-    print("\n".join(summary(recording)))
-    outputs = recording.masked(recording.outputs)
-    print("\nOutputs:")
-    for key in sorted(outputs):
-        print(f"    {key}: {json.dumps(outputs[key])}")
     mandatory = [v for v in violations if v.level == "mandatory"]
-    print(f"\nChecks: {len(mandatory)} mandatory violation(s), {len(violations) - len(mandatory)} advisory")
-    for v in violations:
-        message = masked_message(recording, v.message)
-        print(f"    [{v.level}] {v.policy}: {message}" + (f"\n        at {v.urn}" if v.urn else ""))
-
     args.out.mkdir(parents=True, exist_ok=True)
     target = args.out / f"{args.stack}.json"
     target.write_text(json.dumps(plan_document(recording, violations), indent=2) + "\n")
     shown = target.relative_to(PROJECT_DIR) if target.is_relative_to(PROJECT_DIR) else target
+
+    esc_note = (
+        f"note: imports Pulumi ESC environment(s) {', '.join(imports)}, which the offline plan cannot resolve: "
+        "this plan uses only the stack file's own values"
+        if imports
+        else ""
+    )
+    if args.quiet:
+        # Only what a CI log needs: one summary line and the violations.
+        resources = sum(1 for r in recording.resources if r.custom)
+        print(
+            f"{args.stack}: {resources} resources, {len(mandatory)} mandatory violation(s), "
+            f"{len(violations) - len(mandatory)} advisory; {levels_used(recording)}; plan {shown}"
+        )
+        if esc_note:
+            print(f"    {esc_note}")
+        print_violations(recording, violations)
+        return 1 if mandatory else 0
+
+    print(f"Previewing update ({args.stack}) offline, under the mock engine:\n")
+    if esc_note:
+        print(f"{esc_note}\n")
+    print("\n".join(render_tree(recording)))
+    print()
+    print("\n".join(summary(recording)))
+    print("\nOutputs:")
+    print("\n".join(render_outputs(recording.masked(recording.outputs))))
+    print(f"\nChecks: {len(mandatory)} mandatory violation(s), {len(violations) - len(mandatory)} advisory")
+    print(f"    {levels_used(recording)}")
+    print_violations(recording, violations)
     print(f"\n{LIMITS}\nPlan written to {shown}")
     return 1 if mandatory else 0
+
+
+def esc_message(stack: str, imports: list[str], error: SettingsError) -> str:
+    """Settings that fail because they live in an ESC environment: say so, instead of "missing" errors."""
+    missing = [p.key for p in error.problems if p.value == "(missing)"]
+    invalid = [p for p in error.problems if p.value != "(missing)"]
+    lines = [
+        f"error: stack {stack}: Pulumi.{stack}.yaml imports Pulumi ESC environment(s) {', '.join(imports)} "
+        "(`environment:`), which the offline plan cannot resolve (only Pulumi Cloud does): it sees only the "
+        "stack file's own values."
+    ]
+    if missing:
+        lines.append(f"  not in the stack file, so expected from ESC: {', '.join(missing)}")
+    if invalid:
+        lines.append("  invalid in the stack file itself:")
+        lines += [f"    {p}" for p in invalid]
+    lines.append(
+        "  To plan offline, keep a stack file with every setting (secrets may stay `secure:`), e.g. one the ESC "
+        "environment's pulumiConfig is generated from; with Pulumi Cloud, `pulumi preview` resolves ESC."
+    )
+    return "\n".join(lines)
+
+
+def print_violations(recording: Recording, violations: list[Violation]) -> None:
+    for v in violations:
+        message = masked_message(recording, v.message)
+        print(f"    [{v.level}] {v.policy}: {message}" + (f"\n        at {v.urn}" if v.urn else ""))
+
+
+def render_outputs(outputs: dict[str, Any], indent: str = "    ") -> list[str]:
+    """Stack outputs as readable, indented YAML (one key a line, nested values below their key)."""
+    text = yaml.safe_dump(outputs, sort_keys=True, default_flow_style=False, allow_unicode=True, width=200)
+    return [indent + line for line in text.splitlines()]
 
 
 if __name__ == "__main__":

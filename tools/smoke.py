@@ -8,8 +8,9 @@ tokens, setting content-safety verdicts) are skipped live; the rest check routin
 streaming, keyless backends, the token limit and the cache on Azure itself.
 
 Prints a table of scenario and PASS / FAIL / SKIP / KNOWN (a failure the scenario marks as a known issue of the
-policies). Keys are never printed: every message is masked. Spends real tokens (about the smallest consumer's
-minute budget, for the token-limit scenario). Exit codes: 0 no scenario failed, 1 a scenario failed, 2 usage or
+policies). Keys are never printed: every message is masked. Only the stack's `smoke` consumer's key is used
+unless `--consumer` or `--all-consumers` says otherwise, so a run spends at most that consumer's tiny limits
+(the token-limit scenario uses up its minute budget). Exit codes: 0 no scenario failed, 1 a scenario failed, 2 usage or
 configuration error.
 """
 
@@ -119,6 +120,37 @@ def outputs_from_file(path: Path) -> dict[str, Any]:
     return document
 
 
+# One secret output per consumer (the program never exports a map of every team's key).
+KEY_OUTPUT_PREFIX = "consumerKey-"
+
+
+# The stack's own smoke consumer (tiny limits, one chat deployment): the only key used unless told otherwise.
+SMOKE_CONSUMER = "smoke"
+
+
+def consumer_keys(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Consumer name -> its key, from the `consumerKey-<name>` outputs."""
+    return {k[len(KEY_OUTPUT_PREFIX) :]: v for k, v in outputs.items() if k.startswith(KEY_OUTPUT_PREFIX)}
+
+
+def only_consumers(outputs: dict[str, Any], names: list[str] | None, every: bool = False) -> dict[str, Any]:
+    """The outputs with the keys of `names` only (default: the smoke consumer), so no team's budget is spent."""
+    keys = consumer_keys(outputs)
+    if every:
+        return outputs
+    chosen = names or [SMOKE_CONSUMER]
+    unknown = [n for n in chosen if n not in keys]
+    if unknown == [SMOKE_CONSUMER] and not names:
+        raise SmokeConfigError(
+            f"the stack has no {SMOKE_CONSUMER!r} consumer (README, *Live smoke check*): add one with tiny limits, or "
+            "pass --consumer NAME (that consumer's limits are spent) or --all-consumers"
+        )
+    if unknown:
+        raise SmokeConfigError(f"unknown consumer(s) {', '.join(unknown)} (with a key: {', '.join(sorted(keys))})")
+    dropped = {f"{KEY_OUTPUT_PREFIX}{name}" for name in keys if name not in chosen}
+    return {k: v for k, v in outputs.items() if k not in dropped}
+
+
 def target_from_outputs(stack: str, outputs: dict[str, Any], timeout: float = 30.0) -> Target:
     base_url = outputs.get("openaiBaseUrl")
     if not base_url and outputs.get("gatewayUrl"):
@@ -131,16 +163,16 @@ def target_from_outputs(stack: str, outputs: dict[str, Any], timeout: float = 30
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
         raise SmokeConfigError("openaiBaseUrl uses plain http: keys are only sent over https (or to loopback)")
 
-    keys = outputs.get("consumerKeys")
-    if keys is None:
+    keys = consumer_keys(outputs)
+    if not keys:
         raise SmokeConfigError(
-            "the stack outputs lack consumerKeys (a secret): read them with --show-secrets, or add them to "
-            "the --outputs file"
+            f"the stack outputs lack {KEY_OUTPUT_PREFIX}<name> (secrets): read them with --show-secrets, or add "
+            "them to the --outputs file"
         )
-    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
-        raise SmokeConfigError("consumerKeys must map each consumer name to its subscription key")
+    if not all(isinstance(v, str) for v in keys.values()):
+        raise SmokeConfigError(f"each {KEY_OUTPUT_PREFIX}<name> output must be that consumer's subscription key")
     if any(v in ("[secret]", "[secret-value]", "") for v in keys.values()):
-        raise SmokeConfigError("consumerKeys holds masked values: read the outputs with --show-secrets")
+        raise SmokeConfigError(f"{KEY_OUTPUT_PREFIX}<name> holds masked values: read the outputs with --show-secrets")
 
     described = outputs.get("consumers")
     if not isinstance(described, dict) or not described:
@@ -157,7 +189,7 @@ def target_from_outputs(stack: str, outputs: dict[str, Any], timeout: float = 30
     except (FileNotFoundError, ValueError, SettingsError) as error:
         raise SmokeConfigError(f"cannot read the settings of stack {stack}: {error}") from None
     if not target.consumers:
-        raise SmokeConfigError("no consumer in the stack outputs has a key in consumerKeys")
+        raise SmokeConfigError(f"no consumer in the stack outputs has a {KEY_OUTPUT_PREFIX}<name> output")
     target.timeout = timeout
     return target
 
@@ -165,10 +197,12 @@ def target_from_outputs(stack: str, outputs: dict[str, Any], timeout: float = 30
 # --- running the scenarios ----------------------------------------------------------------------------
 
 
-def run_scenarios(target: Target, redact: Redactor, areas: set[str] | None = None) -> list[Result]:
+def run_scenarios(
+    target: Target, redact: Redactor, areas: set[str] | None = None, skipped_areas: set[str] | None = None
+) -> list[Result]:
     results = []
     for name, scenario in sorted(SCENARIOS.items()):
-        if areas and scenario.area not in areas:
+        if (areas and scenario.area not in areas) or (skipped_areas and scenario.area in skipped_areas):
             continue
         started = time.monotonic()
         try:
@@ -204,6 +238,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per HTTP request (default 30)")
     areas = sorted({s.area for s in SCENARIOS.values()})
     parser.add_argument("--area", action="append", choices=areas, help="run only these areas (repeatable)")
+    parser.add_argument("--skip", action="append", choices=areas, help="do not run these areas (repeatable)")
+    parser.add_argument(
+        "--consumer", action="append", help=f"use only this consumer's key (repeatable; default {SMOKE_CONSUMER!r})"
+    )
+    parser.add_argument("--all-consumers", action="store_true", help="use every consumer's key (spends their limits)")
     args = parser.parse_args(argv)
     if args.timeout <= 0:
         parser.error("--timeout must be positive")
@@ -215,18 +254,20 @@ def main(argv: list[str] | None = None) -> int:
     redact = Redactor()
     try:
         outputs = outputs_from_file(args.outputs) if args.outputs else outputs_from_pulumi(args.stack)
-        keys = outputs.get("consumerKeys")
-        if isinstance(keys, dict):
-            redact.add(*(v for v in keys.values() if isinstance(v, str)))
+        redact.add(*(v for v in consumer_keys(outputs).values() if isinstance(v, str)))
+        outputs = only_consumers(outputs, args.consumer, args.all_consumers)
         target = target_from_outputs(args.stack, outputs, args.timeout)
     except SmokeConfigError as error:
         print(f"smoke: {redact(error)}", file=sys.stderr)
         return EXIT_USAGE
 
     print(f"Smoke check of stack {args.stack!r}: {target.base_url}/{target.api_path} (API {API_VERSION})")
-    print(f"{len(SCENARIOS)} scenarios, {len(target.consumers)} consumers. Real requests: this spends tokens.")
+    print(
+        f"{len(SCENARIOS)} scenarios, as consumer(s) {', '.join(sorted(target.consumers))}. "
+        "Real requests: this spends tokens."
+    )
     try:
-        results = run_scenarios(target, redact, set(args.area) if args.area else None)
+        results = run_scenarios(target, redact, set(args.area or ()), set(args.skip or ()))
     except Exception as error:  # never let a traceback carry a key
         print(f"smoke: unexpected error: {type(error).__name__}: {redact(error)}", file=sys.stderr)
         return EXIT_FAILED

@@ -50,6 +50,25 @@ def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[dict
     return config, secret_keys
 
 
+def esc_environments(stack: str, project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The Pulumi ESC environments a stack file imports (`environment:`), which only Pulumi Cloud resolves.
+
+    https://www.pulumi.com/docs/esc/guides/pulumi-iac/: the `environment` block lists environment names,
+    merged in order; their `values.pulumiConfig` becomes stack configuration when the CLI runs.
+    """
+    path = stack_file(stack, project_dir)
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return []
+    imports = document.get("environment") if isinstance(document, dict) else None
+    if isinstance(imports, str):
+        return [imports]
+    if isinstance(imports, dict):  # the older `environment: {imports: [...]}` form
+        imports = imports.get("imports")
+    return [str(name) for name in imports] if isinstance(imports, list) else []
+
+
 def flatten(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 

@@ -8,15 +8,17 @@ before any resource is declared, with one line per problem naming the key, the v
 from __future__ import annotations
 
 import difflib
+import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from .alerts import AlertSettings
 from .apim import ApimSettings
-from .base import PROJECT, Model, Problem, SettingsError, shown
+from .base import ITEM_NAMES, PROJECT, Model, Problem, SettingsError, item_name, shown
+from .consumer_keys import ConsumerKeyVaultSettings
 from .content_safety import ContentSafetySettings
 from .gateway import (
     ConsumerSettings,
@@ -30,6 +32,7 @@ from .ingress import IngressSettings
 from .network import NetworkSettings
 from .observability import ObservabilitySettings
 from .openai import AccountSettings, DeploymentSettings, OpenAISettings
+from .partial import construct, guarded, not_under
 from .semantic_cache import SemanticCacheSettings
 from .telemetry import TelemetrySettings
 
@@ -38,6 +41,7 @@ __all__ = [
     "AccountSettings",
     "AlertSettings",
     "ApimSettings",
+    "ConsumerKeyVaultSettings",
     "ConsumerSettings",
     "ContentSafetySettings",
     "DeploymentSettings",
@@ -80,6 +84,7 @@ class GatewaySettings(Model):
     token_limits: TokenLimitSettings
     consumers: list[ConsumerSettings] = Field(min_length=1)
     entra_id: EntraIdSettings = Field(default_factory=EntraIdSettings)
+    consumer_key_vault: ConsumerKeyVaultSettings = Field(default_factory=ConsumerKeyVaultSettings)
     pricing: PricingSettings | None = None
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
@@ -88,12 +93,18 @@ class GatewaySettings(Model):
         return self.environment == "prod"
 
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
-        for name in type(self).model_fields:
-            value = getattr(self, name)
+        for section in self.problem_sections(key, whole):
+            yield from section()
+
+    def problem_sections(self, key: str, whole: GatewaySettings) -> list[Callable[[], Iterable[Problem]]]:
+        """The cross-field rules, one group per section (a partial model may lack some sections)."""
+        sections: list[Callable[[], Iterable[Problem]]] = []
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name, None)
             if isinstance(value, Model):
-                alias = type(self).model_fields[name].alias or name
-                yield from value.problems(f"{key}{alias}", whole)
-        yield from consumer_problems(self.consumers, f"{key}consumers", whole)
+                sections.append(functools.partial(value.problems, f"{key}{field.alias or name}", whole))
+        sections.append(lambda: consumer_problems(self.consumers, f"{key}consumers", whole))
+        return sections
 
     def deployments_by_account(self) -> dict[str, list[str]]:
         """Deployment names of each OpenAI account, by account name."""
@@ -108,14 +119,45 @@ def load_settings(raw: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> Ga
     prefix = f"{PROJECT}:"
     secrets = {k[len(prefix) :] for k in secret_keys if k.startswith(prefix)}
     data = {k[len(prefix) :]: _decode(v) for k, v in raw.items() if k.startswith(prefix)}
+    found = _namespace_problems(raw)
     try:
         settings = GatewaySettings.model_validate(data)
     except ValidationError as error:
-        raise SettingsError(_problems_from(error, data, secrets)) from None
-    problems = [_masked(p, secrets) for p in settings.all_problems()]
-    if problems:
-        raise SettingsError(problems)
+        found += _problems_from(error, data, secrets)
+        found += _cross_field_problems(data, found, secrets)
+        raise SettingsError(found) from None
+    found += [_masked(p, secrets) for p in settings.all_problems()]
+    if found:
+        raise SettingsError(found)
     return settings
+
+
+def _cross_field_problems(data: Mapping[str, Any], found: list[Problem], secrets: set[str]) -> list[Problem]:
+    """The rules that span fields, run on whatever did validate, so one run reports every problem."""
+    broken: list[tuple[int | str, ...]] = []
+    try:
+        partial = construct(GatewaySettings, data, (), broken)
+        problems = list(guarded(partial.problem_sections(f"{PROJECT}:", partial)))
+    except Exception:  # a best effort beyond the type errors, which are reported regardless
+        return []
+    skip = [_key_path(loc, data) for loc in broken] + [p.key for p in found]
+    return [_masked(p, secrets) for p in not_under(problems, skip)]
+
+
+def _namespace_problems(raw: Mapping[str, Any]) -> list[Problem]:
+    """Keys under a misspelling of the project's namespace, which the program would otherwise never read."""
+    problems = []
+    for key in raw:
+        namespace, _, rest = key.partition(":")
+        if namespace != PROJECT and rest and difflib.get_close_matches(namespace, [PROJECT], n=1, cutoff=0.75):
+            problems.append(
+                Problem(
+                    key,
+                    "unknown key",
+                    f"namespace {namespace!r} is not this project's ({PROJECT}); did you mean '{PROJECT}:{rest}'?",
+                )
+            )
+    return problems
 
 
 def settings_from_pulumi_config() -> GatewaySettings:
@@ -147,7 +189,7 @@ def _problems_from(error: ValidationError, data: Mapping[str, Any], secrets: set
     problems = []
     for item in error.errors():
         loc = item["loc"]
-        key = _key_path(loc)
+        key = _key_path(loc, data)
         secret = bool(loc) and str(loc[0]) in secrets
         kind = item["type"]
         if kind == "missing":
@@ -161,14 +203,25 @@ def _problems_from(error: ValidationError, data: Mapping[str, Any], secrets: set
     return problems
 
 
-def _key_path(loc: tuple[int | str, ...]) -> str:
+def _key_path(loc: tuple[int | str, ...], data: Any = None) -> str:
+    """The config key of a location, naming list items by their name (`consumers['team-alpha']`) when unique."""
     text = PROJECT + ":"
+    node: Any = data
     for i, part in enumerate(loc):
         if isinstance(part, int):
-            text += f"[{part}]"
+            field = ITEM_NAMES.get(str(loc[i - 1])) if i else None
+            name = item_name(node, part, field) if field and isinstance(node, list) and part < len(node) else None
+            text += f"[{name!r}]" if name is not None else f"[{part}]"
         else:
             text += part if i == 0 else f".{part}"
+        node = _child(node, part)
     return text
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(part, int):
+        return node[part] if isinstance(node, list) and part < len(node) else None
+    return node.get(part) if isinstance(node, Mapping) else None
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, PositiveFloat
 
-from .base import Model, Problem
+from .base import Model, Problem, item_key
 from .prices import SKU_TYPES, DeploymentType, TokenPrice, load_price_table, model_family
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class RoutingSettings(Model):
         all_deployments = {d for names in hosted.values() for d in names}
         seen = Counter(p.deployment for p in self.pools)
         for i, pool in enumerate(self.pools):
-            at = f"{key}.pools[{i}]"
+            at = item_key(f"{key}.pools", self.pools, i)
             if pool.deployment not in all_deployments:
                 yield Problem(f"{at}.deployment", repr(pool.deployment),
                               f"no account deploys it (deployments: {', '.join(sorted(all_deployments))})")
@@ -97,10 +97,10 @@ class RoutingSettings(Model):
                               f"a backend pool holds at most {MAX_POOL_MEMBERS}")
             for j, m in enumerate(members):
                 if m.account not in hosted:
-                    yield Problem(f"{at}.members[{j}].account", repr(m.account),
+                    yield Problem(f"{item_key(f'{at}.members', members, j)}.account", repr(m.account),
                                   f"unknown account (accounts: {', '.join(hosted)})")
                 elif pool.deployment not in hosted[m.account]:
-                    yield Problem(f"{at}.members[{j}].account", repr(m.account),
+                    yield Problem(f"{item_key(f'{at}.members', members, j)}.account", repr(m.account),
                                   f"does not deploy {pool.deployment!r} (it deploys: {', '.join(hosted[m.account])})")
             for account, n in Counter(m.account for m in members).items():
                 if n > 1:
@@ -225,6 +225,14 @@ class EntraIdSettings(Model):
             yield Problem(f"{key}.enabled", "true", "no consumer lists entraClientAppIds; disable it or map callers")
 
 
+class KeyVaultReaderSettings(Model):
+    """The app team's Entra principal that may read this consumer's key from the platform Key Vault."""
+
+    # Object id of the team's group, service principal (e.g. its app's managed identity) or user.
+    principal_id: str = Field(pattern=GUID)
+    principal_type: Literal["Group", "ServicePrincipal", "User"]
+
+
 class ConsumerSettings(Model):
     name: str = Field(pattern=NAME)
     display_name: str | None = Field(None, max_length=100)
@@ -237,6 +245,8 @@ class ConsumerSettings(Model):
     monthly_budget: BudgetSettings | None = None
     # Entra ID client applications that call as this consumer (instead of with its subscription key).
     entra_client_app_ids: list[str] = Field(default_factory=list)
+    # Set: the key is also written to a secret of the platform Key Vault that only this principal may read.
+    key_vault_reader: KeyVaultReaderSettings | None = None
 
     @property
     def product_id(self) -> str:
@@ -250,7 +260,7 @@ def consumer_problems(consumers: list[ConsumerSettings], key: str, whole: Gatewa
         if n > 1:
             yield Problem(key, repr(name), "consumer names must be unique")
     for i, c in enumerate(consumers):
-        at = f"{key}[{i}]"
+        at = item_key(key, consumers, i)
         if (c.token_quota is None) != (c.token_quota_period is None):
             yield Problem(f"{at}.tokenQuota", str(c.token_quota),
                           "tokenQuota and tokenQuotaPeriod are set together or not at all")

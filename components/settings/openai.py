@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from .base import Model, Problem
+from .base import Model, Problem, item_key
 
 if TYPE_CHECKING:
     from . import GatewaySettings
@@ -135,7 +135,7 @@ class OpenAISettings(Model):
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
         first_index: dict[str, int] = {}
         for i, account in enumerate(self.accounts):
-            at = f"{key}.accounts[{i}]"
+            at = item_key(f"{key}.accounts", self.accounts, i)
             if account.name in first_index:
                 yield Problem(
                     f"{at}.name",
@@ -173,7 +173,7 @@ def _account_problems(account: AccountSettings, at: str, whole: GatewaySettings)
         )
     seen: dict[str, int] = {}
     for j, deployment in enumerate(account.deployments):
-        where = f"{at}.deployments[{j}]"
+        where = item_key(f"{at}.deployments", account.deployments, j)
         if deployment.name in seen:
             yield Problem(
                 f"{where}.name",

@@ -1,7 +1,7 @@
 """Call the gateway with the official OpenAI SDK (`pip install openai`), exactly as Azure OpenAI.
 
     export GATEWAY_OPENAI_BASE_URL=$(pulumi stack output openaiBaseUrl)   # https://<gateway>/openai
-    export GATEWAY_API_KEY=$(pulumi stack output consumerKeys --show-secrets | jq -r '."team-alpha"')
+    export GATEWAY_API_KEY=$(pulumi stack output consumerKey-team-alpha --show-secrets)
     python examples/sdk/chat.py gpt-5.4
 
 The SDK sends the key in the `api-key` header, which is the gateway's subscription key header; the gateway

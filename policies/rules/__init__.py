@@ -2,7 +2,7 @@
 
 Used two ways, with the same objects:
 - by the Pulumi CLI: `policies/__main__.py` builds the `PolicyPack` from `POLICIES`
-  (`pulumi preview --policy-pack policies --policy-pack-config policies/config/<stack>.json`);
+  (`pulumi preview --policy-pack policies --policy-pack-config policies/config/environments/<env>.json`);
 - offline by `python -m tools.plan`: `tools/guardrails.py` builds `ResourceValidationArgs` /
   `StackValidationArgs` from the recorded resources the way the engine does and calls each policy's
   `validate`.
@@ -20,8 +20,9 @@ What a validator sees, as the engine hands it over:
   output) are therefore evaluated by the offline plan only, on the recorded stack outputs; they report the
   same way.
 
-Every violation message names the resource and says how to fix it. Levels per stack come from
-`policies/config/<stack>.json` (pack configuration); the level given here is the default.
+Every violation message names the resource and says how to fix it. Levels per stack come from the level set
+of its environment (`policies/config/environments/<env>.json`, or the stack's own `policies/config/<stack>.json`;
+see `tools/guardrails.py`); the level given here is the default.
 
 One module per area (`network`, `identity`, `backends`, `consumers`, `apim`, `production`,
 `plan_only`), sharing `base`; this package re-exports every rule and the shared names, so

@@ -117,7 +117,7 @@ PLAN_ONLY_RULES: list[PlanOnlyRule] = [
         "(checked by the offline plan: pulumi-policy does not see stack outputs).",
         enforcement_level=MANDATORY,
         remediation_steps="Export keys, connection strings and tokens with pulumi.Output.secret(...) (as "
-        "consumerKeys is), or leave them out of the outputs.",
+        "the consumerKey-<name> outputs are), or leave them out of the outputs.",
         validate=_check_outputs,
     ),
     PlanOnlyRule(

@@ -1,0 +1,204 @@
+"""ConsumerKeyVault: each app team's subscription key in a Key Vault secret that only that team may read.
+
+A stack output is readable by whoever may read the stack (or a StackReference to it), so a shared map of
+keys would hand every team every key. The program therefore exports one secret output per consumer
+(`consumerKey-<name>`), and, for each consumer whose settings name its team's Entra principal
+(`consumers[].keyVaultReader`), writes the key to its own secret in a platform Key Vault the stack creates,
+with *Key Vault Secrets User* assigned to that principal on that one secret and nothing else.
+
+Why these choices:
+- The vault is created by the stack (not an existing one by id), so its hardening is the stack's and the
+  guardrails check it: Azure RBAC only (`enableRbacAuthorization`), public network access off with a
+  deny-all firewall, reached through a private endpoint in `privatelink.vaultcore.azure.net`, soft delete and
+  purge protection, protected from `pulumi destroy` in prod. Its secrets are written through ARM
+  (Microsoft.KeyVault/vaults/secrets), as the Content Safety key is; the firewall lets trusted Azure services
+  through (`bypass: AzureServices`) so that write works whether or not ARM's secret writes pass the vault
+  firewall (the docs do not say; a real deployment confirms), and RBAC still decides who reads. Readers use
+  the data plane, so they reach the vault from the VNet or a network listed in `network.privateEndpointClients`.
+- RBAC on a single secret: Key Vault's RBAC model accepts a role assignment scoped to an individual secret
+  (`.../vaults/<vault>/secrets/<name>`; https://learn.microsoft.com/azure/key-vault/general/rbac-guide,
+  "Secret scope role assignment"), which that guide keeps for limited cases such as a secret shared with
+  another team ("Best practices for individual keys, secrets, and certificates role assignments"): here each
+  team reads its own key and can list nothing else.
+- *Key Vault Secrets User* (4633458b-17de-408a-b874-0445c86b69e6) reads secret contents only
+  (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-secrets-user).
+- The secret holds the subscription's primary key as API Management reports it at deployment; after a key
+  is regenerated in API Management, the next `pulumi up` writes the new value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pulumi
+from pulumi_azure_native import authorization, keyvault
+
+from .access import RoleAssignmentSpec, assign_roles
+from .diagnostics import DiagnosticSettingSpec, send_logs
+from .naming import Naming
+from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
+
+if TYPE_CHECKING:
+    from .apim_baseline import ApimBaseline
+    from .gateway_policies import ConsumerAccess
+    from .settings import GatewaySettings
+
+KEY_VAULT_DNS_ZONE = "privatelink.vaultcore.azure.net"
+VAULT_GROUP_ID = "vault"
+VAULT_NAME_MAX_LENGTH = 24  # Azure: 3-24 characters
+# Its own abbreviation (not `kv-...-keys`): when a long prefix is cut to 24 characters, the name still differs
+# from the other vaults of the stack.
+VAULT_ABBREVIATION = "kvkeys"
+READER_ROLE = "Key Vault Secrets User"
+
+
+def consumer_key_output(consumer: str) -> str:
+    """The stack output that holds one consumer's subscription key (a secret)."""
+    return f"consumerKey-{consumer}"
+
+
+def secret_name(consumer: str) -> str:
+    """The secret of a consumer's key (Key Vault allows 1-127 letters, digits and dashes)."""
+    return f"consumer-key-{consumer}"
+
+
+@dataclass(frozen=True)
+class KeyDelivery:
+    """One consumer's key, for the one principal that may read it."""
+
+    consumer: str
+    key: pulumi.Input[str]  # a secret
+    reader_principal_id: str
+    reader_principal_type: str
+
+
+@dataclass(frozen=True)
+class ConsumerKeyVaultArgs:
+    naming: Naming
+    location: str
+    resource_group_name: pulumi.Input[str]
+    vnet_id: pulumi.Input[str]
+    private_endpoint_subnet_id: pulumi.Input[str]
+    deliveries: Sequence[KeyDelivery]
+    # An existing privatelink.vaultcore.azure.net zone (settings consumerKeyVault.privateDnsZoneId), e.g. the
+    # landing zone's, which already resolves the platform's other vaults; None: the component creates its own
+    # and links it to the VNet (then it answers for every vault name there, so only where no other vault is read).
+    private_dns_zone_id: pulumi.Input[str] | None = None
+    diagnostic_settings: Sequence[DiagnosticSettingSpec] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    protect_stateful: bool = False
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: GatewaySettings,
+        baseline: ApimBaseline,
+        consumers: Sequence[ConsumerAccess],
+    ) -> ConsumerKeyVaultArgs:
+        keys = {c.name: c.primary_key for c in consumers}
+        return cls(
+            naming=baseline.naming,
+            location=settings.location,
+            resource_group_name=baseline.resource_group_name,
+            vnet_id=baseline.vnet_id,
+            private_endpoint_subnet_id=baseline.private_endpoint_subnet_id,
+            deliveries=[
+                KeyDelivery(c.name, keys[c.name], c.key_vault_reader.principal_id, c.key_vault_reader.principal_type)
+                for c in settings.consumers
+                if c.key_vault_reader is not None
+            ],
+            private_dns_zone_id=settings.consumer_key_vault.private_dns_zone_id,
+            diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),
+            tags=dict(baseline.tags),
+            protect_stateful=settings.is_production,
+        )
+
+
+class ConsumerKeyVault(pulumi.ComponentResource):
+    vault: keyvault.Vault
+    vault_name: pulumi.Output[str]
+    # Consumer name -> the versionless URI of its key's secret (not a secret itself).
+    secret_uris: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: ConsumerKeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("genai-gateway:keys:ConsumerKeyVault", name, None, opts)
+        tags = dict(args.tags)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self.vault = keyvault.Vault(
+            f"{name}-vault",
+            vault_name=args.naming.unique(VAULT_ABBREVIATION, max_length=VAULT_NAME_MAX_LENGTH),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                public_network_access="Disabled",
+                network_acls=keyvault.NetworkRuleSetArgs(
+                    default_action="Deny", bypass="AzureServices", ip_rules=[], virtual_network_rules=[]
+                ),
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=90,
+                enable_purge_protection=True,
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+            ),
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_stateful),
+        )
+        self.vault_name = self.vault.name
+
+        zone_id = args.private_dns_zone_id
+        if zone_id is None:
+            zone_id = private_dns_zone(
+                f"{name}-dns", KEY_VAULT_DNS_ZONE, args.resource_group_name, args.vnet_id, tags, self
+            ).id
+        private_endpoint(
+            f"{name}-pe",
+            azure_name=args.naming.regional("pe", VAULT_ABBREVIATION),
+            target_id=self.vault.id,
+            group_id=VAULT_GROUP_ID,
+            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, zone_id),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tags=tags,
+            parent=self,
+        )
+        for i, spec in enumerate(args.diagnostic_settings):
+            send_logs(f"{name}-logs" + (f"-{i}" if i else ""), self.vault.id, spec, self)
+
+        self.secret_uris = {}
+        for delivery in args.deliveries:
+            secret = keyvault.Secret(
+                f"{name}-{delivery.consumer}",
+                secret_name=secret_name(delivery.consumer),
+                vault_name=self.vault.name,
+                resource_group_name=args.resource_group_name,
+                properties=keyvault.SecretPropertiesArgs(
+                    value=pulumi.Output.secret(delivery.key),
+                    content_type=f"API Management subscription key of consumer {delivery.consumer}",
+                    attributes=keyvault.SecretAttributesArgs(enabled=True),
+                ),
+                tags={**tags, "consumer": delivery.consumer},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            assign_roles(
+                f"{name}-{delivery.consumer}-reader",
+                secret.id,
+                [
+                    RoleAssignmentSpec(
+                        READER_ROLE,
+                        delivery.reader_principal_id,
+                        principal_type=delivery.reader_principal_type,
+                        description=f"Team of consumer {delivery.consumer} reads its gateway key (this secret only)",
+                    )
+                ],
+                parent=secret,
+            )
+            self.secret_uris[delivery.consumer] = pulumi.Output.concat(
+                "https://", self.vault.name, ".vault.azure.net/secrets/", secret_name(delivery.consumer)
+            )
+        self.register_outputs({"vaultName": self.vault_name, "secretUris": self.secret_uris})
