@@ -31,7 +31,7 @@ from .gateway_policies import API_ID
 from .settings import GatewaySettings
 from .settings.gateway import account_backend_id, effective_quota
 
-WORKBOOK_PATH = Path(__file__).resolve().parent.parent / "workbooks" / "usage.workbook.json"
+WORKBOOK_PATH = Path(__file__).resolve().parent / "workbooks" / "usage.workbook.json"
 WORKBOOK_VERSION = "Notebook/1.0"
 # Fixed part of the workbook's GUID name: one usage workbook per resource group, stable across runs.
 WORKBOOK_KEY = "genai-gateway-usage-workbook"

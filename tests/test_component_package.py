@@ -158,6 +158,25 @@ def test_the_wheel_ships_the_package_with_its_plugin_files(tmp_path: Path) -> No
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"components/__init__.py", "components/apim_baseline.py", "components/settings/__init__.py"} <= names
     assert {"components/PulumiPlugin.yaml", "components/provider.py"} <= names
+    data = {
+        *(f"components/fragments/{p.name}" for p in (PACKAGE_DIR / "fragments").glob("*.xml.j2")),
+        "components/schemas/usage-record.v1.json",
+        "components/schemas/usage-record.v2.json",
+        "components/workbooks/usage.workbook.json",
+        "components/pricing/prices.json",
+    }
+    assert len(data) > 10 and data <= names
+
+
+def test_every_data_file_the_components_read_lies_inside_the_package() -> None:
+    from components import policy_templates, usage_record, usage_workbook
+    from components.settings import prices
+
+    for path in (
+        policy_templates.FRAGMENTS_DIR, usage_record.SCHEMA_PATH, usage_record.V1_SCHEMA_PATH,
+        usage_workbook.WORKBOOK_PATH, prices.PRICES_PATH,
+    ):
+        assert path.exists() and path.resolve().is_relative_to(PACKAGE_DIR), path
 
 
 def test_the_plugin_entry_point_starts_the_provider_and_reports_its_port() -> None:

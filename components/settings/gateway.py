@@ -25,7 +25,7 @@ CURRENCY = r"^[A-Z]{3}$"
 ISO_DURATION = r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$"
 NAME = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 MAX_POOL_MEMBERS = 30
-PRICE_TABLE_NAME = "pricing/prices.json"
+PRICE_TABLE_NAME = "components/pricing/prices.json"
 # Priority spill-over: provisioned capacity first, pay-as-you-go below it (lower number = served first).
 TIER_PRIORITY = {"ptu": 1, "paygo": 2}
 
