@@ -14,7 +14,7 @@ from components.apim_baseline import ApimBaseline, ApimBaselineArgs, ApimService
 from components.consumer_keys import ConsumerKeyVaultArgs
 from components.content_safety import ContentSafetyArgs
 from components.diagnostics import DiagnosticSetting
-from components.gateway_policies import GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
+from components.gateway_policies import API_ID, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
 from components.private_openai import (
     INFERENCE_ROLE,
     OPENAI_DNS_ZONE,
@@ -25,6 +25,7 @@ from components.private_openai import (
 )
 from components.semantic_cache import SemanticCacheArgs
 from components.settings import AccountSettings, GatewaySettings
+from components.settings.gateway import account_backend_id, effective_quota
 from components.token_telemetry import (
     BLOB_DNS_ZONE,
     EVENT_HUBS_DNS_ZONE,
@@ -32,7 +33,7 @@ from components.token_telemetry import (
     TokenTelemetryHub,
     TokenTelemetryHubArgs,
 )
-from components.usage_workbook import UsageWorkbookArgs
+from components.usage_workbook import UsageWorkbookArgs, workbook_name
 from components.waf_ingress import WafIngressSpec
 
 
@@ -228,8 +229,29 @@ def gateway_policies_args(
     return GatewayPoliciesArgs.from_settings(settings, baseline, openai, telemetry, included)
 
 
+def monthly_quotas(settings: GatewaySettings) -> dict[str, int]:
+    """Monthly token quota of each consumer that has one (a budget's, or the explicit one), by name."""
+    result = {}
+    for c in settings.consumers:
+        quota = effective_quota(c, settings)
+        if quota.tokens and quota.period == "Monthly":
+            result[c.name] = quota.tokens
+    return result
+
+
 def usage_workbook_args(settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI) -> UsageWorkbookArgs:
-    return UsageWorkbookArgs.from_settings(settings, baseline, openai)
+    return {
+        "resource_group_name": baseline.resource_group_name,
+        "location": settings.location,
+        "name": workbook_name(baseline.naming.regional("rg")),
+        "display_name": f"GenAI gateway usage ({settings.environment})",
+        "workspace_id": baseline.workspace_id,
+        "api_id": API_ID,
+        "backend_tiers": {account_backend_id(a.name): a.tier for a in settings.openai.accounts},
+        "endpoint_tiers": [{"endpoint": a.endpoint, "tier": a.tier} for a in openai.accounts],
+        "tags": dict(baseline.tags),
+        "consumer_quotas": monthly_quotas(settings),
+    }
 
 
 def alerts_args(

@@ -10,6 +10,7 @@ import pulumi
 from .apim_baseline import ApimBaseline
 from .private_openai import PrivateOpenAI
 from .token_telemetry import TokenTelemetryHub
+from .usage_workbook import UsageWorkbook
 from .waf_ingress import WafIngress
 
 PACKAGE_NAME = "genai-gateway"
@@ -17,7 +18,9 @@ PACKAGE_VERSION = "0.1.0"
 
 # Components whose Args are plain typed records (TypedDicts of pulumi.Input values), which the host can build
 # from any language's inputs.
-COMPONENTS: list[type[pulumi.ComponentResource]] = [ApimBaseline, PrivateOpenAI, TokenTelemetryHub, WafIngress]
+COMPONENTS: list[type[pulumi.ComponentResource]] = [
+    ApimBaseline, PrivateOpenAI, TokenTelemetryHub, UsageWorkbook, WafIngress
+]
 
 
 def serve() -> None:

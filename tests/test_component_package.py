@@ -44,7 +44,7 @@ def kind(prop: dict[str, Any]) -> str:
 
 def test_the_package_serves_the_plain_args_components() -> None:
     assert set(schema()["resources"]) == {
-        f"{PACKAGE_NAME}:index:{n}" for n in ("ApimBaseline", "PrivateOpenAI", "TokenTelemetryHub", "WafIngress")
+        f"{PACKAGE_NAME}:index:{n}" for n in ("ApimBaseline", "PrivateOpenAI", "TokenTelemetryHub", "UsageWorkbook", "WafIngress")
     }
     assert all(r["isComponent"] for r in schema()["resources"].values())
     assert schema()["name"] == PACKAGE_NAME and schema()["version"] == PACKAGE_VERSION
@@ -71,6 +71,11 @@ EXPECTED_INPUTS = {
         "apimName": "string", "apimId": "string", "gatewayPrincipalId": "string",
         "gatewayClientId": "string", "eventHub": "EventHubOptions", "capture": "CaptureOptions",
         "tags": "map<string>", "protectStateful": "boolean",
+    },
+    "UsageWorkbook": {
+        "resourceGroupName": "string", "location": "string", "name": "string", "displayName": "string",
+        "workspaceId": "string", "backendTiers": "map<string>", "apiId": "string",
+        "endpointTiers": "array<EndpointTier>", "tags": "map<string>", "consumerQuotas": "map<integer>",
     },
 }
 
@@ -112,6 +117,7 @@ EXPECTED_OUTPUTS = {
     "PrivateOpenAI": {"dnsZoneId", "summary"},
     "TokenTelemetryHub": {"usageLoggerName", "usageLoggerId", "namespaceName", "eventHubName", "eventHubId"},
     "WafIngress": {"publicIpAddress", "wafPolicyId"},
+    "UsageWorkbook": {"workbookId"},
 }
 
 
