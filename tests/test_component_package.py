@@ -44,7 +44,8 @@ def kind(prop: dict[str, Any]) -> str:
 
 def test_the_package_serves_the_plain_args_components() -> None:
     assert set(schema()["resources"]) == {
-        f"{PACKAGE_NAME}:index:{n}" for n in ("ApimBaseline", "PrivateOpenAI", "TokenTelemetryHub", "UsageWorkbook", "WafIngress")
+        f"{PACKAGE_NAME}:index:{n}"
+        for n in ("ApimBaseline", "PrivateOpenAI", "TokenTelemetryHub", "UsageWorkbook", "WafIngress")
     }
     assert all(r["isComponent"] for r in schema()["resources"].values())
     assert schema()["name"] == PACKAGE_NAME and schema()["version"] == PACKAGE_VERSION
