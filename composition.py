@@ -12,7 +12,12 @@ from components.access import RoleAssignment
 from components.alerts import GatewayAlertsArgs
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs, ApimService, ExistingNetwork, SubnetPrefixes
 from components.consumer_keys import ConsumerKeyVaultArgs
-from components.content_safety import ContentSafetyArgs
+from components.content_safety import (
+    CONTENT_SAFETY_DNS_ZONE,
+    CONTENT_SAFETY_ROLE,
+    ContentSafetyArgs,
+    ContentSafetyPolicy,
+)
 from components.diagnostics import DiagnosticSetting
 from components.gateway_policies import API_ID, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
 from components.private_openai import (
@@ -212,7 +217,49 @@ def telemetry_args(settings: GatewaySettings, baseline: ApimBaseline) -> TokenTe
 
 
 def content_safety_args(settings: GatewaySettings, baseline: ApimBaseline) -> ContentSafetyArgs:
-    return ContentSafetyArgs.from_settings(settings, baseline)
+    cs = settings.content_safety
+    policy: ContentSafetyPolicy = {
+        "shield_prompt": cs.shield_prompt,
+        "output_type": cs.output_type,
+        "categories": [{"category": c, "threshold": t} for c, t in cs.categories.checked()],
+    }
+    args: ContentSafetyArgs = {
+        "name_prefix": settings.name_prefix,
+        "environment": settings.environment,
+        "name_suffix": baseline.name_suffix,
+        "account_location": cs.region(settings),
+        "location": settings.location,
+        "resource_group_name": baseline.resource_group_name,
+        "vnet_id": baseline.vnet_id,
+        "private_endpoint_subnet_id": baseline.private_endpoint_subnet_id,
+        "apim_name": baseline.apim_name,
+        "apim_id": baseline.apim_id,
+        "backend_identity_client_id": baseline.identity_client_id,
+        "policy": policy,
+        # Both of API Management's identities: which one a managed-identity backend credential uses is not
+        # documented (components/content_safety.py).
+        "role_assignments": [
+            {
+                "role": CONTENT_SAFETY_ROLE,
+                "principal_id": baseline.identity_principal_id,
+                "description": "APIM gateway (user-assigned identity) calls Azure AI Content Safety",
+            },
+            {
+                "role": CONTENT_SAFETY_ROLE,
+                "principal_id": baseline.system_principal_id,
+                "description": "APIM gateway (system-assigned identity) calls Azure AI Content Safety",
+                "label": "apim-system",
+            },
+        ],
+        # Cognitive Services accounts log to AzureDiagnostics.
+        "diagnostic_settings": [{"workspace_id": baseline.workspace_id, "dedicated_tables": False}],
+        "tags": dict(baseline.tags),
+        "protect_stateful": settings.is_production,
+    }
+    zone = settings.network.private_dns_zones.get(CONTENT_SAFETY_DNS_ZONE)
+    if zone is not None:
+        args["private_dns_zone_id"] = zone
+    return args
 
 
 def semantic_cache_args(settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI) -> SemanticCacheArgs:

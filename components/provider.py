@@ -8,6 +8,7 @@ each component's `__init__` and the output annotations of its class.
 import pulumi
 
 from .apim_baseline import ApimBaseline
+from .content_safety import ContentSafety
 from .private_openai import PrivateOpenAI
 from .token_telemetry import TokenTelemetryHub
 from .usage_workbook import UsageWorkbook
@@ -19,7 +20,7 @@ PACKAGE_VERSION = "0.1.0"
 # Components whose Args are plain typed records (TypedDicts of pulumi.Input values), which the host can build
 # from any language's inputs.
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
-    ApimBaseline, PrivateOpenAI, TokenTelemetryHub, UsageWorkbook, WafIngress
+    ApimBaseline, ContentSafety, PrivateOpenAI, TokenTelemetryHub, UsageWorkbook, WafIngress
 ]
 
 

@@ -45,7 +45,7 @@ def kind(prop: dict[str, Any]) -> str:
 def test_the_package_serves_the_plain_args_components() -> None:
     assert set(schema()["resources"]) == {
         f"{PACKAGE_NAME}:index:{n}"
-        for n in ("ApimBaseline", "PrivateOpenAI", "TokenTelemetryHub", "UsageWorkbook", "WafIngress")
+        for n in ("ApimBaseline", "ContentSafety", "PrivateOpenAI", "TokenTelemetryHub", "UsageWorkbook", "WafIngress")
     }
     assert all(r["isComponent"] for r in schema()["resources"].values())
     assert schema()["name"] == PACKAGE_NAME and schema()["version"] == PACKAGE_VERSION
@@ -71,6 +71,14 @@ EXPECTED_INPUTS = {
         "blobDnsZoneId": "string", "privateEndpointSubnetId": "string", "workspaceId": "string",
         "apimName": "string", "apimId": "string", "gatewayPrincipalId": "string",
         "gatewayClientId": "string", "eventHub": "EventHubOptions", "capture": "CaptureOptions",
+        "tags": "map<string>", "protectStateful": "boolean",
+    },
+    "ContentSafety": {
+        "namePrefix": "string", "environment": "string", "nameSuffix": "string", "accountLocation": "string",
+        "location": "string", "resourceGroupName": "string", "privateEndpointSubnetId": "string",
+        "apimName": "string", "apimId": "string", "backendIdentityClientId": "string",
+        "policy": "ContentSafetyPolicy", "privateDnsZoneId": "string", "vnetId": "string",
+        "roleAssignments": "array<RoleAssignment>", "diagnosticSettings": "array<DiagnosticSetting>",
         "tags": "map<string>", "protectStateful": "boolean",
     },
     "UsageWorkbook": {
@@ -119,6 +127,7 @@ EXPECTED_OUTPUTS = {
     "TokenTelemetryHub": {"usageLoggerName", "usageLoggerId", "namespaceName", "eventHubName", "eventHubId"},
     "WafIngress": {"publicIpAddress", "wafPolicyId"},
     "UsageWorkbook": {"workbookId"},
+    "ContentSafety": {"accountName", "endpoint", "policyFragmentId"},
 }
 
 
