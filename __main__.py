@@ -7,7 +7,14 @@ from components.alerts import GatewayAlerts
 from components.apim_baseline import ApimBaseline
 from components.consumer_keys import ConsumerKeyVault, consumer_key_output
 from components.content_safety import ContentSafety
-from components.gateway_policies import API_PATH, ENTRA_API_PATH, GatewayPolicies, IncludedFragment
+from components.gateway_policies import (
+    API_PATH,
+    ENTRA_API_PATH,
+    ENTRA_V1_API_PATH,
+    V1_API_PATH,
+    GatewayPolicies,
+    IncludedFragment,
+)
 from components.private_openai import PrivateOpenAI
 from components.semantic_cache import SemanticCache
 from components.settings import settings_from_pulumi_config
@@ -63,10 +70,15 @@ budgets = {
     for c in settings.consumers if c.monthly_budget is not None
 }
 # For app teams: the base URL an OpenAI SDK takes, the deployments, and per consumer its access.
+# openaiBaseUrl: the dated API (AzureOpenAI(azure_endpoint=<it without /openai>)); openaiV1BaseUrl: the v1 API
+# (OpenAI(base_url=<it>)). Model aliases are names either API accepts for a deployment.
 pulumi.export("openaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{API_PATH}"))
+pulumi.export("openaiV1BaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{V1_API_PATH}/"))
 if settings.entra_id.enabled:
-    # Entra ID callers have their own API (README, "Entra ID callers"): an Azure OpenAI SDK takes `.../entra`.
+    # Entra ID callers have their own APIs (README, "Entra ID callers"): an Azure OpenAI SDK takes `.../entra`,
+    # a plain OpenAI client `.../entra/openai/v1/`.
     pulumi.export("entraOpenaiBaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{ENTRA_API_PATH}"))
+    pulumi.export("entraOpenaiV1BaseUrl", baseline.public_base_url.apply(lambda url: f"{url}/{ENTRA_V1_API_PATH}/"))
 pulumi.export("deployments", sorted({d.name for a in settings.openai.accounts for d in a.deployments}))
 # Consumers whose team names its Entra principal get their key in a Key Vault secret only that principal reads.
 key_vault = (
@@ -78,6 +90,7 @@ key_vault = (
     else None
 )
 key_secrets = key_vault.secret_uris if key_vault is not None else {}
+pulumi.export("modelAliases", dict(settings.routing.aliases))
 pulumi.export(
     "consumers",
     {

@@ -2,7 +2,8 @@
 
 Rendered from fragments/ with the values GatewayPolicies holds; GatewayPolicies declares one PolicyFragment per
 entry. The fragments read the request's facts from variables set by `openai-request` (deployment, operation, API
-surface), so an API that names the model elsewhere (the v1 API) reuses them with its own request fragment.
+surface), which resolves them alike for the dated API (path) and the v1 API (the body's model), so every API
+shares every fragment.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pulumi
 
 from .policy_templates import render
 from .settings import TokenLimitSettings
+from .settings.gateway import account_backend_id
 from .usage_record import SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -25,10 +27,8 @@ if TYPE_CHECKING:
 IDENTITY_CLIENT_ID_NAMED_VALUE = "gateway-identity-client-id"
 IP_HASH_KEY_NAMED_VALUE = "usage-ip-hash-key"
 METRIC_NAMESPACE = "genai-gateway"
-# The surface of the current API for the usage record's `api` field ("v1" is the path-less v1 API).
+# The usage record's `api` field when no API policy set `openai-api` (each API's policy sets it).
 DATED_API = "dated"
-# How the dated API names the deployment: the path parameter of /deployments/{deployment-id}/...
-DATED_DEPLOYMENT_EXPRESSION = 'context.Request.MatchedParameters.GetValueOrDefault("deployment-id", "")'
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,7 @@ class FragmentIds:
     errors: str = "openai-errors"
     entra_consumers: str = "entra-consumers"
     consumer_required: str = "consumer-required"
+    stored_response: str = "openai-stored-response"
 
 
 FRAGMENTS = FragmentIds()
@@ -145,8 +146,20 @@ def fragment_documents(args: GatewayPoliciesArgs) -> dict[str, tuple[pulumi.Inpu
     retry_after = min(MAX_RETRY_AFTER_SECONDS, max(1, iso_seconds(breaker.trip_duration)))
     documents: dict[str, tuple[pulumi.Input[str], str]] = {
         FRAGMENTS.request: (
-            render("openai-request", api=DATED_API, deployment_expression=DATED_DEPLOYMENT_EXPRESSION),
-            "The request's deployment, operation and API surface, as variables for every later fragment",
+            render(
+                "openai-request",
+                deployments=[p.deployment for p in args.pools],
+                aliases=sorted(args.routing.aliases.items()),
+            ),
+            "The request's deployment (path or body model, aliases), operation and route, for every later fragment",
+        ),
+        FRAGMENTS.stored_response: (
+            render(
+                "openai-stored-response",
+                backend_ids=[account_backend_id(a.key) for a in args.accounts],
+                timeout_seconds=args.routing.backend_timeout_seconds,
+            ),
+            "Finds a stored response (no model named) on the account that holds it",
         ),
         FRAGMENTS.load_balancing: (
             render(

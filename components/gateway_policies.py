@@ -24,7 +24,16 @@ from .gateway_fragments import (
     IP_HASH_KEY_NAMED_VALUE,
     fragment_documents,
 )
-from .openai_api import ENTRA_API, KEY_API, DeclaredApi, api_specs, declare_api, declare_llm_logging
+from .openai_api import (
+    ENTRA_API,
+    ENTRA_V1_API,
+    KEY_API,
+    KEY_V1_API,
+    DeclaredApi,
+    api_specs,
+    declare_api,
+    declare_llm_logging,
+)
 from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
@@ -34,6 +43,9 @@ from .token_telemetry import USAGE_LOGGER_NAME
 API_ID = KEY_API.api_id
 API_PATH = KEY_API.path
 ENTRA_API_PATH = ENTRA_API.path
+V1_API_ID = KEY_V1_API.api_id
+V1_API_PATH = KEY_V1_API.path
+ENTRA_V1_API_PATH = ENTRA_V1_API.path
 @dataclass(frozen=True)
 class IncludedFragment:
     """A fragment another component owns (semantic cache, content safety) that the API policy includes."""
@@ -176,6 +188,7 @@ class ConsumerAccess:
 
 class GatewayPolicies(pulumi.ComponentResource):
     api_id: pulumi.Output[str]
+    v1_api_id: pulumi.Output[str]
     consumers: list[ConsumerAccess]
     documents: dict[str, str]
 
@@ -220,11 +233,17 @@ class GatewayPolicies(pulumi.ComponentResource):
             )
         fragments = self._fragments(depends_on=[*named_values, *pools, args.usage_logger])
         apis = self._apis(fragments)
-        # Products link only to the key API: subscriptions belong to key callers.
-        api = apis[0].api
-        self.api_id = api.id
-        self.consumers = [self._consumer(c, api) for c in args.consumers]
-        self.register_outputs({"apiId": self.api_id, "backendIds": [account_backend_id(a.key) for a in args.accounts]})
+        self.api_id = next(a.api.id for a in apis if a.spec == KEY_API)
+        self.v1_api_id = next(a.api.id for a in apis if a.spec == KEY_V1_API)
+        # Products link to the key APIs, dated and v1: subscriptions belong to key callers, and one key, allow-list
+        # and budget cover both surfaces.
+        keyed = [a for a in apis if not a.spec.entra_id]
+        self.consumers = [self._consumer(c, keyed) for c in args.consumers]
+        self.register_outputs({
+            "apiId": self.api_id,
+            "v1ApiId": self.v1_api_id,
+            "backendIds": [account_backend_id(a.key) for a in args.accounts],
+        })
 
     # -- backends ------------------------------------------------------------------------------------
     def _single_backends(self) -> dict[str, apimanagement.Backend]:
@@ -304,6 +323,8 @@ class GatewayPolicies(pulumi.ComponentResource):
         for spec in api_specs(args.entra_id.enabled):
             policy = render(
                 "api-policy",
+                api=spec.surface,
+                api_path=spec.path,
                 fragments=FRAGMENTS,
                 entra_id=spec.entra_id,
                 inbound_extra=[f.fragment_id for f in included if f.section == "inbound"],
@@ -312,7 +333,8 @@ class GatewayPolicies(pulumi.ComponentResource):
             self.documents[f"api:{spec.api_id}:policy"] = policy
             declared.append(
                 declare_api(
-                    f"{self._name}-api" if not spec.entra_id else f"{self._name}-entra-api",
+                    # The dated APIs keep their logical names.
+                    f"{self._name}-{'entra-' if spec.entra_id else ''}api{'' if spec.surface == 'dated' else '-v1'}",
                     spec,
                     policy=policy,
                     resource_group_name=args.resource_group_name,
@@ -338,7 +360,7 @@ class GatewayPolicies(pulumi.ComponentResource):
         return declared
 
     # -- consumers --------------------------------------------------------------------------------------
-    def _consumer(self, consumer: ConsumerSettings, api: apimanagement.Api) -> ConsumerAccess:
+    def _consumer(self, consumer: ConsumerSettings, apis: Sequence[DeclaredApi]) -> ConsumerAccess:
         name = f"{self._name}-{consumer.product_id}"
         product = apimanagement.Product(
             name,
@@ -353,15 +375,16 @@ class GatewayPolicies(pulumi.ComponentResource):
             service_name=self._args.apim_name,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.apim]),
         )
-        apimanagement.ProductApiLink(
-            f"{name}-api",
-            product_id=product.name,
-            api_link_id=f"{consumer.product_id}-{API_ID}",
-            api_id=api.id,
-            resource_group_name=self._args.resource_group_name,
-            service_name=self._args.apim_name,
-            opts=pulumi.ResourceOptions(parent=product),
-        )
+        for declared in apis:
+            apimanagement.ProductApiLink(
+                f"{name}-api" if declared.spec == KEY_API else f"{name}-api-{declared.spec.surface}",
+                product_id=product.name,
+                api_link_id=f"{consumer.product_id}-{declared.spec.api_id}",
+                api_id=declared.api.id,
+                resource_group_name=self._args.resource_group_name,
+                service_name=self._args.apim_name,
+                opts=pulumi.ResourceOptions(parent=product),
+            )
         policy = render("product-policy", consumer=self._args.consumer_policy(consumer), headers=HEADERS)
         self.documents[f"product:{consumer.product_id}"] = policy
         apimanagement.ProductPolicy(

@@ -1,13 +1,25 @@
-"""The OpenAI APIs of the gateway: one for key callers and, with Entra ID callers, one for them.
+"""The OpenAI APIs of the gateway: two surfaces, each for key callers and, with Entra ID callers, for them.
 
-Why two: an API with `subscriptionRequired: false` lets Entra ID callers come without a key, but the
-subscriptions article says under Considerations that a key sent to such an API is ignored (the call is
+Surfaces (which URL each client builds: the openai SDK's `lib/azure.py`, where only the deployment endpoints of
+`_deployments_endpoints` get `/deployments/{model}`; everything else, `/responses` included, goes to
+`{azure_endpoint}/openai/<path>`):
+- dated: `/openai/deployments/{deployment-id}/...?api-version=2024-10-21`, imported from the pinned GA inference
+  specification, for `AzureOpenAI` clients; plus the Responses operations `AzureOpenAI` sends to
+  `/openai/responses?api-version=...`, which the dated specification does not have (DATED_RESPONSES_OPERATIONS).
+- v1: `/openai/v1/...` (no `api-version`, the model named in the body), imported from the pinned GA v1
+  specification, for `OpenAI(base_url=<gateway>/openai/v1/)`.
+Every API carries the same policy document (fragments/api-policy.xml.j2, rendered with the API's surface and
+path) over the same fragments: openai-request resolves the deployment for either surface, everything after it
+reads the variables it sets.
+
+Why an API per caller kind: an API with `subscriptionRequired: false` lets Entra ID callers come without a key,
+but the subscriptions article says under Considerations that a key sent to such an API is ignored (the call is
 anonymous), while its summary table suggests the key still selects the subscription
 (learn.microsoft.com/azure/api-management/api-management-subscriptions). Under the first reading key callers
-would lose their product policies (allow-list, token limit, quota). So key callers keep an API that requires a
-key (`/openai`), and Entra ID callers get their own (`/entra/openai`) that never requires one and always demands
-a token; both include the same fragments and draw on the same counters (keyed on the consumer's subscription
-id and consumer id), so behaviour depends on neither reading.
+would lose their product policies (allow-list, token limit, quota). So key callers keep APIs that require a
+key (`/openai`, `/openai/v1`), and Entra ID callers get their own (`/entra/openai`, `/entra/openai/v1`) that never
+require one and always demand a token; all include the same fragments and draw on the same counters (keyed on
+the consumer's subscription id and consumer id), so behaviour depends on neither reading.
 
 Per API: the policy, the Application Insights diagnostic (metrics for llm-emit/azure-openai-emit-token-metric)
 and, through an ARM deployment, the Azure Monitor diagnostic with `largeLanguageModel` logging (2025-09-01-preview),
@@ -20,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_azure_native import apimanagement
@@ -28,11 +41,24 @@ from .arm_deployment import arm_deployment
 from .diagnostics import no_payload_logging
 from .gateway_fragments import HEADERS
 
+Surface = Literal["dated", "v1"]
+
 # Azure OpenAI inference API, GA 2024-10-21, pinned to a commit of the Azure REST API specs.
 OPENAI_SPEC_URL = (
     "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/132b90d1f06386034a6c2b34e903dbd3b03f9806/"
     "specification/cognitiveservices/data-plane/AzureOpenAI/inference/stable/2024-10-21/inference.json"
 )
+# Azure OpenAI v1 data plane, GA ("release_v1" of specification/ai/data-plane/OpenAI.v1/readme.md), pinned.
+# Its servers entry is "{endpoint}/openai/v1"; its operations: tools/emulator/specs/azure-openai-v1.operations.json.
+V1_SPEC_URL = (
+    "https://raw.githubusercontent.com/Azure/azure-rest-api-specs/0723d852ed5d4c0b95f331ce6f37833be70ea019/"
+    "specification/ai/data-plane/OpenAI.v1/azure-v1-v1-generated.json"
+)
+SPEC_URLS: dict[Surface, str] = {"dated": OPENAI_SPEC_URL, "v1": V1_SPEC_URL}
+DESCRIPTIONS: dict[Surface, str] = {
+    "dated": "Azure OpenAI inference API (2024-10-21) and the Responses API behind the GenAI gateway",
+    "v1": "Azure OpenAI v1 API (model in the body, no api-version) behind the GenAI gateway",
+}
 LLM_LOGGING_API_VERSION = "2025-09-01-preview"
 AZURE_MONITOR_LOGGER = "azuremonitor"
 AZURE_MONITOR_DIAGNOSTIC = "azuremonitor"
@@ -47,16 +73,47 @@ class ApiSpec:
     subscription_required: bool
     # Whether this API's callers are Entra ID applications (its policy includes entra-consumers).
     entra_id: bool
+    surface: Surface = "dated"
+
+    @property
+    def spec_url(self) -> str:
+        return SPEC_URLS[self.surface]
 
 
 KEY_API = ApiSpec("azure-openai", "openai", "Azure OpenAI", subscription_required=True, entra_id=False)
 ENTRA_API = ApiSpec(
     "azure-openai-entra", "entra/openai", "Azure OpenAI (Entra ID callers)", subscription_required=False, entra_id=True
 )
+KEY_V1_API = ApiSpec(
+    "azure-openai-v1", "openai/v1", "Azure OpenAI v1", subscription_required=True, entra_id=False, surface="v1"
+)
+ENTRA_V1_API = ApiSpec(
+    "azure-openai-v1-entra", "entra/openai/v1", "Azure OpenAI v1 (Entra ID callers)",
+    subscription_required=False, entra_id=True, surface="v1",
+)
 
 
 def api_specs(entra_id_enabled: bool) -> list[ApiSpec]:
-    return [KEY_API, ENTRA_API] if entra_id_enabled else [KEY_API]
+    keyed = [KEY_API, KEY_V1_API]
+    return [*keyed, ENTRA_API, ENTRA_V1_API] if entra_id_enabled else keyed
+
+
+@dataclass(frozen=True)
+class ExtraOperation:
+    operation_id: str
+    method: str
+    url_template: str
+    display_name: str
+
+
+# The Responses API on the dated path, as AzureOpenAI calls it (api-version stays in the query, unmatched).
+DATED_RESPONSES_OPERATIONS = (
+    ExtraOperation("responses-create", "POST", "/responses", "Create a response"),
+    ExtraOperation("responses-get", "GET", "/responses/{response_id}", "Retrieve a response"),
+    ExtraOperation("responses-delete", "DELETE", "/responses/{response_id}", "Delete a response"),
+    ExtraOperation("responses-input-items", "GET", "/responses/{response_id}/input_items", "List input items"),
+    ExtraOperation("responses-cancel", "POST", "/responses/{response_id}/cancel", "Cancel a background response"),
+)
 
 
 @dataclass(frozen=True)
@@ -84,20 +141,30 @@ def declare_api(
         name,
         api_id=spec.api_id,
         display_name=spec.display_name,
-        description=f"Azure OpenAI inference API (2024-10-21) behind the GenAI gateway, at /{spec.path}",
+        description=f"{DESCRIPTIONS[spec.surface]}, at /{spec.path}",
         path=spec.path,
         protocols=["https"],
         format="openapi+json-link",
-        value=OPENAI_SPEC_URL,
+        value=spec.spec_url,
         api_type="http",
         subscription_required=spec.subscription_required,
-        # The official OpenAI SDKs send the key as api-key: they work unchanged against the gateway.
+        # AzureOpenAI sends the key as api-key. APIM reads a subscription key only from the header or query
+        # parameter named here, verbatim: "Authorization: Bearer <key>" (the plain OpenAI client) is no key to
+        # it, so that client adds default_headers={"api-key": key} (README, examples/sdk/). Set explicitly: an
+        # OpenAPI import may otherwise take the names from the specification's apiKey security schemes (the v1
+        # specification declares both api-key and authorization).
+        # https://learn.microsoft.com/azure/api-management/api-management-subscriptions
         subscription_key_parameter_names=apimanagement.SubscriptionKeyParameterNamesContractArgs(
             header="api-key", query="api-key"
         ),
         resource_group_name=resource_group_name,
         service_name=apim_name,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[apim]),
+    )
+    operations = (
+        [_extra_operation(name, api, op, spec, resource_group_name, apim_name) for op in DATED_RESPONSES_OPERATIONS]
+        if spec.surface == "dated"
+        else []
     )
     api_policy = apimanagement.ApiPolicy(
         f"{name}-policy",
@@ -107,7 +174,7 @@ def declare_api(
         value=policy,
         resource_group_name=resource_group_name,
         service_name=apim_name,
-        opts=pulumi.ResourceOptions(parent=api, depends_on=list(policy_depends_on)),
+        opts=pulumi.ResourceOptions(parent=api, depends_on=[*policy_depends_on, *operations]),
     )
     no_payload = no_payload_logging()
     apimanagement.ApiDiagnostic(
@@ -128,6 +195,34 @@ def declare_api(
         opts=pulumi.ResourceOptions(parent=api),
     )
     return DeclaredApi(spec, api, api_policy)
+
+
+def _extra_operation(
+    prefix: str,
+    api: apimanagement.Api,
+    op: ExtraOperation,
+    spec: ApiSpec,
+    resource_group_name: pulumi.Input[str],
+    apim_name: pulumi.Input[str],
+) -> apimanagement.ApiOperation:
+    params = [p.strip("{}") for p in op.url_template.split("/") if p.startswith("{")]
+    return apimanagement.ApiOperation(
+        f"{prefix}-{op.operation_id}",
+        api_id=api.name,
+        operation_id=op.operation_id,
+        display_name=op.display_name,
+        method=op.method,
+        url_template=op.url_template,
+        template_parameters=[
+            apimanagement.ParameterContractArgs(name=p, type="string", required=True) for p in params
+        ],
+        # Naming the pinned specification makes every new pin update these operations after the re-import,
+        # which replaces the API's operations with the specification's.
+        description=f"Responses API as AzureOpenAI calls it; added next to {spec.spec_url}",
+        resource_group_name=resource_group_name,
+        service_name=apim_name,
+        opts=pulumi.ResourceOptions(parent=api),
+    )
 
 
 def llm_diagnostic(api_id: str, log_client_ip: bool) -> dict[str, object]:

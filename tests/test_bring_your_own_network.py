@@ -188,3 +188,12 @@ def test_a_workspace_id_that_is_no_workspace_is_refused() -> None:
 def test_private_endpoint_clients_need_a_network_the_stack_creates() -> None:
     line = only(problems(with_value(hub_config(), "network.privateEndpointClients", ["10.50.0.0/24"])))
     assert line.startswith(f"{PROJECT}:network.privateEndpointClients: (set): not with network.existing")
+
+
+@pytest.mark.parametrize(("stack", "folder"), [("hub", HUB_DIR), ("example", OPENAI_ONLY_DIR)])
+def test_both_examples_pass_the_plan_with_its_guardrails_and_lint(stack: str, folder: Path, tmp_path: Path) -> None:
+    from tools.plan import main
+
+    assert main([stack, "--project-dir", str(folder), "--out", str(tmp_path), "--quiet"]) == 0
+    violations = json.loads((tmp_path / f"{stack}.json").read_text())["violations"]
+    assert [v for v in violations if v["level"] == "mandatory"] == []

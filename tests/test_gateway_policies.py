@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from components.gateway_fragments import FRAGMENTS
-from components.openai_api import OPENAI_SPEC_URL
+from components.openai_api import OPENAI_SPEC_URL, V1_SPEC_URL
 from components.settings.gateway import MAX_POOL_MEMBERS
 from tests.support import problems, with_value
 from tools.azure_mocks import identity_client_id
@@ -18,6 +18,10 @@ from tools.rawxml import to_wellformed
 BACKEND = "azure-native:apimanagement:Backend"
 FRAGMENT = "azure-native:apimanagement:PolicyFragment"
 PRODUCT = "azure-native:apimanagement:Product"
+API = "azure-native:apimanagement:Api"
+API_POLICY = "azure-native:apimanagement:ApiPolicy"
+# The key callers' APIs by surface; the dated one keeps its logical names.
+KEY_APIS = {"dated": "policies-api", "v1": "policies-api-v1"}
 ACCOUNT = "azure-native:cognitiveservices:Account"
 
 
@@ -159,21 +163,41 @@ def test_every_fragment_is_raw_xml_with_a_fragment_root(stack: Recording) -> Non
                 FRAGMENTS.load_balancing,
             ],
         ),
-        ("backend", [FRAGMENTS.spillover_retry]),
+        ("backend", [FRAGMENTS.stored_response, FRAGMENTS.spillover_retry]),
         ("outbound", [FRAGMENTS.response, FRAGMENTS.usage_record]),
         ("on-error", [FRAGMENTS.errors]),
     ],
 )
-def test_api_policy_includes_each_fragment_in_its_section(dev: Recording, section: str, fragment_ids: list) -> None:
-    policy = document(dev.one("azure-native:apimanagement:ApiPolicy"))
+@pytest.mark.parametrize("surface", sorted(KEY_APIS))
+def test_api_policy_includes_each_fragment_in_its_section(
+    dev: Recording, section: str, fragment_ids: list, surface: str
+) -> None:
+    policy = document(dev.one(API_POLICY, f"{KEY_APIS[surface]}-policy"))
     included = [e.get("fragment-id") for e in policy.find(section).iter("include-fragment")]
     assert included == fragment_ids
 
 
+def test_every_api_carries_the_same_policy_but_for_its_surface_and_path(stack: Recording) -> None:
+    dated, v1 = (stack.one(API_POLICY, f"{KEY_APIS[s]}-policy").get("value") for s in ("dated", "v1"))
+    assert '<set-variable name="openai-api" value="dated" />' in dated
+    assert v1 == dated.replace('value="dated"', 'value="v1"').replace('value="/openai"', 'value="/openai/v1"')
+
+
+def test_api_policy_resolves_the_request_before_the_product_policy_runs(stack: Recording) -> None:
+    for resource in stack.of_type(API_POLICY):
+        api = next(a for a in stack.of_type(API) if a.urn == resource.parent)
+        inbound = document(resource).find("inbound")
+        assert [e.tag for e in inbound][:4] == ["set-variable", "set-variable", "include-fragment", "base"]
+        assert inbound[0].get("name") == "openai-api"
+        assert (inbound[1].get("name"), inbound[1].get("value")) == ("openai-api-path", "/" + api.get("path"))
+        assert inbound[2].get("fragment-id") == FRAGMENTS.request
+
+
 def test_api_policy_inherits_the_parent_scopes_except_in_backend(stack: Recording) -> None:
-    for resource in stack.of_type("azure-native:apimanagement:ApiPolicy"):
+    for resource in stack.of_type(API_POLICY):
         policy = document(resource)
-        for section in ("inbound", "outbound", "on-error"):
+        assert policy.find("inbound").find("base") is not None
+        for section in ("outbound", "on-error"):
             assert policy.find(section)[0].tag == "base"
         # The spill-over fragment forwards the request; <base /> would forward it a second time.
         assert policy.find("backend").find("base") is None
@@ -234,11 +258,16 @@ def test_routing_sends_every_deployment_to_its_pool(stack: Recording) -> None:
     assert set(routes.values()) == set(pools(stack))
 
 
-def test_unknown_deployment_gets_a_404_json_error(stack: Recording) -> None:
-    otherwise = fragment_xml(stack, FRAGMENTS.load_balancing).find("choose/otherwise/return-response")
-    assert otherwise.find("set-status").get("code") == "404"
-    assert otherwise.find("set-header/value").text == "application/json"
-    assert "DeploymentNotFound" in otherwise.find("set-body").text
+def test_unknown_deployment_or_model_gets_a_404_json_error(stack: Recording) -> None:
+    when = fragment_xml(stack, FRAGMENTS.request).find("choose/when")
+    assert when.find("return-response/set-status").get("code") == "404"
+    assert when.find("return-response/set-header/value").text == "application/json"
+    body = when.find("return-response/set-body").text
+    # The dated API's code as before; the v1 API's as OpenAI names it, with the OpenAI error fields.
+    assert '"DeploymentNotFound"' in body and '"model_not_found"' in body
+    assert all(f'"{field}"' in body for field in ("type", "param", "message"))
+    [served] = re.findall(r"new string\[\] \{([^}]*)\}", when.get("condition"))
+    assert set(re.findall(r'"([^"]+)"', served)) == set(deployment_names(stack))
 
 
 def test_throttled_request_is_resent_through_the_pool(stack: Recording) -> None:
@@ -491,45 +520,51 @@ def test_backend_tier_is_known_from_the_host_that_answered(stack: Recording) -> 
 
 
 def test_api_is_imported_from_a_pinned_ga_spec(stack: Recording) -> None:
-    for api in stack.of_type("azure-native:apimanagement:Api"):
+    for api in stack.of_type(API):
         assert api.get("format") == "openapi+json-link"
-        assert api.get("value") == OPENAI_SPEC_URL
+        # The v1 APIs from the v1 specification, the dated ones from the dated one.
+        assert api.get("value") == (V1_SPEC_URL if api.get("path").endswith("/v1") else OPENAI_SPEC_URL)
     assert re.search(r"/azure-rest-api-specs/[0-9a-f]{40}/", OPENAI_SPEC_URL)
     assert "/inference/stable/2024-10-21/" in OPENAI_SPEC_URL
 
 
-def key_api(recording: Recording) -> RecordedResource:
-    return recording.one("azure-native:apimanagement:Api", "policies-api")
-
-
-def test_api_accepts_the_subscription_key_in_the_api_key_header(stack: Recording) -> None:
-    api = key_api(stack)
-    assert (api.get("path"), api.get("protocols")) == ("openai", ["https"])
+@pytest.mark.parametrize(("surface", "path"), [("dated", "openai"), ("v1", "openai/v1")])
+def test_api_accepts_the_subscription_key_in_the_api_key_header(stack: Recording, surface: str, path: str) -> None:
+    api = stack.one(API, KEY_APIS[surface])
+    assert (api.get("path"), api.get("protocols")) == (path, ["https"])
     assert api.get("subscriptionKeyParameterNames.header") == "api-key"
+    assert api.get("subscriptionKeyParameterNames.query") == "api-key"
 
 
-def test_key_callers_have_an_api_that_always_requires_a_key(stack: Recording) -> None:
+@pytest.mark.parametrize("surface", sorted(KEY_APIS))
+def test_key_callers_have_an_api_that_always_requires_a_key(stack: Recording, surface: str) -> None:
     # Whatever a key sent to a subscription-optional API means, key callers never call one.
-    assert key_api(stack).get("subscriptionRequired") is True
-    policy = document(stack.one("azure-native:apimanagement:ApiPolicy", "policies-api-policy"))
+    assert stack.one(API, KEY_APIS[surface]).get("subscriptionRequired") is True
+    policy = document(stack.one(API_POLICY, f"{KEY_APIS[surface]}-policy"))
     included = [e.get("fragment-id") for e in policy.iter("include-fragment")]
     assert FRAGMENTS.entra_consumers not in included
 
 
-def test_entra_callers_have_their_own_api_that_never_requires_a_key(dev: Recording, prod: Recording) -> None:
-    assert len(dev.of_type("azure-native:apimanagement:Api")) == 1
-    api = prod.one("azure-native:apimanagement:Api", "policies-entra-api")
-    assert (api.get("path"), api.get("subscriptionRequired")) == ("entra/openai", False)
-    policy = document(prod.one("azure-native:apimanagement:ApiPolicy", "policies-entra-api-policy"))
-    key_policy = document(prod.one("azure-native:apimanagement:ApiPolicy", "policies-api-policy"))
+@pytest.mark.parametrize(("entra", "key", "path"), [
+    ("policies-entra-api", "policies-api", "entra/openai"),
+    ("policies-entra-api-v1", "policies-api-v1", "entra/openai/v1"),
+])
+def test_entra_callers_have_their_own_api_that_never_requires_a_key(
+    dev: Recording, prod: Recording, entra: str, key: str, path: str
+) -> None:
+    assert {a.name for a in dev.of_type(API)} == set(KEY_APIS.values())
+    api = prod.one(API, entra)
+    assert (api.get("path"), api.get("subscriptionRequired")) == (path, False)
+    policy = document(prod.one(API_POLICY, f"{entra}-policy"))
+    key_policy = document(prod.one(API_POLICY, f"{key}-policy"))
     included = [e.get("fragment-id") for e in policy.iter("include-fragment")]
     key_included = [e.get("fragment-id") for e in key_policy.iter("include-fragment")]
     # The same fragments (and so the same counters) as the key API, plus the token check right after the request.
     assert [f for f in included if f != FRAGMENTS.entra_consumers] == key_included
     assert included.index(FRAGMENTS.entra_consumers) == included.index(FRAGMENTS.request) + 1
-    # Products (and so subscriptions) belong to the key API only.
+    # Products (and so subscriptions) belong to the key APIs only.
     links = {lk.get("apiId") for lk in prod.of_type("azure-native:apimanagement:ProductApiLink")}
-    assert links == {key_api(prod).id}
+    assert links == {prod.one(API, name).id for name in KEY_APIS.values()}
 
 
 def test_api_diagnostic_sends_metrics_to_application_insights(stack: Recording) -> None:
@@ -553,11 +588,11 @@ def test_every_consumer_has_a_published_product_requiring_a_subscription(stack: 
         assert product.get("state") == "published"
 
 
-def test_every_product_is_linked_to_the_api_and_has_a_subscription(stack: Recording) -> None:
-    api = key_api(stack)
+def test_every_product_is_linked_to_both_key_apis_and_has_a_subscription(stack: Recording) -> None:
+    apis = sorted(stack.one(API, name).id for name in KEY_APIS.values())
     for product in stack.of_type(PRODUCT):
         links = [lk for lk in stack.of_type("azure-native:apimanagement:ProductApiLink") if lk.parent == product.urn]
-        assert [lk.get("apiId") for lk in links] == [api.id]
+        assert sorted(lk.get("apiId") for lk in links) == apis
         subscriptions = stack.of_type("azure-native:apimanagement:Subscription")
         [subscription] = [s for s in subscriptions if s.parent == product.urn]
         assert subscription.get("scope") == product.id
@@ -581,6 +616,9 @@ def test_subscription_keys_are_exported_only_as_secrets(stack: Recording) -> Non
 def test_app_teams_get_the_openai_base_url_and_deployments(dev: Recording, prod: Recording) -> None:
     assert dev.outputs["openaiBaseUrl"] == dev.outputs["gatewayUrl"] + "/openai"
     assert prod.outputs["openaiBaseUrl"] == "https://genai.contoso.example/openai"
+    # The v1 base URL as OpenAI(base_url=...) takes it: the SDK appends "chat/completions" and the like.
+    assert dev.outputs["openaiV1BaseUrl"] == dev.outputs["gatewayUrl"] + "/openai/v1/"
+    assert prod.outputs["openaiV1BaseUrl"] == "https://genai.contoso.example/openai/v1/"
     assert dev.outputs["deployments"] == ["gpt-5.4", "text-embedding-3-small"]
 
 
@@ -666,4 +704,5 @@ def test_usage_record_marks_answers_from_the_semantic_cache(stack: Recording) ->
 
 def test_entra_callers_get_their_own_base_url(dev: Recording, prod: Recording) -> None:
     assert prod.outputs["entraOpenaiBaseUrl"] == "https://genai.contoso.example/entra/openai"
-    assert "entraOpenaiBaseUrl" not in dev.outputs
+    assert prod.outputs["entraOpenaiV1BaseUrl"] == "https://genai.contoso.example/entra/openai/v1/"
+    assert "entraOpenaiBaseUrl" not in dev.outputs and "entraOpenaiV1BaseUrl" not in dev.outputs

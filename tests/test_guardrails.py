@@ -394,8 +394,8 @@ def test_api_policy_managed_identity(prod: Recording) -> None:
     violations = check(broken, rule)
     assert_fails(violations, rule, "mandatory", "does not authenticate to Azure OpenAI with a managed identity", policy)
     assert_fails(violations, rule, "mandatory", "forwards the caller's 'api-key' header", policy)
-    # Both APIs (key and Entra ID callers) include the fragment: a broken fragment breaks both.
-    both = {"policies-api-policy", "policies-entra-api-policy"}
+    # Every API (dated and v1, key and Entra ID callers) includes the fragment: a broken fragment breaks them all.
+    both = {f"policies-{kind}api{surface}-policy" for kind in ("", "entra-") for surface in ("", "-v1")}
 
     def fails_for_both(violations: list[Violation], phrase: str) -> None:
         assert_fails(violations, rule, "mandatory", phrase)
@@ -502,8 +502,9 @@ def test_apim_diagnostic_no_payload(dev: Recording) -> None:
         "8192 bytes of frontend request bodies",
         "gateway-appinsights-diagnostic",
     )
-    broken = changed(dev, rules.API_DIAGNOSTIC, backend__request__headers=["Api-Key"])
-    assert_fails(check(broken, rule), rule, "mandatory", "credential header(s) ['api-key']", "policies-api-diagnostic")
+    for diagnostic in ("policies-api-diagnostic", "policies-api-v1-diagnostic"):
+        broken = changed(dev, rules.API_DIAGNOSTIC, diagnostic, backend__request__headers=["Api-Key"])
+        assert_fails(check(broken, rule), rule, "mandatory", "credential header(s) ['api-key']", diagnostic)
 
 
 def test_apim_subnet_nsg_rules(dev: Recording, prod: Recording) -> None:

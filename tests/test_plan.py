@@ -129,7 +129,7 @@ def test_a_key_in_a_plain_input_is_a_mandatory_violation_that_never_shows_the_ke
 
     recording = copy.deepcopy(run_stack("dev"))
     key = recording.outputs["consumerKey-team-alpha"].value
-    [api] = recording.of_type("azure-native:apimanagement:Api")
+    api = recording.one("azure-native:apimanagement:Api", "policies-api")
     api.inputs["description"] = f"calls with key {key}"
     leaks = [v for v in collect(recording) if v.policy == "no-secret-in-plain-value"]
     assert [(v.level, v.urn) for v in leaks] == [("mandatory", api.urn)]

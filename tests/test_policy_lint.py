@@ -573,7 +573,7 @@ def test_the_real_stacks_have_no_lint_errors(stack: Recording) -> None:
 
 
 def test_a_real_fragment_moved_to_the_wrong_section_fails_the_plan(dev: Recording) -> None:
-    (api_policy,) = dev.of_type("azure-native:apimanagement:ApiPolicy")
+    api_policy = dev.one("azure-native:apimanagement:ApiPolicy", "policies-api-policy")
     text = api_policy.get("value")
     backend = text[text.index("<backend>") : text.index("</backend>")]
     retry_include = re.search(r"<include-fragment [^>]*/>", backend)

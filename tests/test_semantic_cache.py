@@ -146,7 +146,8 @@ def test_apim_system_identity_may_call_the_embeddings_deployments(prod: Recordin
 
 def test_dev_has_no_semantic_cache(dev: Recording) -> None:
     assert not dev.of_type(REDIS) and not dev.of_type("azure-native:apimanagement:Cache")
-    assert "semantic-cache" not in dev.one("azure-native:apimanagement:ApiPolicy").get("value")
+    for policy in dev.of_type("azure-native:apimanagement:ApiPolicy"):
+        assert "semantic-cache" not in policy.get("value")
 
 
 def test_cache_needs_a_deployed_embeddings_model(prod_config: dict) -> None:

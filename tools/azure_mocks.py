@@ -79,6 +79,7 @@ ARM_IDS: dict[str, str] = {
     "azure-native:apimanagement:Policy": _APIM + "/policies/{policyId}",
     "azure-native:apimanagement:Api": _APIM + "/apis/{apiId}",
     "azure-native:apimanagement:ApiPolicy": _APIM + "/apis/{apiId}/policies/{policyId}",
+    "azure-native:apimanagement:ApiOperation": _APIM + "/apis/{apiId}/operations/{operationId}",
     "azure-native:apimanagement:ApiDiagnostic": _APIM + "/apis/{apiId}/diagnostics/{diagnosticId}",
     "azure-native:apimanagement:Product": _APIM + "/products/{productId}",
     "azure-native:apimanagement:ProductPolicy": _APIM + "/products/{productId}/policies/{policyId}",

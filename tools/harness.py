@@ -294,7 +294,8 @@ def _run_program(stack: str, config: Mapping[str, str], secret_keys: list[str], 
     return Recording(
         project=PROJECT,
         stack=stack,
-        resources=monitor.recorded,
+        # Registration order varies from run to run (the engine registers concurrently); URN order does not.
+        resources=sorted(monitor.recorded, key=lambda r: r.urn),
         outputs=monitor.stack_outputs,
         computed=mocks.computed,
         # A `secure:` config value is offline a placeholder; found in a plain value, it is a leak as well.

@@ -24,6 +24,8 @@ GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 CURRENCY = r"^[A-Z]{3}$"
 ISO_DURATION = r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$"
 NAME = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
+# A model alias is written into policy expressions and URL paths: the characters Azure allows in deployment names.
+ALIAS_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_POOL_MEMBERS = 30
 PRICE_TABLE_NAME = "components/pricing/prices.json"
 # Priority spill-over: provisioned capacity first, pay-as-you-go below it (lower number = served first).
@@ -76,11 +78,14 @@ class RoutingSettings(Model):
     circuit_breaker: CircuitBreakerSettings = Field(default_factory=CircuitBreakerSettings)
     # forward-request waits for response headers; idle connections beyond 240 s may be dropped by Azure.
     backend_timeout_seconds: int = Field(240, ge=30, le=240)
+    # Names app teams may use for a deployment (in the dated path or the v1 body's model), alias -> deployment.
+    aliases: dict[str, str] = Field(default_factory=dict, max_length=100)
 
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
         yield from self.circuit_breaker.problems(f"{key}.circuitBreaker", whole)
         hosted = whole.deployments_by_account()
         all_deployments = {d for names in hosted.values() for d in names}
+        yield from self._alias_problems(f"{key}.aliases", all_deployments)
         seen = Counter(p.deployment for p in self.pools)
         for i, pool in enumerate(self.pools):
             at = item_key(f"{key}.pools", self.pools, i)
@@ -114,6 +119,19 @@ class RoutingSettings(Model):
             if len(hosts) > MAX_POOL_MEMBERS:
                 yield Problem(f"{key}.pools", repr(deployment),
                               f"{len(hosts)} accounts deploy it; a pool holds at most {MAX_POOL_MEMBERS}")
+
+
+    def _alias_problems(self, key: str, deployments: set[str]) -> Iterable[Problem]:
+        known = ", ".join(sorted(deployments))
+        for alias, target in self.aliases.items():
+            if not re.match(ALIAS_NAME, alias):
+                yield Problem(key, repr(alias),
+                              "an alias is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+            if alias in deployments:
+                yield Problem(f"{key}.{alias}", repr(target),
+                              f"{alias!r} is already a deployment name; an alias must not shadow a deployment")
+            if target not in deployments:
+                yield Problem(f"{key}.{alias}", repr(target), f"unknown deployment (deployments: {known})")
 
 
 class TierSettings(Model):

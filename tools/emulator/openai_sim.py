@@ -1,6 +1,7 @@
 """Simulated Azure OpenAI accounts (and Content Safety), one HTTP server per account on 127.0.0.1.
 
-Each serves its own deployments at `/openai/deployments/<name>/{chat/completions,embeddings,completions}` as the
+Each serves its own deployments at `/openai/deployments/<name>/{chat/completions,embeddings,completions}` (and,
+the v1 API, `/openai/v1/{chat/completions,embeddings}` with the deployment in the body's model) as the
 2024-10-21 inference API describes them; anything else answers 404 like the service. Behaviour that matters to
 the gateway:
 - keyless: the account has `disableLocalAuth: true`, so a request with an `api-key` (header or query) is
@@ -207,10 +208,21 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 self._send(*denied)
                 return
             match = re.fullmatch(r"/openai/deployments/([^/]+)/(chat/completions|embeddings|completions)", parts.path)
+            # The v1 API (learn.microsoft.com/azure/ai-foundry/openai/api-version-lifecycle): /openai/v1/..., no
+            # api-version, the deployment named in the body's "model".
+            v1 = re.fullmatch(r"/openai/v1/(chat/completions|embeddings)", parts.path)
+            if v1 is not None:
+                try:
+                    named = json.loads(raw or b"{}").get("model")
+                except (ValueError, AttributeError):
+                    named = None
+                named_ok = isinstance(named, str) and "/" not in named
+                operation_path = f"{named}/{v1.group(1)}"
+                match = re.fullmatch(r"([^/]+)/(chat/completions|embeddings)", operation_path) if named_ok else None
             if match is None or match.group(1) not in sim.deployments:
                 self._send(404, _error("DeploymentNotFound", "The API deployment for this resource does not exist."))
                 return
-            if "api-version" not in query:
+            if v1 is None and "api-version" not in query:
                 self._send(400, _error("BadRequest", "Missing required query parameter: api-version"))
                 return
             if mode.mode == "throttle":

@@ -39,11 +39,8 @@ def embeddings_reach_each_allowed_embeddings_deployment(target: Target) -> None:
         raise Skip("no consumer may call an embeddings deployment")
 
 
-@scenario(
-    "routing",
-    known_issue="issue 13: the README promises 404 DeploymentNotFound, but the product policy refuses a name "
-    "outside the allow-list (403 DeploymentNotAllowed) before the API policy routes, so no key caller gets the 404",
-)
+# openai-request resolves the deployment before <base />, so an unknown name is a 404 before any product policy.
+@scenario("routing")
 def unknown_deployment_is_404_deployment_not_found(target: Target) -> None:
     consumer, _ = target.chat_consumer()
     with target.http() as http:

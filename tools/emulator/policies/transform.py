@@ -1,7 +1,11 @@
-"""Changing the request or the response: set-header, set-query-parameter, set-body, set-status, and
-set-backend-service."""
+"""Changing the request or the response: set-header, set-query-parameter, set-body, set-status,
+set-backend-service and rewrite-uri."""
 
 from __future__ import annotations
+
+import dataclasses
+import re
+from urllib.parse import parse_qsl
 
 from lxml import etree
 
@@ -102,3 +106,22 @@ def set_backend_service(ex: Executor, element: etree._Element, state: RequestSta
         state.backend_id, state.backend_url = backend_id, None
     else:
         state.backend_id, state.backend_url = None, as_text(ex.attr(element, "base-url", state))
+
+
+@policy("rewrite-uri", sections=("inbound",))
+def rewrite_uri(ex: Executor, element: etree._Element, state: RequestState, level: int) -> None:
+    """https://learn.microsoft.com/azure/api-management/rewrite-uri-policy: `template` (an expression when it is
+    one as a whole) is the backend URL relative to the backend's base, path and query; `{name}` takes the
+    matched template parameter. With copy-unmatched-params (default true) the request's query parameters the
+    operation's template did not match are added, unless the template sets them itself; without it only the
+    template's query remains. context.Request.Url takes the new path and query (OriginalUrl keeps the caller's)."""
+    template = as_text(ex.attr(element, "template", state))
+    copy = str(ex.attr(element, "copy-unmatched-params", state, "true")).lower() == "true"
+    path, _, query = template.partition("?")
+    path = re.sub(r"\{([^}]+)\}", lambda m: state.matched.get(m.group(1), m.group(0)), path)
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if copy:
+        own = {k for k, _ in pairs}
+        pairs += [(k, v) for k, v in state.url.query if k not in own and k not in state.matched]
+    state.api_path = path if path.startswith("/") else f"/{path}"
+    state.url = dataclasses.replace(state.url, query=pairs)
