@@ -74,3 +74,14 @@ def test_the_project_declares_its_scalar_config_keys_with_types_pulumi_knows() -
     for stack in ROOT.glob("Pulumi.*.yaml"):
         config = yaml.safe_load(stack.read_text())["config"]
         assert all(isinstance(config[f"genai-gateway:{key}"], str) for key in declared), stack.name
+
+
+def test_the_component_package_declares_the_runtime_ranges() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "components" / "pyproject.toml").read_text())["project"]
+    declared = {str(Requirement(r)) for r in project["dependencies"]}
+    plugin = {str(r) for r in ranges("components/requirements.txt")}
+    # protobuf is held only for the development lock's pulumi-policy, which the package does not need.
+    runtime = {str(r) for r in ranges("requirements.in") if r.name != "protobuf"}
+    assert declared == plugin == runtime
