@@ -19,7 +19,13 @@ from components.content_safety import (
     ContentSafetyPolicy,
 )
 from components.diagnostics import DiagnosticSetting
-from components.gateway_policies import API_ID, GatewayPolicies, GatewayPoliciesArgs, IncludedFragment
+from components.gateway_policies import (
+    API_ID,
+    GatewayPolicies,
+    GatewayPoliciesArgs,
+    IncludedFragment,
+    circuit_breaker_record,
+)
 from components.private_openai import (
     INFERENCE_ROLE,
     OPENAI_DNS_ZONE,
@@ -28,7 +34,7 @@ from components.private_openai import (
     PrivateOpenAI,
     PrivateOpenAIArgs,
 )
-from components.semantic_cache import SemanticCacheArgs
+from components.semantic_cache import REDIS_DNS_ZONE, SemanticCacheArgs
 from components.settings import AccountSettings, GatewaySettings
 from components.settings.gateway import account_backend_id, effective_quota
 from components.token_telemetry import (
@@ -263,7 +269,45 @@ def content_safety_args(settings: GatewaySettings, baseline: ApimBaseline) -> Co
 
 
 def semantic_cache_args(settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI) -> SemanticCacheArgs:
-    return SemanticCacheArgs.from_settings(settings, baseline, openai)
+    sc = settings.semantic_cache
+    # The account whose embeddings deployment vectorises prompts: the chosen one, or the first hosting it
+    # (settings validation guarantees one exists).
+    account = next(
+        a for a in openai.accounts
+        if any(d.name == sc.embeddings_deployment for d in a.deployments)
+        and (sc.embeddings_account is None or a.key == sc.embeddings_account)
+    )
+    args: SemanticCacheArgs = {
+        "name_prefix": settings.name_prefix,
+        "environment": settings.environment,
+        "name_suffix": baseline.name_suffix,
+        "location": settings.location,
+        "resource_group_name": baseline.resource_group_name,
+        "apim_name": baseline.apim_name,
+        "apim_id": baseline.apim_id,
+        "vnet_id": baseline.vnet_id,
+        "private_endpoint_subnet_id": baseline.private_endpoint_subnet_id,
+        "embeddings": {
+            "account": account.key,
+            "deployment": sc.embeddings_deployment,
+            "backend_url": account.backend_url,
+        },
+        "circuit_breaker": circuit_breaker_record(settings.routing),
+        "behaviour": {
+            "score_threshold": sc.score_threshold,
+            "duration_seconds": sc.duration_seconds,
+            "max_message_count": sc.max_message_count,
+            "ignore_system_messages": sc.ignore_system_messages,
+        },
+        "redis_sku": sc.redis_sku,
+        "high_availability": sc.high_availability,
+        "diagnostic_settings": [{"workspace_id": baseline.workspace_id, "dedicated_tables": False}],
+        "tags": dict(baseline.tags),
+    }
+    zone = settings.network.private_dns_zones.get(REDIS_DNS_ZONE)
+    if zone is not None:
+        args["private_dns_zone_id"] = zone
+    return args
 
 
 def gateway_policies_args(

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import apimanagement
 
+from .circuit_breaker import CircuitBreaker, circuit_breaker_args
 from .gateway_fragments import (
     FRAGMENTS,
     HEADERS,
@@ -76,27 +77,18 @@ def subscription_sid(consumer: str) -> str:
 
 
 def circuit_breaker(routing: RoutingSettings) -> apimanagement.BackendCircuitBreakerArgs:
-    """The one breaker rule Azure allows per backend: trips on the configured codes, rests per Retry-After."""
+    """The one breaker rule Azure allows per backend, from the routing settings."""
+    return circuit_breaker_args(circuit_breaker_record(routing))
+
+
+def circuit_breaker_record(routing: RoutingSettings) -> CircuitBreaker:
     breaker = routing.circuit_breaker
-    return apimanagement.BackendCircuitBreakerArgs(
-        rules=[
-            apimanagement.CircuitBreakerRuleArgs(
-                name="openai-throttling-and-errors",
-                failure_condition=apimanagement.CircuitBreakerFailureConditionArgs(
-                    count=breaker.failure_count,
-                    interval=breaker.interval,
-                    status_code_ranges=[
-                        apimanagement.FailureStatusCodeRangeArgs(min=r.min, max=r.max)
-                        for r in breaker.status_code_ranges
-                    ],
-                    error_reasons=["Server errors"],
-                ),
-                trip_duration=breaker.trip_duration,
-                # A throttled deployment rests exactly as long as Azure OpenAI asks.
-                accept_retry_after=True,
-            )
-        ]
-    )
+    return {
+        "failure_count": breaker.failure_count,
+        "interval": breaker.interval,
+        "trip_duration": breaker.trip_duration,
+        "status_code_ranges": [{"min": r.min, "max": r.max} for r in breaker.status_code_ranges],
+    }
 
 
 @dataclass(frozen=True)

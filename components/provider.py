@@ -10,6 +10,7 @@ import pulumi
 from .apim_baseline import ApimBaseline
 from .content_safety import ContentSafety
 from .private_openai import PrivateOpenAI
+from .semantic_cache import SemanticCache
 from .token_telemetry import TokenTelemetryHub
 from .usage_workbook import UsageWorkbook
 from .waf_ingress import WafIngress
@@ -20,7 +21,7 @@ PACKAGE_VERSION = "0.1.0"
 # Components whose Args are plain typed records (TypedDicts of pulumi.Input values), which the host can build
 # from any language's inputs.
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
-    ApimBaseline, ContentSafety, PrivateOpenAI, TokenTelemetryHub, UsageWorkbook, WafIngress
+    ApimBaseline, ContentSafety, PrivateOpenAI, SemanticCache, TokenTelemetryHub, UsageWorkbook, WafIngress
 ]
 
 

@@ -45,7 +45,10 @@ def kind(prop: dict[str, Any]) -> str:
 def test_the_package_serves_the_plain_args_components() -> None:
     assert set(schema()["resources"]) == {
         f"{PACKAGE_NAME}:index:{n}"
-        for n in ("ApimBaseline", "ContentSafety", "PrivateOpenAI", "TokenTelemetryHub", "UsageWorkbook", "WafIngress")
+        for n in (
+            "ApimBaseline", "ContentSafety", "PrivateOpenAI", "SemanticCache", "TokenTelemetryHub", "UsageWorkbook",
+            "WafIngress",
+        )
     }
     assert all(r["isComponent"] for r in schema()["resources"].values())
     assert schema()["name"] == PACKAGE_NAME and schema()["version"] == PACKAGE_VERSION
@@ -80,6 +83,13 @@ EXPECTED_INPUTS = {
         "policy": "ContentSafetyPolicy", "privateDnsZoneId": "string", "vnetId": "string",
         "roleAssignments": "array<RoleAssignment>", "diagnosticSettings": "array<DiagnosticSetting>",
         "tags": "map<string>", "protectStateful": "boolean",
+    },
+    "SemanticCache": {
+        "namePrefix": "string", "environment": "string", "nameSuffix": "string", "location": "string",
+        "resourceGroupName": "string", "apimName": "string", "apimId": "string", "privateEndpointSubnetId": "string",
+        "embeddings": "EmbeddingsBackend", "circuitBreaker": "CircuitBreaker", "behaviour": "CacheBehaviour",
+        "redisSku": "string", "highAvailability": "boolean", "privateDnsZoneId": "string", "vnetId": "string",
+        "diagnosticSettings": "array<DiagnosticSetting>", "tags": "map<string>",
     },
     "UsageWorkbook": {
         "resourceGroupName": "string", "location": "string", "name": "string", "displayName": "string",
@@ -128,6 +138,7 @@ EXPECTED_OUTPUTS = {
     "WafIngress": {"publicIpAddress", "wafPolicyId"},
     "UsageWorkbook": {"workbookId"},
     "ContentSafety": {"accountName", "endpoint", "policyFragmentId"},
+    "SemanticCache": {"redisHostName"},
 }
 
 
