@@ -2,32 +2,32 @@
 
 import pulumi
 
-from components.alerts import GatewayAlerts, GatewayAlertsArgs
-from components.apim_baseline import ApimBaseline, ApimBaselineArgs
-from components.consumer_keys import ConsumerKeyVault, ConsumerKeyVaultArgs, consumer_key_output
-from components.content_safety import ContentSafety, ContentSafetyArgs
+import composition
+from components.alerts import GatewayAlerts
+from components.apim_baseline import ApimBaseline
+from components.consumer_keys import ConsumerKeyVault, consumer_key_output
+from components.content_safety import ContentSafety
 from components.gateway_policies import (
     API_PATH,
     ENTRA_API_PATH,
     ENTRA_V1_API_PATH,
     V1_API_PATH,
     GatewayPolicies,
-    GatewayPoliciesArgs,
     IncludedFragment,
 )
-from components.private_openai import PrivateOpenAI, PrivateOpenAIArgs
-from components.semantic_cache import SemanticCache, SemanticCacheArgs
+from components.private_openai import PrivateOpenAI
+from components.semantic_cache import SemanticCache
 from components.settings import settings_from_pulumi_config
-from components.token_telemetry import TokenTelemetryHub, TokenTelemetryHubArgs
-from components.usage_workbook import UsageWorkbook, UsageWorkbookArgs
+from components.token_telemetry import TokenTelemetryHub
+from components.usage_workbook import UsageWorkbook
 
 settings = settings_from_pulumi_config()
 
-baseline = ApimBaseline("gateway", ApimBaselineArgs.from_settings(settings))
-openai = PrivateOpenAI("openai", PrivateOpenAIArgs.from_settings(settings, baseline))
-telemetry = TokenTelemetryHub("telemetry", TokenTelemetryHubArgs.from_settings(settings, baseline))
+baseline = ApimBaseline("gateway", composition.baseline_args(settings))
+openai = PrivateOpenAI("openai", composition.openai_args(settings, baseline))
+telemetry = TokenTelemetryHub("telemetry", composition.telemetry_args(settings, baseline))
 content_safety = (
-    ContentSafety("safety", ContentSafetyArgs.from_settings(settings, baseline))
+    ContentSafety("safety", composition.content_safety_args(settings, baseline))
     if settings.content_safety.enabled
     else None
 )
@@ -38,27 +38,27 @@ included: list[IncludedFragment] = []
 if content_safety is not None:
     included.append(IncludedFragment(content_safety.fragment_id, "inbound", content_safety.fragment))
 if settings.semantic_cache.enabled:
-    cache = SemanticCache("cache", SemanticCacheArgs.from_settings(settings, baseline, openai))
+    cache = SemanticCache("cache", composition.semantic_cache_args(settings, baseline, openai))
     included += [
         IncludedFragment(cache.lookup_fragment_id, "inbound", cache.lookup_fragment),
         IncludedFragment(cache.store_fragment_id, "outbound", cache.store_fragment),
     ]
 
 policies = GatewayPolicies(
-    "policies", GatewayPoliciesArgs.from_settings(settings, baseline, openai, telemetry, included)
+    "policies", composition.gateway_policies_args(settings, baseline, openai, telemetry, included)
 )
 if settings.observability.usage_workbook:
-    workbook = UsageWorkbook("workbook", UsageWorkbookArgs.from_settings(settings, baseline, openai))
+    workbook = UsageWorkbook("workbook", composition.usage_workbook_args(settings, baseline, openai))
     pulumi.export("usageWorkbookId", workbook.workbook_id)
 if settings.alerts.enabled:
     # After the policies: they declare the azuremonitor logger and return the header the quota rules read.
-    GatewayAlerts("alerts", GatewayAlertsArgs.from_settings(settings, baseline, openai, policies))
+    GatewayAlerts("alerts", composition.alerts_args(settings, baseline, openai, policies))
 
 pulumi.export("resourceGroupName", baseline.resource_group_name)
 pulumi.export("apimName", baseline.apim_name)
 pulumi.export("gatewayUrl", baseline.public_base_url)
 pulumi.export("apimGatewayUrl", baseline.gateway_url)
-pulumi.export("gatewayIdentityClientId", baseline.identity.client_id)
+pulumi.export("gatewayIdentityClientId", baseline.identity_client_id)
 # Non-secret: per account its tier (a simulated PTU says so), region, endpoint, backend URL and deployments.
 pulumi.export("openaiAccounts", openai.summary)
 pulumi.export(
@@ -84,7 +84,7 @@ pulumi.export("deployments", sorted({d.name for a in settings.openai.accounts fo
 key_vault = (
     ConsumerKeyVault(
         "keys",
-        ConsumerKeyVaultArgs.from_settings(settings, baseline, policies.consumers),
+        composition.consumer_keys_args(settings, baseline, policies),
     )
     if any(c.key_vault_reader is not None for c in settings.consumers)
     else None

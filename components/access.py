@@ -1,11 +1,11 @@
 """Role assignments (AVM vocabulary: `role_assignments`) with deterministic GUID names."""
 
-from __future__ import annotations
 
 import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import pulumi
 from pulumi_azure_native import authorization
@@ -35,6 +35,27 @@ class RoleAssignmentSpec:
     def __post_init__(self) -> None:
         if self.role not in ROLE_DEFINITIONS:
             raise ValueError(f"unknown role {self.role!r}; known: {', '.join(ROLE_DEFINITIONS)}")
+
+
+class RoleAssignment(TypedDict):
+    """A built-in role granted to a principal on the component's resources (AVM `role_assignments`)."""
+
+    role: str  # a key of ROLE_DEFINITIONS, e.g. "Cognitive Services OpenAI User"
+    principal_id: pulumi.Input[str]
+    principal_type: NotRequired[str]  # "ServicePrincipal" (default), "User" or "Group"
+    description: NotRequired[str]
+    # Tells apart two assignments of one role on one scope.
+    label: NotRequired[str]
+
+
+def role_assignment_spec(record: RoleAssignment) -> RoleAssignmentSpec:
+    return RoleAssignmentSpec(
+        record["role"],
+        record["principal_id"],
+        principal_type=record.get("principal_type", "ServicePrincipal"),
+        description=record.get("description", ""),
+        label=record.get("label", ""),
+    )
 
 
 def assignment_name(scope: str, principal_id: str, role: str) -> str:

@@ -6,11 +6,8 @@ integration), its Application Insights logger and diagnostic, private DNS for In
 optional Application Gateway WAF ingress.
 """
 
-from __future__ import annotations
-
 import functools
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_random as random
@@ -28,8 +25,7 @@ from .access import RoleAssignmentSpec, assign_roles
 from .diagnostics import DiagnosticSettingSpec, no_payload_logging, send_logs
 from .naming import Naming
 from .network_rules import app_gateway_rules, injected_apim_rules, private_endpoint_rules
-from .settings import ApimSettings, GatewaySettings, IngressSettings, NetworkSettings, ObservabilitySettings
-from .waf_ingress import WafIngress, WafIngressArgs
+from .waf_ingress import WafIngress, WafIngressArgs, WafIngressSpec
 
 _SECURITY = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security"
 # The cipher suites PSRule for Azure's Azure.APIM.Ciphers rule lists as weak or deprecated: 3DES, every
@@ -63,69 +59,126 @@ APIM_DNS_ZONE = "azure-api.net"
 APP_INSIGHTS_LOGGER_ID = "appinsights"
 
 
-@dataclass(frozen=True)
-class ApimBaselineArgs:
+
+class SubnetPrefixes(TypedDict):
+    """Address prefixes (CIDR) of the subnets the component creates in its VNet."""
+
+    apim: str
+    private_endpoints: str
+    app_gateway: NotRequired[str]
+
+
+class ExistingNetwork(TypedDict):
+    """A VNet and subnets the platform owns: the component creates no VNet, subnets or NSGs and joins these."""
+
+    vnet_id: pulumi.Input[str]
+    # Classic injection: undelegated, with an NSG; v2 integration: delegated to Microsoft.Web/serverFarms, /27+.
+    apim_subnet_id: pulumi.Input[str]
+    private_endpoint_subnet_id: pulumi.Input[str]
+    app_gateway_subnet_id: NotRequired[pulumi.Input[str]]
+
+
+class ApimService(TypedDict):
+    """The API Management service: tier, scale, network mode and publisher."""
+
+    sku: str
+    network_mode: str
+    publisher_name: str
+    publisher_email: str
+    capacity: NotRequired[int]
+    zones: NotRequired[list[str]]
+    min_api_version: NotRequired[str]
+
+
+class Observability(TypedDict, total=False):
+    """Log retention and the gateway's Application Insights diagnostic."""
+
+    log_retention_days: int
+    sampling_percentage: float
+    verbosity: str
+    log_client_ip: bool
+
+
+class ApimBaselineArgs(TypedDict):
+    """Inputs of ApimBaseline: plain values, no stack settings."""
+
     location: str
     name_prefix: str
     environment: str
-    network: NetworkSettings
-    apim: ApimSettings
-    ingress: IngressSettings
-    observability: ObservabilitySettings
-    tags: Mapping[str, str] = field(default_factory=dict)
+    apim: ApimService
+    # The network: an address plan the component creates (address_space and subnets) or an existing one.
+    address_space: NotRequired[str]
+    subnets: NotRequired[SubnetPrefixes]
+    existing_network: NotRequired[ExistingNetwork]
+    # An existing Log Analytics workspace (any subscription) instead of one the component creates.
+    existing_workspace_id: NotRequired[pulumi.Input[str]]
+    # Networks besides the gateway that may reach the private endpoints over HTTPS.
+    private_endpoint_clients: NotRequired[list[str]]
+    observability: NotRequired[Observability]
+    # The optional Application Gateway WAF_v2 in front of an Internal gateway (needs subnets.app_gateway).
+    ingress: NotRequired[WafIngressSpec]
+    tags: NotRequired[dict[str, str]]
     # Production keeps the service and its logs from being deleted by a careless `pulumi destroy`.
-    protect_stateful: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: GatewaySettings) -> ApimBaselineArgs:
-        return cls(
-            location=settings.location,
-            name_prefix=settings.name_prefix,
-            environment=settings.environment,
-            network=settings.network,
-            apim=settings.apim,
-            ingress=settings.ingress,
-            observability=settings.observability,
-            tags={"environment": settings.environment, "workload": "genai-gateway", **settings.tags},
-            protect_stateful=settings.is_production,
-        )
+    protect_stateful: NotRequired[bool]
 
 
 class ApimBaseline(pulumi.ComponentResource):
-    naming: Naming
+    """Network, observability and the API Management service every other component builds on."""
+
     resource_group_name: pulumi.Output[str]
+    """The resource group every resource of the gateway lives in."""
+    name_suffix: pulumi.Output[str]
+    """Random suffix of the stack's globally unique names; pass it to the other components."""
     vnet_id: pulumi.Output[str]
     apim_subnet_id: pulumi.Output[str]
     private_endpoint_subnet_id: pulumi.Output[str]
-    apim: apimanagement.ApiManagementService
+    apim_id: pulumi.Output[str]
     apim_name: pulumi.Output[str]
     gateway_url: pulumi.Output[str]
     public_base_url: pulumi.Output[str]
-    identity: managedidentity.UserAssignedIdentity
+    """The URL callers use: the WAF ingress host name when there is one, else the gateway URL."""
+    identity_id: pulumi.Output[str]
+    """Resource id of the gateway's user-assigned identity (backends, loggers, key-less calls)."""
+    identity_principal_id: pulumi.Output[str]
+    identity_client_id: pulumi.Output[str]
+    system_principal_id: pulumi.Output[str]
+    """Principal of the service's system-assigned identity (the semantic cache's embeddings call)."""
     workspace_id: pulumi.Output[str]
     app_insights_id: pulumi.Output[str]
     app_insights_logger_id: pulumi.Output[str]
-    ingress: WafIngress | None
 
     def __init__(self, name: str, args: ApimBaselineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:baseline:ApimBaseline", name, None, opts)
         self._name = name
         self._args = args
+        # Defaults of the optional records, as documented on their fields.
+        self._apim: ApimService = {"capacity": 1, "zones": [], "min_api_version": "2021-08-01", **args["apim"]}
+        self._obs: Observability = {
+            "log_retention_days": 30,
+            "sampling_percentage": 100.0,
+            "verbosity": "information",
+            "log_client_ip": False,
+            **args.get("observability", {}),
+        }
+        self._protect_stateful = args.get("protect_stateful", False)
+        ingress = args.get("ingress")
         self._dns_records: list[pulumi.Resource] = []
         child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
+        tags = dict(args.get("tags", {}))
+        location = args["location"]
 
         suffix = random.RandomString(
             f"{name}-suffix", length=5, special=False, upper=False, numeric=True, opts=child
         )
-        self.naming = Naming(args.name_prefix, args.environment, suffix.result)
+        self.name_suffix = suffix.result
+        self.naming = Naming(args["name_prefix"], args["environment"], suffix.result)
         self.tags = tags
-        self.location = args.location
+        self.location = location
 
         group = resources.ResourceGroup(
             f"{name}-rg",
             resource_group_name=self.naming.regional("rg"),
-            location=args.location,
+            location=self.location,
             tags=tags,
             opts=child,
         )
@@ -138,36 +191,46 @@ class ApimBaseline(pulumi.ComponentResource):
             f"{name}-identity",
             resource_name_=self.naming.regional("id", "gateway"),
             resource_group_name=group.name,
-            location=args.location,
+            location=self.location,
             tags=tags,
             opts=child,
         )
 
+        self.identity_id = self.identity.id
+        self.identity_principal_id = self.identity.principal_id
+        self.identity_client_id = self.identity.client_id
+
         self._service(tags)
+        self.system_principal_id = self.apim.identity.apply(lambda i: i.principal_id if i else "")
         self._app_insights_logging()
         send_logs(f"{name}-apim-logs", self.apim.id, DiagnosticSettingSpec(self.workspace_id), self)
-        if args.apim.network_mode == "Internal":
+        if self._apim["network_mode"] == "Internal":
             self._internal_dns(tags)
 
-        self.ingress = None
-        if args.ingress.enabled:
-            assert self.app_gateway_subnet_id is not None  # settings guarantee the subnet
+        self.ingress: WafIngress | None = None
+        if ingress is not None:
+            if self.app_gateway_subnet_id is None:
+                raise ValueError("ApimBaseline: ingress needs subnets.app_gateway (the Application Gateway's subnet)")
             self.ingress = WafIngress(
                 f"{name}-ingress",
                 WafIngressArgs(
-                    settings=args.ingress,
-                    naming=self.naming,
-                    location=args.location,
+                    ingress=ingress,
+                    location=location,
+                    name_prefix=args["name_prefix"],
+                    environment=args["environment"],
+                    name_suffix=self.name_suffix,
                     resource_group_name=self.resource_group_name,
                     subnet_id=self.app_gateway_subnet_id,
-                    backend_host_name=self.apim_name.apply(lambda n: f"{n}.{APIM_DNS_ZONE}"),
+                    # The host name must resolve privately before the gateway probes it (Internal mode DNS).
+                    backend_host_name=pulumi.Output.all(self.apim_name, *[r.urn for r in self._dns_records]).apply(
+                        lambda v: f"{v[0]}.{APIM_DNS_ZONE}"
+                    ),
                     workspace_id=self.workspace_id,
                     tags=tags,
-                    backend_dns_records=self._dns_records,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            self.public_base_url = pulumi.Output.from_input(f"https://{args.ingress.host_name}")
+            self.public_base_url = pulumi.Output.from_input(f"https://{ingress['host_name']}")
         else:
             self.public_base_url = self.gateway_url
 
@@ -184,29 +247,45 @@ class ApimBaseline(pulumi.ComponentResource):
     # -- network ---------------------------------------------------------------------------------
     def _network(self, tags: dict[str, str]) -> None:
         args, name, child = self._args, self._name, pulumi.ResourceOptions(parent=self)
-        net = args.network
+        self.app_gateway_subnet_id: pulumi.Output[str] | None = None
+        existing = args.get("existing_network")
+        planned = "address_space" in args and "subnets" in args
+        if (existing is None) == (not planned):
+            raise ValueError(
+                f"ApimBaseline {name}: give either address_space and subnets (a network to create) "
+                "or existing_network (a VNet and subnets to join), not both or neither"
+            )
+        if existing is not None:
+            # The platform owns the VNet, its subnets and their NSGs (landing zone); nothing is declared here.
+            self.vnet_id = pulumi.Output.from_input(existing["vnet_id"])
+            self.apim_subnet_id = pulumi.Output.from_input(existing["apim_subnet_id"])
+            self.private_endpoint_subnet_id = pulumi.Output.from_input(existing["private_endpoint_subnet_id"])
+            agw = existing.get("app_gateway_subnet_id")
+            self.app_gateway_subnet_id = pulumi.Output.from_input(agw) if agw is not None else None
+            return
+        subnets = args["subnets"]
+        app_gateway_prefix = subnets.get("app_gateway") if args.get("ingress") is not None else None
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
             virtual_network_name=self.naming.regional("vnet"),
             resource_group_name=self.resource_group_name,
-            location=args.location,
-            address_space=network.AddressSpaceArgs(address_prefixes=[str(net.address_space)]),
+            location=self.location,
+            address_space=network.AddressSpaceArgs(address_prefixes=[args["address_space"]]),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
         )
         self.vnet_id = vnet.id
         self.vnet_name = vnet.name
 
-        integration = args.apim.network_mode == "Integration"
+        integration = self._apim["network_mode"] == "Integration"
         apim_nsg = network.NetworkSecurityGroup(
             f"{name}-apim-nsg",
             network_security_group_name=self.naming.regional("nsg", "apim"),
             resource_group_name=self.resource_group_name,
-            location=args.location,
+            location=self.location,
             # Outbound integration carries no inbound traffic: Azure's default rules suffice.
             security_rules=[] if integration else injected_apim_rules(
-                args.apim.network_mode,
-                str(net.subnets.app_gateway) if args.ingress.enabled and net.subnets.app_gateway else None,
+                self._apim["network_mode"], app_gateway_prefix
             ),
             tags=tags,
             opts=child,
@@ -215,9 +294,9 @@ class ApimBaseline(pulumi.ComponentResource):
             f"{name}-pe-nsg",
             network_security_group_name=self.naming.regional("nsg", "pe"),
             resource_group_name=self.resource_group_name,
-            location=args.location,
+            location=self.location,
             security_rules=private_endpoint_rules(
-                str(net.subnets.apim), [str(c) for c in net.private_endpoint_clients]
+                subnets["apim"], list(args.get("private_endpoint_clients", []))
             ),
             tags=tags,
             opts=child,
@@ -229,7 +308,7 @@ class ApimBaseline(pulumi.ComponentResource):
             subnet_name="snet-apim",
             virtual_network_name=vnet.name,
             resource_group_name=self.resource_group_name,
-            address_prefix=str(net.subnets.apim),
+            address_prefix=subnets["apim"],
             network_security_group=network.NetworkSecurityGroupArgs(id=apim_nsg.id),
             delegations=[
                 network.DelegationArgs(name="apim-integration", service_name="Microsoft.Web/serverFarms")
@@ -241,7 +320,7 @@ class ApimBaseline(pulumi.ComponentResource):
             subnet_name="snet-private-endpoints",
             virtual_network_name=vnet.name,
             resource_group_name=self.resource_group_name,
-            address_prefix=str(net.subnets.private_endpoints),
+            address_prefix=subnets["private_endpoints"],
             network_security_group=network.NetworkSecurityGroupArgs(id=pe_nsg.id),
             # NSGs apply to private endpoints only with network policies on.
             private_endpoint_network_policies="Enabled",
@@ -249,13 +328,13 @@ class ApimBaseline(pulumi.ComponentResource):
         )
         self.apim_subnet_id = apim_subnet.id
         self.private_endpoint_subnet_id = pe_subnet.id
-        self.app_gateway_subnet_id: pulumi.Output[str] | None = None
-        if args.ingress.enabled and net.subnets.app_gateway is not None:
+        self.app_gateway_subnet_id = None
+        if app_gateway_prefix is not None:
             agw_nsg = network.NetworkSecurityGroup(
                 f"{name}-agw-nsg",
                 network_security_group_name=self.naming.regional("nsg", "agw"),
                 resource_group_name=self.resource_group_name,
-                location=args.location,
+                location=self.location,
                 security_rules=app_gateway_rules(),
                 tags=tags,
                 opts=child,
@@ -265,7 +344,7 @@ class ApimBaseline(pulumi.ComponentResource):
                 subnet_name="snet-app-gateway",
                 virtual_network_name=vnet.name,
                 resource_group_name=self.resource_group_name,
-                address_prefix=str(net.subnets.app_gateway),
+                address_prefix=app_gateway_prefix,
                 network_security_group=network.NetworkSecurityGroupArgs(id=agw_nsg.id),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[pe_subnet]),
             )
@@ -273,55 +352,66 @@ class ApimBaseline(pulumi.ComponentResource):
 
     # -- observability ---------------------------------------------------------------------------
     def _observability(self, tags: dict[str, str]) -> None:
-        args, name = self._args, self._name
-        stateful = pulumi.ResourceOptions(parent=self, protect=args.protect_stateful)
-        workspace = operationalinsights.Workspace(
-            f"{name}-logs",
-            workspace_name=self.naming.regional("log"),
-            resource_group_name=self.resource_group_name,
-            location=args.location,
-            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-            retention_in_days=args.observability.log_retention_days,
-            tags=tags,
-            opts=stateful,
-        )
+        name = self._name
+        stateful = pulumi.ResourceOptions(parent=self, protect=self._protect_stateful)
+        retention = self._obs["log_retention_days"]
+        existing = self._args.get("existing_workspace_id")
+        if existing is not None:
+            self.workspace_id = pulumi.Output.from_input(existing)
+        else:
+            self.workspace_id = self._workspace(retention, tags)
         insights = applicationinsights.Component(
             f"{name}-appinsights",
             resource_name_=self.naming.regional("appi"),
             resource_group_name=self.resource_group_name,
-            location=args.location,
+            location=self.location,
             kind="web",
             application_type="web",
             ingestion_mode="LogAnalytics",
-            workspace_resource_id=workspace.id,
+            workspace_resource_id=self.workspace_id,
             # Telemetry is accepted only from Entra-authenticated senders (the gateway's identity).
             disable_local_auth=True,
-            retention_in_days=args.observability.log_retention_days,
+            retention_in_days=retention,
             tags=tags,
             opts=stateful,
         )
-        self.workspace_id = workspace.id
         self.app_insights_id = insights.id
         self._app_insights_connection_string: pulumi.Output[str] = pulumi.Output.secret(insights.connection_string)
 
+    def _workspace(self, retention: int, tags: dict[str, str]) -> pulumi.Output[str]:
+        name = self._name
+        stateful = pulumi.ResourceOptions(parent=self, protect=self._protect_stateful)
+        workspace = operationalinsights.Workspace(
+            f"{name}-logs",
+            workspace_name=self.naming.regional("log"),
+            resource_group_name=self.resource_group_name,
+            location=self.location,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=retention,
+            tags=tags,
+            opts=stateful,
+        )
+        return workspace.id
+
     # -- API Management --------------------------------------------------------------------------
     def _service(self, tags: dict[str, str]) -> None:
-        args, name = self._args, self._name
-        apim_args = args.apim
+        name = self._name
+        apim_args = self._apim
+        zones = list(apim_args["zones"]) or None
         public_ip_id: pulumi.Output[str] | None = None
-        if apim_args.network_mode == "External":
+        if apim_args["network_mode"] == "External":
             public_ip = network.PublicIPAddress(
                 f"{name}-apim-pip",
                 public_ip_address_name=self.naming.regional("pip", "apim"),
                 resource_group_name=self.resource_group_name,
-                location=args.location,
+                location=self.location,
                 sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
                 public_ip_allocation_method="Static",
                 public_ip_address_version="IPv4",
                 dns_settings=network.PublicIPAddressDnsSettingsArgs(
                     domain_name_label=self.naming.unique("apim", max_length=60)
                 ),
-                zones=list(apim_args.zones) or None,
+                zones=zones,
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -332,13 +422,13 @@ class ApimBaseline(pulumi.ComponentResource):
             f"{name}-apim",
             service_name=self.apim_name,
             resource_group_name=self.resource_group_name,
-            location=args.location,
+            location=self.location,
             sku=apimanagement.ApiManagementServiceSkuPropertiesArgs(
-                name=apim_args.sku, capacity=apim_args.capacity
+                name=apim_args["sku"], capacity=apim_args["capacity"]
             ),
-            zones=list(apim_args.zones) or None,
-            publisher_name=apim_args.publisher_name,
-            publisher_email=apim_args.publisher_email,
+            zones=zones,
+            publisher_name=apim_args["publisher_name"],
+            publisher_email=apim_args["publisher_email"],
             identity=apimanagement.ApiManagementServiceIdentityArgs(
                 # System-assigned for the semantic-cache embeddings call; user-assigned for everything else.
                 type="SystemAssigned, UserAssigned",
@@ -347,13 +437,13 @@ class ApimBaseline(pulumi.ComponentResource):
                 ),
             ),
             # v2 outbound integration is expressed as External with the delegated subnet.
-            virtual_network_type="Internal" if apim_args.network_mode == "Internal" else "External",
+            virtual_network_type="Internal" if apim_args["network_mode"] == "Internal" else "External",
             virtual_network_configuration=apimanagement.VirtualNetworkConfigurationArgs(
                 subnet_resource_id=self.apim_subnet_id
             ),
             public_ip_address_id=public_ip_id,
             api_version_constraint=apimanagement.ApiVersionConstraintArgs(
-                min_api_version=apim_args.min_api_version
+                min_api_version=apim_args["min_api_version"]
             ),
             custom_properties=HARDENED_PROTOCOLS,
             # App teams get keys from stack outputs, not from a portal.
@@ -362,7 +452,7 @@ class ApimBaseline(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                protect=args.protect_stateful,
+                protect=self._protect_stateful,
                 custom_timeouts=pulumi.CustomTimeouts(create="2h", update="2h", delete="2h"),
             ),
         )
@@ -370,7 +460,7 @@ class ApimBaseline(pulumi.ComponentResource):
         self.apim_id = self.apim.id
 
     def _app_insights_logging(self) -> None:
-        name, obs = self._name, self._args.observability
+        name, obs = self._name, self._obs
         publisher = assign_roles(
             f"{name}-appinsights-role",
             self.app_insights_id,
@@ -407,12 +497,12 @@ class ApimBaseline(pulumi.ComponentResource):
             logger_id=logger.id,
             always_log="allErrors",
             http_correlation_protocol="W3C",
-            log_client_ip=obs.log_client_ip,
-            verbosity=obs.verbosity,
+            log_client_ip=obs["log_client_ip"],
+            verbosity=obs["verbosity"],
             # Custom metrics carry the token counts of llm-emit-token-metric.
             metrics=True,
             sampling=apimanagement.SamplingSettingsArgs(
-                sampling_type="fixed", percentage=obs.sampling_percentage
+                sampling_type="fixed", percentage=obs["sampling_percentage"]
             ),
             # Prompts and completions are never logged.
             frontend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),

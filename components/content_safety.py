@@ -14,26 +14,18 @@ user-assigned identity, and both that identity and the service's system-assigned
 User* on the account, so the call is authorised under either reading. No key is read, stored or named anywhere.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import NotRequired, TypedDict
 
 import pulumi
-from pulumi_azure_native import apimanagement, cognitiveservices, resources
+from pulumi_azure_native import apimanagement, cognitiveservices
 
-from .access import RoleAssignmentSpec, assign_roles
+from .access import RoleAssignment, assign_roles, role_assignment_spec
 from .arm_deployment import arm_deployment
 from .cognitive_account import locked_down_account
-from .diagnostics import DiagnosticSettingSpec, send_logs
+from .diagnostics import DiagnosticSetting, diagnostic_setting_spec, send_logs
 from .naming import Naming
 from .policy_templates import render
-from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
-from .settings import ContentSafetySettings, GatewaySettings
-
-if TYPE_CHECKING:
-    from .apim_baseline import ApimBaseline
+from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
 
 CONTENT_SAFETY_DNS_ZONE = "privatelink.cognitiveservices.azure.com"
 # Private endpoint sub-resource (group id).
@@ -57,116 +49,112 @@ MAX_TEXT_CHARACTERS = 10_000
 CONTENT_SAFETY_ROLE = "Cognitive Services User"
 
 
-@dataclass(frozen=True)
-class ContentSafetyArgs:
-    settings: ContentSafetySettings
-    naming: Naming
+class HarmThreshold(TypedDict):
+    """A harm category llm-content-safety checks, and the severity from which it refuses a prompt."""
+
+    category: str  # "Hate", "SelfHarm", "Sexual" or "Violence"
+    threshold: int
+
+
+# Every harm category at severity 4 (components/settings/content_safety.py DEFAULT_THRESHOLD).
+DEFAULT_CATEGORIES: list[HarmThreshold] = [
+    {"category": c, "threshold": 4} for c in ("Hate", "SelfHarm", "Sexual", "Violence")
+]
+
+
+class ContentSafetyPolicy(TypedDict, total=False):
+    """What the policy checks: Prompt Shields and harm categories with their thresholds."""
+
+    shield_prompt: bool  # default true
+    output_type: str  # "FourSeverityLevels" (default) or "EightSeverityLevels"
+    categories: list[HarmThreshold]
+
+
+class ContentSafetyArgs(TypedDict):
+    """Inputs of ContentSafety: plain values, no stack settings."""
+
+    name_prefix: str
+    environment: str
+    name_suffix: pulumi.Input[str]
     # The Content Safety account's region (Prompt Shields is not in every region).
     account_location: str
     # The gateway's region: the private endpoint lives next to the VNet.
     location: str
     resource_group_name: pulumi.Input[str]
-    vnet_id: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
+    # The API Management service the backend and the fragment belong to; they wait for it (its id).
     apim_name: pulumi.Input[str]
+    apim_id: pulumi.Input[str]
     # Client id of the identity the backend's managed-identity credential names (the gateway's user-assigned one).
     backend_identity_client_id: pulumi.Input[str]
-    # APIM children (backend, named value, fragment) wait for the service.
-    apim_service: pulumi.Resource | None = None
-    # AVM `role_assignments` on the account; normally the gateway's identity as Cognitive Services User.
-    role_assignments: Sequence[RoleAssignmentSpec] = ()
-    diagnostic_settings: Sequence[DiagnosticSettingSpec] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
+    policy: NotRequired[ContentSafetyPolicy]
+    # An existing privatelink.cognitiveservices.azure.com zone, or the VNet to link a zone created here to.
+    private_dns_zone_id: NotRequired[pulumi.Input[str]]
+    vnet_id: NotRequired[pulumi.Input[str]]
+    # AVM `role_assignments` on the account; normally the gateway's identities as Cognitive Services User.
+    role_assignments: NotRequired[list[RoleAssignment]]
+    diagnostic_settings: NotRequired[list[DiagnosticSetting]]
+    tags: NotRequired[dict[str, str]]
     # Production keeps the account from a careless `pulumi destroy`.
-    protect_stateful: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: GatewaySettings, baseline: ApimBaseline) -> ContentSafetyArgs:
-        return cls(
-            settings=settings.content_safety,
-            naming=baseline.naming,
-            account_location=settings.content_safety.region(settings),
-            location=settings.location,
-            resource_group_name=baseline.resource_group_name,
-            vnet_id=baseline.vnet_id,
-            private_endpoint_subnet_id=baseline.private_endpoint_subnet_id,
-            apim_name=baseline.apim_name,
-            backend_identity_client_id=baseline.identity.client_id,
-            apim_service=baseline.apim,
-            # Both of API Management's identities: which one a managed-identity backend credential uses is not
-            # documented (see the module docstring).
-            role_assignments=(
-                RoleAssignmentSpec(
-                    CONTENT_SAFETY_ROLE,
-                    baseline.identity.principal_id,
-                    description="APIM gateway (user-assigned identity) calls Azure AI Content Safety",
-                ),
-                RoleAssignmentSpec(
-                    CONTENT_SAFETY_ROLE,
-                    baseline.apim.identity.apply(_system_principal_id),
-                    description="APIM gateway (system-assigned identity) calls Azure AI Content Safety",
-                    label="apim-system",
-                ),
-            ),
-            # Cognitive Services accounts log to AzureDiagnostics.
-            diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),
-            tags=dict(baseline.tags),
-            protect_stateful=settings.is_production,
-        )
+    protect_stateful: NotRequired[bool]
 
 
 class ContentSafety(pulumi.ComponentResource):
-    # What GatewayPolicies needs: the fragment to include inbound (and depend on) and the backend id.
-    fragment_id: str
-    fragment: apimanagement.PolicyFragment
-    backend_id: str
-    backend: resources.Deployment
-    account: cognitiveservices.Account
+    """Azure AI Content Safety (keys off, private), its managed-identity backend and the llm-content-safety fragment."""
+
     account_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
+    policy_fragment_id: pulumi.Output[str]
+    """Resource id of the policy fragment API policies include (`<include-fragment fragment-id="content-safety"/>`)."""
 
     def __init__(self, name: str, args: ContentSafetyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:safety:ContentSafety", name, None, opts)
         self._name, self._args = name, args
-        tags = dict(args.tags)
-        apim = [args.apim_service] if args.apim_service else []
+        self._naming = Naming(args["name_prefix"], args["environment"], pulumi.Output.from_input(args["name_suffix"]))
+        tags = dict(args.get("tags", {}))
+        resource_group_name = args["resource_group_name"]
+        # The service name resolved together with the service id: its children wait for the service.
+        service_name = pulumi.Output.all(args["apim_name"], args["apim_id"]).apply(lambda v: v[0])
+        roles_on_account = [role_assignment_spec(r) for r in args.get("role_assignments", [])]
 
         self.account = self._account(tags)
         self.account_name = self.account.name
         self.endpoint = self.account.properties.apply(lambda p: p.endpoint)
-        account_zone = private_dns_zone(
-            f"{name}-cs-dns", CONTENT_SAFETY_DNS_ZONE, args.resource_group_name, args.vnet_id, tags, self
+        account_zone = zone_id(
+            f"{name}-cs-dns", CONTENT_SAFETY_DNS_ZONE, args.get("private_dns_zone_id"), resource_group_name,
+            args.get("vnet_id"), tags, self,
         )
         account_endpoint = private_endpoint(
             f"{name}-cs-pe",
-            azure_name=args.naming.regional("pe", ACCOUNT_ABBREVIATION),
+            azure_name=self._naming.regional("pe", ACCOUNT_ABBREVIATION),
             target_id=self.account.id,
             group_id=ACCOUNT_GROUP_ID,
-            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, account_zone.id),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            spec=PrivateEndpointSpec(args["private_endpoint_subnet_id"], account_zone),
+            resource_group_name=resource_group_name,
+            location=args["location"],
             tags=tags,
             parent=self,
         )
-        roles = assign_roles(f"{name}-cs-role", self.account.id, list(args.role_assignments), parent=self)
+        roles = assign_roles(f"{name}-cs-role", self.account.id, roles_on_account, parent=self)
 
         self.backend_id = BACKEND_ID
         self.backend = arm_deployment(
             f"{name}-backend",
             deployment_name=BACKEND_DEPLOYMENT,
-            resource_group_name=args.resource_group_name,
+            resource_group_name=resource_group_name,
             declared=[content_safety_backend()],
             parameters={
-                "serviceName": args.apim_name,
+                "serviceName": service_name,
                 # The policy appends the Content Safety paths to the account endpoint itself.
                 "endpoint": self.endpoint.apply(lambda e: e.rstrip("/")),
-                "identityClientId": args.backend_identity_client_id,
+                "identityClientId": args["backend_identity_client_id"],
             },
             parent=self,
-            depends_on=[*apim, *roles, account_endpoint.zone_group],
+            depends_on=[*roles, account_endpoint.zone_group],
         )
 
-        s = args.settings
+        policy: ContentSafetyPolicy = args.get("policy", {})
+        categories = [(c["category"], c["threshold"]) for c in policy.get("categories", DEFAULT_CATEGORIES)]
         self.fragment_id = FRAGMENT_ID
         self.fragment = apimanagement.PolicyFragment(
             f"{name}-fragment",
@@ -175,16 +163,17 @@ class ContentSafety(pulumi.ComponentResource):
             value=render(
                 "content-safety",
                 backend_id=BACKEND_ID,
-                shield_prompt=s.shield_prompt,
-                output_type=s.output_type,
-                categories=s.categories.checked(),
+                shield_prompt=policy.get("shield_prompt", True),
+                output_type=policy.get("output_type", "FourSeverityLevels"),
+                categories=categories,
                 max_characters=MAX_TEXT_CHARACTERS,
             ),
             description="Inbound: Azure AI Content Safety prompt checks (Prompt Shields, harm categories)",
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*apim, self.backend]),
+            resource_group_name=resource_group_name,
+            service_name=service_name,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.backend]),
         )
+        self.policy_fragment_id = self.fragment.id
 
         self.register_outputs(
             {
@@ -197,18 +186,18 @@ class ContentSafety(pulumi.ComponentResource):
 
     def _account(self, tags: dict[str, str]) -> cognitiveservices.Account:
         args = self._args
-        azure_name = args.naming.unique(ACCOUNT_ABBREVIATION, max_length=SUBDOMAIN_MAX_LENGTH)
+        azure_name = self._naming.unique(ACCOUNT_ABBREVIATION, max_length=SUBDOMAIN_MAX_LENGTH)
         account = locked_down_account(
             f"{self._name}-account",
             azure_name=azure_name,
             kind="ContentSafety",
-            location=args.account_location,
-            resource_group_name=args.resource_group_name,
+            location=args["account_location"],
+            resource_group_name=args["resource_group_name"],
             tags=tags,
             parent=self,
-            protect=args.protect_stateful,
+            protect=args.get("protect_stateful", False),
         )
-        for i, spec in enumerate(args.diagnostic_settings):
+        for i, spec in enumerate(diagnostic_setting_spec(d) for d in args.get("diagnostic_settings", [])):
             send_logs(f"{self._name}-cs-logs" + (f"-{i}" if i else ""), account.id, spec, self)
         return account
 
@@ -234,10 +223,3 @@ def content_safety_backend() -> dict[str, object]:
             },
         },
     }
-
-
-def _system_principal_id(identity: apimanagement.outputs.ApiManagementServiceIdentityResponse | None) -> str:
-    """API Management's system-assigned principal (the baseline always enables it next to the user-assigned one)."""
-    if identity is None or not identity.principal_id:
-        raise ValueError("the API Management service has no system-assigned identity; the Content Safety role needs it")
-    return identity.principal_id

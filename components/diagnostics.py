@@ -1,9 +1,9 @@
 """Azure Monitor diagnostic settings (AVM vocabulary: `diagnostic_settings`): resource logs to Log Analytics."""
 
-from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import pulumi
 from pulumi_azure_native import apimanagement, monitor
@@ -17,6 +17,24 @@ class DiagnosticSettingSpec:
     # Some resource types have only metrics (Redis Enterprise clusters: their logs belong to the databases).
     logs: bool = True
     metrics: bool = True
+
+
+class DiagnosticSetting(TypedDict):
+    """Resource logs and metrics of the component's resources to a Log Analytics workspace (AVM)."""
+
+    workspace_id: pulumi.Input[str]
+    dedicated_tables: NotRequired[bool]
+    logs: NotRequired[bool]
+    metrics: NotRequired[bool]
+
+
+def diagnostic_setting_spec(record: DiagnosticSetting) -> DiagnosticSettingSpec:
+    return DiagnosticSettingSpec(
+        record["workspace_id"],
+        dedicated_tables=record.get("dedicated_tables", True),
+        logs=record.get("logs", True),
+        metrics=record.get("metrics", True),
+    )
 
 
 def no_payload_logging(headers: Sequence[str] = ()) -> apimanagement.HttpMessageDiagnosticArgs:

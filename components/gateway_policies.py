@@ -17,6 +17,7 @@ import pulumi
 import pulumi_random as random
 from pulumi_azure_native import apimanagement
 
+from .circuit_breaker import CircuitBreaker, circuit_breaker_args
 from .gateway_fragments import (
     FRAGMENTS,
     HEADERS,
@@ -38,6 +39,7 @@ from .policy_templates import render
 from .private_openai import OpenAIAccountEndpoint
 from .settings import ConsumerSettings, EntraIdSettings, GatewaySettings, RoutingSettings, TokenLimitSettings
 from .settings.gateway import ResolvedPool, TokenQuota, account_backend_id, effective_quota, resolve_pools
+from .token_telemetry import USAGE_LOGGER_NAME
 
 API_ID = KEY_API.api_id
 API_PATH = KEY_API.path
@@ -75,27 +77,18 @@ def subscription_sid(consumer: str) -> str:
 
 
 def circuit_breaker(routing: RoutingSettings) -> apimanagement.BackendCircuitBreakerArgs:
-    """The one breaker rule Azure allows per backend: trips on the configured codes, rests per Retry-After."""
+    """The one breaker rule Azure allows per backend, from the routing settings."""
+    return circuit_breaker_args(circuit_breaker_record(routing))
+
+
+def circuit_breaker_record(routing: RoutingSettings) -> CircuitBreaker:
     breaker = routing.circuit_breaker
-    return apimanagement.BackendCircuitBreakerArgs(
-        rules=[
-            apimanagement.CircuitBreakerRuleArgs(
-                name="openai-throttling-and-errors",
-                failure_condition=apimanagement.CircuitBreakerFailureConditionArgs(
-                    count=breaker.failure_count,
-                    interval=breaker.interval,
-                    status_code_ranges=[
-                        apimanagement.FailureStatusCodeRangeArgs(min=r.min, max=r.max)
-                        for r in breaker.status_code_ranges
-                    ],
-                    error_reasons=["Server errors"],
-                ),
-                trip_duration=breaker.trip_duration,
-                # A throttled deployment rests exactly as long as Azure OpenAI asks.
-                accept_retry_after=True,
-            )
-        ]
-    )
+    return {
+        "failure_count": breaker.failure_count,
+        "interval": breaker.interval,
+        "trip_duration": breaker.trip_duration,
+        "status_code_ranges": [{"min": r.min, "max": r.max} for r in breaker.status_code_ranges],
+    }
 
 
 @dataclass(frozen=True)
@@ -138,7 +131,8 @@ class GatewayPoliciesArgs:
             apim=baseline.apim,
             identity_client_id=baseline.identity.client_id,
             app_insights_logger_id=baseline.app_insights_logger_id,
-            usage_logger_name=telemetry.usage_logger_name,
+            # A literal in the policy (expressions are not allowed in logger-id): the constant, not the Output.
+            usage_logger_name=USAGE_LOGGER_NAME,
             usage_logger=telemetry.logger,
             accounts=openai.accounts,
             pools=resolve_pools(settings),
@@ -152,8 +146,8 @@ class GatewayPoliciesArgs:
             entra_id=settings.entra_id,
             included_fragments=tuple(included_fragments),
             app_gateway_subnet=(
-                str(settings.network.subnets.app_gateway)
-                if settings.ingress.enabled and settings.network.subnets.app_gateway is not None
+                str(settings.network.app_gateway_prefix)
+                if settings.ingress.enabled and settings.network.app_gateway_prefix is not None
                 else None
             ),
         )

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 
 import pulumi
 
+# An OpenAI account's custom subdomain (and Azure name) is `unique(ACCOUNT_ABBREVIATION, <account name>)`;
+# Azure allows 2-64 alphanumerics and hyphens (components/settings/openai.py checks the length).
+ACCOUNT_ABBREVIATION = "oai"
+SUBDOMAIN_MAX_LENGTH = 64
+
 
 @dataclass(frozen=True)
 class Naming:

@@ -7,7 +7,10 @@ from typing import Any
 
 import jinja2
 
-FRAGMENTS_DIR = Path(__file__).resolve().parent.parent / "fragments"
+# Package data: shipped inside the package (components/pyproject.toml), found next to this module.
+FRAGMENTS_DIR = Path(__file__).resolve().parent / "fragments"
+# How messages name a template: its path in the repository.
+TEMPLATE_LABEL = "components/fragments"
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(FRAGMENTS_DIR),

@@ -52,6 +52,24 @@ def private_dns_zone(
     return dns_zone
 
 
+def zone_id(
+    name: str,
+    zone: str,
+    existing_id: pulumi.Input[str] | None,
+    resource_group_name: pulumi.Input[str],
+    vnet_id: pulumi.Input[str] | None,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> pulumi.Input[str]:
+    """The id of the zone endpoints register in: an existing zone (a landing zone's central one, possibly in
+    another subscription, already linked to its VNets) or one created here and linked to `vnet_id`."""
+    if existing_id is not None:
+        return existing_id
+    if vnet_id is None:
+        raise ValueError(f"{name}: give the id of an existing {zone} zone, or the VNet id to link a new one to")
+    return private_dns_zone(name, zone, resource_group_name, vnet_id, tags, parent).id
+
+
 def private_endpoint(
     name: str,
     *,

@@ -7,25 +7,17 @@ shared `privatelink.openai.azure.com` zone, `Cognitive Services OpenAI User` for
 resource logs to the gateway's Log Analytics workspace.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 from pulumi_azure_native import cognitiveservices
 
-from .access import RoleAssignmentSpec, assign_roles
+from .access import RoleAssignment, assign_roles, role_assignment_spec
 from .cognitive_account import locked_down_account
-from .diagnostics import DiagnosticSettingSpec, send_logs
-from .naming import Naming
-from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
-from .settings import AccountSettings, GatewaySettings
-from .settings.openai import ACCOUNT_ABBREVIATION, SUBDOMAIN_MAX_LENGTH
-
-if TYPE_CHECKING:
-    from .apim_baseline import ApimBaseline
+from .diagnostics import DiagnosticSetting, diagnostic_setting_spec, send_logs
+from .naming import ACCOUNT_ABBREVIATION, SUBDOMAIN_MAX_LENGTH, Naming
+from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
 
 OPENAI_DNS_ZONE = "privatelink.openai.azure.com"
 # The sub-resource of a Cognitive Services account a private endpoint connects to.
@@ -55,115 +47,122 @@ class OpenAIAccountEndpoint:
     deployments: tuple[DeployedModel, ...]
 
 
-@dataclass(frozen=True)
-class PrivateOpenAIArgs:
-    accounts: Sequence[AccountSettings]
-    naming: Naming
+class ModelDeployment(TypedDict):
+    """One model deployment of an account, created after the previous one (Azure refuses concurrent ones)."""
+
+    name: str
+    model: str  # e.g. "gpt-5.4"
+    version: str  # e.g. "2026-03-05"
+    sku: str  # e.g. "GlobalStandard", "DataZoneProvisionedManaged"
+    capacity: int  # thousands of tokens per minute (Standard types) or PTUs (provisioned types)
+    upgrade_option: str  # versionUpgradeOption, e.g. "OnceNewDefaultVersionAvailable", "NoAutoUpgrade"
+
+
+class OpenAIAccount(TypedDict):
+    """An Azure OpenAI account in its own region, and its deployments."""
+
+    name: str  # logical name; the Azure name is derived from it
+    location: str
+    tier: str  # "ptu" | "paygo"
+    deployments: list[ModelDeployment]
+    # A Standard deployment standing in for PTU capacity (cheap dev environments only).
+    simulated: NotRequired[bool]
+
+
+class PrivateOpenAIArgs(TypedDict):
+    """Inputs of PrivateOpenAI: plain values, no stack settings."""
+
+    accounts: list[OpenAIAccount]
     # The gateway's region: private endpoints live next to the VNet, accounts in their own regions.
     location: str
+    name_prefix: str
+    environment: str
+    name_suffix: pulumi.Input[str]
     resource_group_name: pulumi.Input[str]
-    vnet_id: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
-    # Granted on every account (AVM vocabulary); normally the gateway's inference identity.
-    role_assignments: Sequence[RoleAssignmentSpec] = ()
-    diagnostic_settings: Sequence[DiagnosticSettingSpec] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
+    # The privatelink.openai.azure.com zone the endpoints register in: an existing one (e.g. a landing zone's
+    # central zone in another subscription), or, without it, one created here and linked to vnet_id.
+    private_dns_zone_id: NotRequired[pulumi.Input[str]]
+    vnet_id: NotRequired[pulumi.Input[str]]
+    # Granted on every account; normally the gateway's inference identity.
+    role_assignments: NotRequired[list[RoleAssignment]]
+    diagnostic_settings: NotRequired[list[DiagnosticSetting]]
+    tags: NotRequired[dict[str, str]]
     # Production keeps accounts (and with them their subdomains and deployments) from a careless destroy.
-    protect_accounts: bool = False
+    protect_accounts: NotRequired[bool]
 
-    @classmethod
-    def from_settings(cls, settings: GatewaySettings, baseline: ApimBaseline) -> PrivateOpenAIArgs:
-        return cls(
-            accounts=tuple(settings.openai.accounts),
-            naming=baseline.naming,
-            location=settings.location,
-            resource_group_name=baseline.resource_group_name,
-            vnet_id=baseline.vnet_id,
-            private_endpoint_subnet_id=baseline.private_endpoint_subnet_id,
-            role_assignments=(
-                RoleAssignmentSpec(
-                    INFERENCE_ROLE,
-                    baseline.identity.principal_id,
-                    description="APIM gateway calls Azure OpenAI with its managed identity (no keys)",
-                ),
-                # llm-semantic-cache-lookup calls the embeddings backend with the system-assigned identity only.
-                *(
-                    (
-                        RoleAssignmentSpec(
-                            INFERENCE_ROLE,
-                            baseline.apim.identity.apply(lambda i: i.principal_id if i else ""),
-                            description="APIM semantic cache embeds prompts with its system-assigned identity",
-                            label="apim-system",
-                        ),
-                    )
-                    if settings.semantic_cache.enabled
-                    else ()
-                ),
-            ),
-            # Cognitive Services accounts log to the AzureDiagnostics table only (no resource-specific tables).
-            diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),
-            tags={"environment": settings.environment, "workload": "genai-gateway", **settings.tags},
-            protect_accounts=settings.is_production,
-        )
+
+def capacity_tier(account: OpenAIAccount) -> str:
+    """`ptu`, `ptu-simulated` or `paygo`: what the plan and the account's tags show."""
+    return "ptu-simulated" if account["tier"] == "ptu" and account.get("simulated", False) else account["tier"]
 
 
 class PrivateOpenAI(pulumi.ComponentResource):
-    accounts: list[OpenAIAccountEndpoint]
+    """Locked-down Azure OpenAI accounts with chained deployments, reachable only through private endpoints."""
+
     dns_zone_id: pulumi.Output[str]
-    # Non-secret summary of every account, for the stack outputs.
     summary: pulumi.Output[list[dict[str, Any]]]
+    """Non-secret summary of every account (name, region, tier, endpoint, backend URL, deployments)."""
 
     def __init__(self, name: str, args: PrivateOpenAIArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:openai:PrivateOpenAI", name, None, opts)
         self._name = name
-        self._args = args
+        self._naming = Naming(args["name_prefix"], args["environment"], pulumi.Output.from_input(args["name_suffix"]))
+        self._location = args["location"]
+        self._resource_group_name = args["resource_group_name"]
+        self._tags = dict(args.get("tags", {}))
+        self._protect_stateful = args.get("protect_accounts", False)
+        self._roles = [role_assignment_spec(r) for r in args.get("role_assignments", [])]
+        self._diagnostics = [diagnostic_setting_spec(d) for d in args.get("diagnostic_settings", [])]
 
-        zone = private_dns_zone(
+        zone = zone_id(
             f"{name}-dns",
             OPENAI_DNS_ZONE,
-            args.resource_group_name,
-            args.vnet_id,
-            args.tags,
+            args.get("private_dns_zone_id"),
+            self._resource_group_name,
+            args.get("vnet_id"),
+            self._tags,
             parent=self,
         )
-        self.dns_zone_id = zone.id
-        self._endpoint_spec = PrivateEndpointSpec(args.private_endpoint_subnet_id, zone.id)
+        self.dns_zone_id = pulumi.Output.from_input(zone)
+        self._endpoint_spec = PrivateEndpointSpec(args["private_endpoint_subnet_id"], zone)
 
-        self.accounts = [self._account(account) for account in args.accounts]
+        self.accounts: list[OpenAIAccountEndpoint] = [self._account(account) for account in args["accounts"]]
         self.summary = pulumi.Output.all(*[_summary(a) for a in self.accounts])
 
         self.register_outputs({"accounts": self.summary, "dnsZoneId": self.dns_zone_id})
 
-    def _account(self, settings: AccountSettings) -> OpenAIAccountEndpoint:
-        args = self._args
-        prefix = f"{self._name}-{settings.name}"
-        azure_name = args.naming.unique(ACCOUNT_ABBREVIATION, settings.name, max_length=SUBDOMAIN_MAX_LENGTH)
+    def _account(self, settings: OpenAIAccount) -> OpenAIAccountEndpoint:
+        key, naming = settings["name"], self._naming
+        prefix = f"{self._name}-{key}"
+        azure_name = naming.unique(ACCOUNT_ABBREVIATION, key, max_length=SUBDOMAIN_MAX_LENGTH)
+        tier = capacity_tier(settings)
         account = locked_down_account(
             prefix,
             azure_name=azure_name,
             kind="OpenAI",
-            location=settings.location,
-            resource_group_name=args.resource_group_name,
+            location=settings["location"],
+            resource_group_name=self._resource_group_name,
             # `ptu-simulated` makes a Standard deployment standing in for PTU visible in every plan and portal.
-            tags={**args.tags, "capacityTier": settings.capacity_tier, "openaiAccount": settings.name},
+            tags={**self._tags, "capacityTier": tier, "openaiAccount": key},
             parent=self,
-            protect=args.protect_accounts,
+            protect=self._protect_stateful,
         )
 
         # Azure rejects concurrent deployment operations on one account: each waits for the previous one.
         previous: list[pulumi.Resource] = []
-        for deployment in settings.deployments:
+        for deployment in settings["deployments"]:
             created = cognitiveservices.Deployment(
-                f"{prefix}-{deployment.name}",
-                deployment_name=deployment.name,
+                f"{prefix}-{deployment['name']}",
+                deployment_name=deployment["name"],
                 account_name=account.name,
-                resource_group_name=args.resource_group_name,
-                sku=cognitiveservices.SkuArgs(name=deployment.sku, capacity=deployment.capacity),
+                resource_group_name=self._resource_group_name,
+                sku=cognitiveservices.SkuArgs(name=deployment["sku"], capacity=deployment["capacity"]),
                 properties=cognitiveservices.DeploymentPropertiesArgs(
                     model=cognitiveservices.DeploymentModelArgs(
-                        format="OpenAI", name=deployment.model.name, version=deployment.model.version
+                        format="OpenAI", name=deployment["model"], version=deployment["version"]
                     ),
-                    version_upgrade_option=deployment.upgrade_option,
+                    version_upgrade_option=deployment["upgrade_option"],
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=previous),
             )
@@ -171,33 +170,34 @@ class PrivateOpenAI(pulumi.ComponentResource):
 
         private_endpoint(
             f"{prefix}-pe",
-            azure_name=args.naming.regional("pe", ACCOUNT_ABBREVIATION, settings.name),
+            azure_name=naming.regional("pe", ACCOUNT_ABBREVIATION, key),
             target_id=account.id,
             group_id=OPENAI_GROUP_ID,
             spec=self._endpoint_spec,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=args.tags,
+            resource_group_name=self._resource_group_name,
+            location=self._location,
+            tags=self._tags,
             parent=self,
             # Deployments are chained, so the last one finishing means the account is idle again.
             depends_on=previous,
         )
-        assign_roles(f"{prefix}-role", account.id, list(args.role_assignments), parent=self)
-        for i, spec in enumerate(args.diagnostic_settings):
+        assign_roles(f"{prefix}-role", account.id, self._roles, parent=self)
+        for i, spec in enumerate(self._diagnostics):
             send_logs(f"{prefix}-logs" + (f"-{i}" if i else ""), account.id, spec, self)
 
         endpoint = account.properties.apply(lambda p: p.endpoint)
         return OpenAIAccountEndpoint(
-            key=settings.name,
-            region=settings.location,
-            tier=settings.tier,
-            simulated=settings.simulated,
+            key=key,
+            region=settings["location"],
+            tier=settings["tier"],
+            simulated=settings.get("simulated", False),
             account_name=account.name,
             resource_id=account.id,
             endpoint=endpoint,
             backend_url=endpoint.apply(backend_url),
             deployments=tuple(
-                DeployedModel(d.name, d.model.name, d.model.version, d.sku, d.capacity) for d in settings.deployments
+                DeployedModel(d["name"], d["model"], d["version"], d["sku"], d["capacity"])
+                for d in settings["deployments"]
             ),
         )
 

@@ -11,23 +11,16 @@ access keys on; the key lives only in the APIM cache entity (a secret), and Redi
 through its private endpoint.
 """
 
-from __future__ import annotations
-
-import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import pulumi
 from pulumi_azure_native import apimanagement, redisenterprise
 
-from .diagnostics import DiagnosticSettingSpec, send_logs
-from .gateway_policies import circuit_breaker
+from .circuit_breaker import CircuitBreaker, circuit_breaker_args
+from .diagnostics import DiagnosticSetting, DiagnosticSettingSpec, diagnostic_setting_spec, send_logs
 from .naming import Naming
 from .policy_templates import render
-from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
-from .private_openai import OpenAIAccountEndpoint
-from .settings import GatewaySettings, RoutingSettings, SemanticCacheSettings
+from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
 
 REDIS_PORT = 10000
 CACHE_ID = "semantic-cache"
@@ -37,37 +30,49 @@ STORE_FRAGMENT_ID = "semantic-cache-store"
 LOCAL_AUTH_EXCEPTION = "apim-external-cache-connection-string"
 
 
-@dataclass(frozen=True)
-class SemanticCacheArgs:
-    settings: SemanticCacheSettings
-    routing: RoutingSettings
-    naming: Naming
+REDIS_DNS_ZONE = "privatelink.redis.azure.net"
+
+
+class EmbeddingsBackend(TypedDict):
+    """The embeddings deployment llm-semantic-cache-lookup vectorises prompts with, and its account."""
+
+    account: str  # logical account name; the backend id is `embeddings-<account>`
+    deployment: str  # e.g. "text-embedding-3-small"
+    # The account's backend URL (`https://<subdomain>.openai.azure.com/openai`).
+    backend_url: pulumi.Input[str]
+
+
+class CacheBehaviour(TypedDict, total=False):
+    """How the cache matches and keeps answers."""
+
+    score_threshold: float  # distance, 0 is identical (default 0.05)
+    duration_seconds: int  # default 3600
+    max_message_count: int  # default 10
+    ignore_system_messages: bool  # default true
+
+
+class SemanticCacheArgs(TypedDict):
+    """Inputs of SemanticCache: plain values, no stack settings."""
+
+    name_prefix: str
+    environment: str
+    name_suffix: pulumi.Input[str]
     location: str
     resource_group_name: pulumi.Input[str]
+    # The API Management service the external cache, backend and fragments belong to; they wait for it (its id).
     apim_name: pulumi.Input[str]
-    apim: pulumi.Resource
-    vnet_id: pulumi.Input[str]
+    apim_id: pulumi.Input[str]
     private_endpoint_subnet_id: pulumi.Input[str]
-    accounts: Sequence[OpenAIAccountEndpoint]
-    diagnostic_settings: Sequence[DiagnosticSettingSpec] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any) -> SemanticCacheArgs:
-        return cls(
-            settings=settings.semantic_cache,
-            routing=settings.routing,
-            naming=baseline.naming,
-            location=settings.location,
-            resource_group_name=baseline.resource_group_name,
-            apim_name=baseline.apim_name,
-            apim=baseline.apim,
-            vnet_id=baseline.vnet_id,
-            private_endpoint_subnet_id=baseline.private_endpoint_subnet_id,
-            accounts=openai.accounts,
-            diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),
-            tags=baseline.tags,
-        )
+    embeddings: EmbeddingsBackend
+    circuit_breaker: CircuitBreaker
+    behaviour: NotRequired[CacheBehaviour]
+    redis_sku: NotRequired[str]  # default "Balanced_B1"
+    high_availability: NotRequired[bool]  # default true
+    # An existing privatelink.redis.azure.net zone, or the VNet to link a zone created here to.
+    private_dns_zone_id: NotRequired[pulumi.Input[str]]
+    vnet_id: NotRequired[pulumi.Input[str]]
+    diagnostic_settings: NotRequired[list[DiagnosticSetting]]
+    tags: NotRequired[dict[str, str]]
 
 
 def embeddings_backend_id(account: str) -> str:
@@ -75,27 +80,35 @@ def embeddings_backend_id(account: str) -> str:
 
 
 class SemanticCache(pulumi.ComponentResource):
+    """Azure Managed Redis with RediSearch as API Management's external cache, the embeddings backend, the fragments."""
+
     lookup_fragment_id = LOOKUP_FRAGMENT_ID
     store_fragment_id = STORE_FRAGMENT_ID
-    lookup_fragment: apimanagement.PolicyFragment
-    store_fragment: apimanagement.PolicyFragment
-    documents: dict[str, str]
+    redis_host_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: SemanticCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:cache:SemanticCache", name, None, opts)
-        s, tags = args.settings, dict(args.tags)
+        tags = dict(args.get("tags", {}))
+        behaviour: CacheBehaviour = {
+            "score_threshold": 0.05, "duration_seconds": 3600, "max_message_count": 10,
+            "ignore_system_messages": True, **args.get("behaviour", {}),
+        }
+        naming = Naming(args["name_prefix"], args["environment"], pulumi.Output.from_input(args["name_suffix"]))
+        resource_group_name, location = args["resource_group_name"], args["location"]
+        # The service name resolved together with the service id: its children wait for the service.
+        self._service_name = pulumi.Output.all(args["apim_name"], args["apim_id"]).apply(lambda v: v[0])
         child = pulumi.ResourceOptions(parent=self)
-        self.documents = {}
+        self.documents: dict[str, str] = {}
 
         cluster = redisenterprise.RedisEnterprise(
             f"{name}-redis",
-            cluster_name=args.naming.unique("redis", max_length=60),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            sku=redisenterprise.SkuArgs(name=s.redis_sku),
+            cluster_name=naming.unique("redis", max_length=60),
+            resource_group_name=resource_group_name,
+            location=location,
+            sku=redisenterprise.SkuArgs(name=args.get("redis_sku", "Balanced_B1")),
             minimum_tls_version="1.2",
             public_network_access="Disabled",
-            high_availability="Enabled" if s.high_availability else "Disabled",
+            high_availability="Enabled" if args.get("high_availability", True) else "Disabled",
             tags={**tags, "localAuthException": LOCAL_AUTH_EXCEPTION},
             opts=child,
         )
@@ -103,7 +116,7 @@ class SemanticCache(pulumi.ComponentResource):
             f"{name}-redis-db",
             cluster_name=cluster.name,
             database_name="default",
-            resource_group_name=args.resource_group_name,
+            resource_group_name=resource_group_name,
             client_protocol="Encrypted",
             port=REDIS_PORT,
             # RediSearch needs the Enterprise clustering policy and no eviction.
@@ -113,30 +126,34 @@ class SemanticCache(pulumi.ComponentResource):
             access_keys_authentication="Enabled",
             opts=pulumi.ResourceOptions(parent=cluster),
         )
-        zone = private_dns_zone(
-            f"{name}-redis-dns", "privatelink.redis.azure.net", args.resource_group_name, args.vnet_id, tags, self
+        zone = zone_id(
+            f"{name}-redis-dns", REDIS_DNS_ZONE, args.get("private_dns_zone_id"), resource_group_name,
+            args.get("vnet_id"), tags, self,
         )
         endpoint = private_endpoint(
             f"{name}-redis-pe",
-            azure_name=args.naming.regional("pe", "redis"),
+            azure_name=naming.regional("pe", "redis"),
             target_id=cluster.id,
             group_id="redisEnterprise",
-            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, zone.id),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            spec=PrivateEndpointSpec(args["private_endpoint_subnet_id"], zone),
+            resource_group_name=resource_group_name,
+            location=location,
             tags=tags,
             parent=self,
         )
-        for i, spec in enumerate(args.diagnostic_settings):
+        for i, record in enumerate(args.get("diagnostic_settings", [])):
+            spec = diagnostic_setting_spec(record)
             suffix = f"-{i}" if i else ""
             # The cluster has metrics only; its connection logs belong to the database.
-            send_logs(f"{name}-redis-metrics{suffix}", cluster.id, dataclasses.replace(spec, logs=False), self)
-            send_logs(f"{name}-redis-logs{suffix}", database.id, dataclasses.replace(spec, metrics=False), self)
+            metrics_only = DiagnosticSettingSpec(spec.workspace_id, spec.dedicated_tables, False, spec.metrics)
+            logs_only = DiagnosticSettingSpec(spec.workspace_id, spec.dedicated_tables, spec.logs, False)
+            send_logs(f"{name}-redis-metrics{suffix}", cluster.id, metrics_only, self)
+            send_logs(f"{name}-redis-logs{suffix}", database.id, logs_only, self)
 
         keys = redisenterprise.list_database_keys_output(
             cluster_name=cluster.name,
             database_name=database.name,
-            resource_group_name=args.resource_group_name,
+            resource_group_name=resource_group_name,
             opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[database]),
         )
         connection_string: pulumi.Output[str] = pulumi.Output.secret(
@@ -151,22 +168,20 @@ class SemanticCache(pulumi.ComponentResource):
             connection_string=connection_string,
             use_from_location="default",
             resource_id=cluster.id.apply(lambda i: f"https://management.azure.com{i}"),
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim, endpoint.zone_group]),
+            resource_group_name=resource_group_name,
+            service_name=self._service_name,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[endpoint.zone_group]),
         )
 
         embeddings = self._embeddings_backend(name, args)
         lookup = render(
             "semantic-cache-lookup",
-            score_threshold=s.score_threshold,
-            embeddings_backend_id=embeddings_backend_id(
-                embeddings_account(args.accounts, s.embeddings_deployment, s.embeddings_account).key
-            ),
-            ignore_system_messages=s.ignore_system_messages,
-            max_message_count=s.max_message_count,
+            score_threshold=behaviour["score_threshold"],
+            embeddings_backend_id=embeddings_backend_id(args["embeddings"]["account"]),
+            ignore_system_messages=behaviour["ignore_system_messages"],
+            max_message_count=behaviour["max_message_count"],
         )
-        store = render("semantic-cache-store", duration_seconds=s.duration_seconds)
+        store = render("semantic-cache-store", duration_seconds=behaviour["duration_seconds"])
         self.documents = {f"fragment:{LOOKUP_FRAGMENT_ID}": lookup, f"fragment:{STORE_FRAGMENT_ID}": store}
         self.lookup_fragment = apimanagement.PolicyFragment(
             f"{name}-{LOOKUP_FRAGMENT_ID}",
@@ -174,8 +189,9 @@ class SemanticCache(pulumi.ComponentResource):
             format="rawxml",
             value=lookup,
             description="Semantic cache lookup, partitioned by consumer",
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
+            resource_group_name=resource_group_name,
+            # After the cache (and the backend), which already wait for the service.
+            service_name=args["apim_name"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cache, embeddings]),
         )
         self.store_fragment = apimanagement.PolicyFragment(
@@ -184,37 +200,30 @@ class SemanticCache(pulumi.ComponentResource):
             format="rawxml",
             value=store,
             description="Semantic cache store",
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
+            resource_group_name=resource_group_name,
+            # After the cache (and the backend), which already wait for the service.
+            service_name=args["apim_name"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cache]),
         )
-        self.register_outputs({"cacheId": CACHE_ID, "redisHostName": cluster.host_name})
+        self.redis_host_name = cluster.host_name
+        self.register_outputs({"cacheId": CACHE_ID, "redisHostName": self.redis_host_name})
 
     def _embeddings_backend(self, name: str, args: SemanticCacheArgs) -> apimanagement.Backend:
         """The lookup calls the embeddings deployment itself: the backend points at the full embeddings URL."""
-        deployment = args.settings.embeddings_deployment
-        account = embeddings_account(args.accounts, deployment, args.settings.embeddings_account)
+        embeddings = args["embeddings"]
+        account, deployment = embeddings["account"], embeddings["deployment"]
         return apimanagement.Backend(
-            f"{name}-{embeddings_backend_id(account.key)}",
-            backend_id=embeddings_backend_id(account.key),
+            f"{name}-{embeddings_backend_id(account)}",
+            backend_id=embeddings_backend_id(account),
             type="Single",
-            url=account.backend_url.apply(lambda u: f"{u}/deployments/{deployment}/embeddings"),
+            url=pulumi.Output.from_input(embeddings["backend_url"]).apply(
+                lambda u: f"{u}/deployments/{deployment}/embeddings"
+            ),
             protocol="http",
-            title=f"Embeddings {deployment} on {account.key} for the semantic cache",
+            title=f"Embeddings {deployment} on {account} for the semantic cache",
             tls=apimanagement.BackendTlsPropertiesArgs(validate_certificate_chain=True, validate_certificate_name=True),
-            circuit_breaker=circuit_breaker(args.routing),
-            resource_group_name=args.resource_group_name,
-            service_name=args.apim_name,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.apim]),
+            circuit_breaker=circuit_breaker_args(args["circuit_breaker"]),
+            resource_group_name=args["resource_group_name"],
+            service_name=self._service_name,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-
-def embeddings_account(
-    accounts: Sequence[OpenAIAccountEndpoint], deployment: str, chosen: str | None
-) -> OpenAIAccountEndpoint:
-    """The account whose embeddings deployment vectorises prompts: the chosen one, or the first hosting it."""
-    hosts = [a for a in accounts if any(d.name == deployment for d in a.deployments)]
-    for account in hosts:
-        if chosen is None or account.key == chosen:
-            return account
-    raise ValueError(f"no account {chosen or ''} hosts the embeddings deployment {deployment!r}")

@@ -7,11 +7,7 @@ Application Insights through the baseline's `appinsights` logger and `applicatio
 (`metrics: true`), which this component reuses rather than duplicates.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, NotRequired, TypedDict
 
 import pulumi
 from pulumi_azure_native import apimanagement, authorization, eventhub, storage
@@ -19,12 +15,8 @@ from pulumi_azure_native import apimanagement, authorization, eventhub, storage
 from .access import RoleAssignmentSpec, assign_roles
 from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
-from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
+from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
 from .role_propagation import after_propagation
-from .settings import GatewaySettings, TelemetrySettings
-
-if TYPE_CHECKING:
-    from .apim_baseline import ApimBaseline
 
 # The APIM logger id policies name in `<log-to-eventhub logger-id="...">` (expressions are not allowed there).
 USAGE_LOGGER_NAME = "usage-eventhub"
@@ -38,97 +30,116 @@ BLOB_DNS_ZONE = "privatelink.blob.core.windows.net"
 SERVICE_BUS_SUFFIX = "servicebus.windows.net"
 
 
-@dataclass(frozen=True)
-class TokenTelemetryHubArgs:
-    settings: TelemetrySettings
-    naming: Naming
+class EventHubOptions(TypedDict, total=False):
+    """The Standard namespace and the usage event hub."""
+
+    capacity: int  # throughput units (default 1)
+    partition_count: int  # fixed at creation on the Standard tier (default 2)
+    retention_days: int  # default 1
+    zone_redundant: bool  # default false
+
+
+class CaptureOptions(TypedDict):
+    """Event Hubs Capture of every usage record to a locked-down storage account (Avro)."""
+
+    storage_sku: str  # e.g. "Standard_GZRS"
+    interval_seconds: NotRequired[int]  # default 300
+    size_limit_bytes: NotRequired[int]  # default 314572800
+    # "grant": Storage Blob Data Contributor on the capture account for the identity running `pulumi up`
+    # (Event Hubs' linked-access check); "inherited": it holds it already.
+    deployer_access: NotRequired[str]
+    deployer_principal_type: NotRequired[str]  # "ServicePrincipal" (default) or "User"
+    role_propagation_seconds: NotRequired[int]  # default 180
+
+
+class TokenTelemetryHubArgs(TypedDict):
+    """Inputs of TokenTelemetryHub: plain values, no stack settings."""
+
     location: str
+    name_prefix: str
+    environment: str
+    name_suffix: pulumi.Input[str]
     resource_group_name: pulumi.Input[str]
-    vnet_id: pulumi.Input[str]
+    # Existing privatelink.servicebus.windows.net / privatelink.blob.core.windows.net zones (landing zone); a zone
+    # not given is created here and linked to vnet_id.
+    event_hubs_dns_zone_id: NotRequired[pulumi.Input[str]]
+    blob_dns_zone_id: NotRequired[pulumi.Input[str]]
+    vnet_id: NotRequired[pulumi.Input[str]]
     # AVM `private_endpoints`: the subnet the namespace's (and capture account's) endpoints live in.
     private_endpoint_subnet_id: pulumi.Input[str]
-    # AVM `diagnostic_settings`: resource logs and metrics go to the gateway's Log Analytics workspace.
+    # AVM `diagnostic_settings`: resource logs and metrics go to this Log Analytics workspace.
     workspace_id: pulumi.Input[str]
+    # The API Management service the usage logger belongs to; the logger waits for the service (its id).
     apim_name: pulumi.Input[str]
+    apim_id: pulumi.Input[str]
     # The gateway's user-assigned identity: principal for the role assignment, client id for the logger.
     gateway_principal_id: pulumi.Input[str]
     gateway_client_id: pulumi.Input[str]
-    # The logger is a child of the APIM service; it must wait for the service to exist.
-    apim_service: pulumi.Resource | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
+    event_hub: NotRequired[EventHubOptions]
+    capture: NotRequired[CaptureOptions]
+    tags: NotRequired[dict[str, str]]
     # Production keeps the namespace and the capture account from a careless `pulumi destroy`.
-    protect_stateful: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: GatewaySettings, baseline: ApimBaseline) -> TokenTelemetryHubArgs:
-        return cls(
-            settings=settings.telemetry,
-            naming=baseline.naming,
-            location=settings.location,
-            resource_group_name=baseline.resource_group_name,
-            vnet_id=baseline.vnet_id,
-            private_endpoint_subnet_id=baseline.private_endpoint_subnet_id,
-            workspace_id=baseline.workspace_id,
-            apim_name=baseline.apim_name,
-            gateway_principal_id=baseline.identity.principal_id,
-            gateway_client_id=baseline.identity.client_id,
-            apim_service=baseline.apim,
-            tags=dict(baseline.tags),
-            protect_stateful=settings.is_production,
-        )
+    protect_stateful: NotRequired[bool]
 
 
 class TokenTelemetryHub(pulumi.ComponentResource):
-    # What GatewayPolicies needs: the logger id for `log-to-eventhub`, and the logger's resource id.
-    usage_logger_name: str
+    """Private, key-less Event Hubs for usage records, the APIM logger that writes them, optional Capture."""
+
+    usage_logger_name: pulumi.Output[str]
+    """The APIM logger id policies name in `<log-to-eventhub logger-id="...">` (USAGE_LOGGER_NAME)."""
     usage_logger_id: pulumi.Output[str]
     namespace_name: pulumi.Output[str]
     event_hub_name: pulumi.Output[str]
     event_hub_id: pulumi.Output[str]
-    namespace: eventhub.Namespace
-    event_hub: eventhub.EventHub
-    logger: apimanagement.Logger
-    capture_account: storage.StorageAccount | None
 
     def __init__(self, name: str, args: TokenTelemetryHubArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:telemetry:TokenTelemetryHub", name, None, opts)
         self._name, self._args = name, args
-        s, naming, tags = args.settings, args.naming, dict(args.tags)
+        naming = Naming(args["name_prefix"], args["environment"], pulumi.Output.from_input(args["name_suffix"]))
+        self._naming = naming
+        tags = dict(args.get("tags", {}))
+        hub: EventHubOptions = {
+            "capacity": 1, "partition_count": 2, "retention_days": 1, "zone_redundant": False,
+            **args.get("event_hub", {}),
+        }
+        self._protect_stateful = args.get("protect_stateful", False)
+        location, resource_group_name = args["location"], args["resource_group_name"]
         child = pulumi.ResourceOptions(parent=self)
-        capture = s.capture.enabled
+        capture_options = args.get("capture")
+        capture = capture_options is not None
         # Capture writes to storage as the namespace itself (its system-assigned identity).
         system_identity = eventhub.IdentityArgs(type=eventhub.ManagedServiceIdentityType.SYSTEM_ASSIGNED)
 
         self.namespace = eventhub.Namespace(
             f"{name}-namespace",
             namespace_name=naming.unique("evhns", max_length=50),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            sku=eventhub.SkuArgs(name="Standard", tier="Standard", capacity=s.event_hub.capacity),
-            zone_redundant=s.event_hub.zone_redundant,
+            resource_group_name=resource_group_name,
+            location=location,
+            sku=eventhub.SkuArgs(name="Standard", tier="Standard", capacity=hub["capacity"]),
+            zone_redundant=hub["zone_redundant"],
             # Reached only through its private endpoint, only with Entra ID tokens, only over TLS 1.2+.
             public_network_access="Disabled",
             disable_local_auth=True,
             minimum_tls_version="1.2",
             identity=system_identity if capture else None,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_stateful),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protect_stateful),
         )
         self.namespace_name = self.namespace.name
 
         capture_ready: list[pulumi.Resource] = []
         capture_description: eventhub.CaptureDescriptionArgs | None = None
-        self.capture_account = None
-        if capture:
-            capture_description, capture_ready = self._capture(tags)
+        self.capture_account: storage.StorageAccount | None = None
+        if capture_options is not None:
+            capture_description, capture_ready = self._capture(capture_options, tags)
 
         self.event_hub = eventhub.EventHub(
             f"{name}-usage",
             event_hub_name=USAGE_EVENT_HUB,
             namespace_name=self.namespace.name,
-            resource_group_name=args.resource_group_name,
-            partition_count=s.event_hub.partition_count,
-            message_retention_in_days=s.event_hub.retention_days,
+            resource_group_name=resource_group_name,
+            partition_count=hub["partition_count"],
+            message_retention_in_days=hub["retention_days"],
             capture_description=capture_description,
             opts=pulumi.ResourceOptions(parent=self, depends_on=capture_ready),
         )
@@ -140,22 +151,23 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             consumer_group_name=CHARGEBACK_CONSUMER_GROUP,
             event_hub_name=self.event_hub.name,
             namespace_name=self.namespace.name,
-            resource_group_name=args.resource_group_name,
+            resource_group_name=resource_group_name,
             user_metadata="Chargeback pipeline: reads usage records (schemas/usage-record.v1.json)",
             opts=child,
         )
 
-        dns_zone = private_dns_zone(
-            f"{name}-evh-dns", EVENT_HUBS_DNS_ZONE, args.resource_group_name, args.vnet_id, tags, self
+        dns_zone = zone_id(
+            f"{name}-evh-dns", EVENT_HUBS_DNS_ZONE, args.get("event_hubs_dns_zone_id"), resource_group_name,
+            args.get("vnet_id"), tags, self,
         )
         endpoint = private_endpoint(
             f"{name}-evh-pe",
             azure_name=naming.regional("pe", "evhns"),
             target_id=self.namespace.id,
             group_id="namespace",
-            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, dns_zone.id),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            spec=PrivateEndpointSpec(args["private_endpoint_subnet_id"], dns_zone),
+            resource_group_name=resource_group_name,
+            location=location,
             tags=tags,
             parent=self,
         )
@@ -166,32 +178,33 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             [
                 RoleAssignmentSpec(
                     "Azure Event Hubs Data Sender",
-                    args.gateway_principal_id,
+                    args["gateway_principal_id"],
                     description="APIM gateway sends usage records to the usage event hub",
                 )
             ],
             parent=self,
         )
-        send_logs(f"{name}-namespace-logs", self.namespace.id, DiagnosticSettingSpec(args.workspace_id), self)
+        send_logs(f"{name}-namespace-logs", self.namespace.id, DiagnosticSettingSpec(args["workspace_id"]), self)
 
-        self.usage_logger_name = USAGE_LOGGER_NAME
+        self.usage_logger_name = pulumi.Output.from_input(USAGE_LOGGER_NAME)
         self.logger = apimanagement.Logger(
             f"{name}-logger",
             logger_id=USAGE_LOGGER_NAME,
-            service_name=args.apim_name,
-            resource_group_name=args.resource_group_name,
+            # The service name resolved together with the service id: the logger waits for the service.
+            service_name=pulumi.Output.all(args["apim_name"], args["apim_id"]).apply(lambda v: v[0]),
+            resource_group_name=resource_group_name,
             logger_type="azureEventHub",
             description="Usage records to Event Hubs, authenticated with the gateway's managed identity",
             resource_id=self.event_hub.id,
             is_buffered=True,
             # Managed identity, never a connection string: the namespace has local (SAS) auth disabled.
-            credentials=pulumi.Output.all(self.namespace.name, args.gateway_client_id, self.event_hub.name).apply(
+            credentials=pulumi.Output.all(self.namespace.name, args["gateway_client_id"], self.event_hub.name).apply(
                 lambda v: logger_credentials(v[0], v[1], v[2])
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The logger's first send needs the role and the private name resolution in place.
-                depends_on=[*sender, endpoint.zone_group, *([args.apim_service] if args.apim_service else [])],
+                depends_on=[*sender, endpoint.zone_group],
             ),
         )
         self.usage_logger_id = self.logger.id
@@ -206,17 +219,19 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             }
         )
 
-    def _capture(self, tags: dict[str, str]) -> tuple[eventhub.CaptureDescriptionArgs, list[pulumi.Resource]]:
+    def _capture(
+        self, options: CaptureOptions, tags: dict[str, str]
+    ) -> tuple[eventhub.CaptureDescriptionArgs, list[pulumi.Resource]]:
         """A locked-down StorageV2 account the namespace's identity writes Avro blobs to."""
         name, args = self._name, self._args
-        s = args.settings
+        location, resource_group_name = args["location"], args["resource_group_name"]
         account = storage.StorageAccount(
             f"{name}-capture",
-            account_name=args.naming.unique_alphanumeric("stusage"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            account_name=self._naming.unique_alphanumeric("stusage"),
+            resource_group_name=resource_group_name,
+            location=location,
             kind="StorageV2",
-            sku=storage.SkuArgs(name=s.capture_sku),
+            sku=storage.SkuArgs(name=options["storage_sku"]),
             access_tier=storage.AccessTier.HOT,
             # Entra ID only: no account keys, no SAS, no anonymous blobs.
             allow_shared_key_access=False,
@@ -238,28 +253,29 @@ class TokenTelemetryHub(pulumi.ComponentResource):
                 virtual_network_rules=[],
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_stateful),
+            opts=pulumi.ResourceOptions(parent=self, protect=self._protect_stateful),
         )
         self.capture_account = account
         container = storage.BlobContainer(
             f"{name}-capture-container",
             container_name=CAPTURE_CONTAINER,
             account_name=account.name,
-            resource_group_name=args.resource_group_name,
+            resource_group_name=resource_group_name,
             public_access=storage.PublicAccess.NONE,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        blob_zone = private_dns_zone(
-            f"{name}-blob-dns", BLOB_DNS_ZONE, args.resource_group_name, args.vnet_id, tags, self
+        blob_zone = zone_id(
+            f"{name}-blob-dns", BLOB_DNS_ZONE, args.get("blob_dns_zone_id"), resource_group_name,
+            args.get("vnet_id"), tags, self,
         )
         private_endpoint(
             f"{name}-capture-pe",
-            azure_name=args.naming.regional("pe", "stusage-blob"),
+            azure_name=self._naming.regional("pe", "stusage-blob"),
             target_id=account.id,
             group_id="blob",
-            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, blob_zone.id),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            spec=PrivateEndpointSpec(args["private_endpoint_subnet_id"], blob_zone),
+            resource_group_name=resource_group_name,
+            location=location,
             tags=tags,
             parent=self,
         )
@@ -281,7 +297,7 @@ class TokenTelemetryHub(pulumi.ComponentResource):
         # role with both. With deployerAccess "inherited" that principal holds it already (resource group or
         # subscription scope) and nothing is declared.
         deployer: list[authorization.RoleAssignment] = []
-        if s.capture.deployer_access == "grant":
+        if options.get("deployer_access", "grant") == "grant":
             client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
             deployer = list(
                 assign_roles(
@@ -292,7 +308,7 @@ class TokenTelemetryHub(pulumi.ComponentResource):
                             "Storage Blob Data Contributor",
                             client.object_id,
                             # Azure checks it against the principal: the stack says which kind runs `pulumi up`.
-                            principal_type=s.capture.deployer_principal_type,
+                            principal_type=options.get("deployer_principal_type", "ServicePrincipal"),
                             description="The identity running pulumi up passes Event Hubs Capture's linked-access "
                             "check on the capture account",
                             label="deployer",
@@ -303,13 +319,16 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             )
         # The hub is created once both assignments have had time to propagate.
         ready = after_propagation(
-            f"{name}-capture-roles-propagation", [*writer, *deployer], s.capture.role_propagation_seconds, self
+            f"{name}-capture-roles-propagation",
+            [*writer, *deployer],
+            options.get("role_propagation_seconds", 180),
+            self,
         )
         description = eventhub.CaptureDescriptionArgs(
             enabled=True,
             encoding=eventhub.EncodingCaptureDescription.AVRO,
-            interval_in_seconds=s.capture.interval_seconds,
-            size_limit_in_bytes=s.capture.size_limit_bytes,
+            interval_in_seconds=options.get("interval_seconds", 300),
+            size_limit_in_bytes=options.get("size_limit_bytes", 314572800),
             skip_empty_archives=True,
             destination=eventhub.DestinationArgs(
                 name="EventHubArchive.AzureBlockBlob",

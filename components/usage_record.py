@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
 SCHEMA_PATH = SCHEMAS_DIR / "usage-record.v2.json"
 V1_SCHEMA_PATH = SCHEMAS_DIR / "usage-record.v1.json"
 SCHEMA_VERSION = "2.0"

@@ -13,25 +13,21 @@ workbook editor. The stack sets only the values of its hidden parameters (`ApiId
 its fallback resource (the workspace); the queries are never assembled in Python.
 """
 
-from __future__ import annotations
 
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 from urllib.parse import urlparse
 
 import pulumi
 from pulumi_azure_native import applicationinsights
 
 from .gateway_policies import API_ID
-from .settings import GatewaySettings
-from .settings.gateway import account_backend_id, effective_quota
 
-WORKBOOK_PATH = Path(__file__).resolve().parent.parent / "workbooks" / "usage.workbook.json"
+WORKBOOK_PATH = Path(__file__).resolve().parent / "workbooks" / "usage.workbook.json"
 WORKBOOK_VERSION = "Notebook/1.0"
 # Fixed part of the workbook's GUID name: one usage workbook per resource group, stable across runs.
 WORKBOOK_KEY = "genai-gateway-usage-workbook"
@@ -91,23 +87,21 @@ def _quotas(quotas: Mapping[str, int]) -> dict[str, int]:
     return dict(quotas)
 
 
-def monthly_quotas(settings: GatewaySettings) -> dict[str, int]:
-    """Monthly token quota of each consumer that has one (a budget's, or the explicit one), by name."""
-    result = {}
-    for c in settings.consumers:
-        quota = effective_quota(c, settings)
-        if quota.tokens and quota.period == "Monthly":
-            result[c.name] = quota.tokens
-    return result
-
-
 def endpoint_host(endpoint: str) -> str:
     """`https://<subdomain>.openai.azure.com/` -> `<subdomain>.openai.azure.com`."""
     return urlparse(endpoint).hostname or endpoint
 
 
-@dataclass(frozen=True)
-class UsageWorkbookArgs:
+class EndpointTier(TypedDict):
+    """The tier of an account endpoint: the host in the logged backend URL, for requests routed via a pool."""
+
+    endpoint: pulumi.Input[str]  # e.g. https://<subdomain>.openai.azure.com/
+    tier: str  # "ptu" | "paygo"
+
+
+class UsageWorkbookArgs(TypedDict):
+    """Inputs of UsageWorkbook: plain values, no stack settings."""
+
     resource_group_name: pulumi.Input[str]
     location: str
     # The resource name, a GUID (see `workbook_name`).
@@ -115,62 +109,51 @@ class UsageWorkbookArgs:
     display_name: str
     # The Log Analytics workspace every query runs against; it is also the workbook's source.
     workspace_id: pulumi.Input[str]
-    api_id: str
     # Tier of each single backend, by backend id (`openai-<account>`): what the gateway logs name.
-    backend_tiers: Mapping[str, str]
-    # Tier of each account endpoint: the host in the logged backend URL, for requests routed via a pool.
-    endpoint_tiers: Sequence[tuple[pulumi.Input[str], str]] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
+    backend_tiers: dict[str, str]
+    # The gateway's API id (GatewayPolicies' API_ID) the queries filter on.
+    api_id: NotRequired[str]
+    endpoint_tiers: NotRequired[list[EndpointTier]]
+    tags: NotRequired[dict[str, str]]
     # Monthly token quota by consumer name, for the budget-burn chart.
-    consumer_quotas: Mapping[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any = None) -> UsageWorkbookArgs:
-        return cls(
-            resource_group_name=baseline.resource_group_name,
-            location=settings.location,
-            name=workbook_name(baseline.naming.regional("rg")),
-            display_name=f"GenAI gateway usage ({settings.environment})",
-            workspace_id=baseline.workspace_id,
-            api_id=API_ID,
-            backend_tiers={account_backend_id(a.name): a.tier for a in settings.openai.accounts},
-            endpoint_tiers=tuple((a.endpoint, a.tier) for a in openai.accounts) if openai is not None else (),
-            tags=dict(baseline.tags),
-            consumer_quotas=monthly_quotas(settings),
-        )
+    consumer_quotas: NotRequired[dict[str, int]]
 
 
 class UsageWorkbook(pulumi.ComponentResource):
-    workbook: applicationinsights.Workbook
+    """An Azure Monitor workbook of token usage by consumer, deployment and tier, throttling and cache hits."""
+
     workbook_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: UsageWorkbookArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:observability:UsageWorkbook", name, None, opts)
-        endpoints = [endpoint for endpoint, _ in args.endpoint_tiers]
-        serialized = pulumi.Output.all(args.workspace_id, *endpoints).apply(
+        tiers = list(args.get("endpoint_tiers", []))
+        endpoints = [t["endpoint"] for t in tiers]
+        api_id, backend_tiers = args.get("api_id", API_ID), dict(args["backend_tiers"])
+        quotas = dict(args.get("consumer_quotas", {}))
+        serialized = pulumi.Output.all(args["workspace_id"], *endpoints).apply(
             lambda values: render_workbook(
                 workspace_id=values[0],
-                api_id=args.api_id,
+                api_id=api_id,
                 backend_tiers={
-                    **{endpoint_host(e): tier for e, (_, tier) in zip(values[1:], args.endpoint_tiers, strict=True)},
-                    **args.backend_tiers,
+                    **{endpoint_host(e): t["tier"] for e, t in zip(values[1:], tiers, strict=True)},
+                    **backend_tiers,
                 },
-                consumer_quotas=args.consumer_quotas,
+                consumer_quotas=quotas,
             )
         )
         self.workbook = applicationinsights.Workbook(
             f"{name}-usage",
-            resource_name_=args.name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_name_=args["name"],
+            resource_group_name=args["resource_group_name"],
+            location=args["location"],
             kind="shared",
             category="workbook",
-            display_name=args.display_name,
+            display_name=args["display_name"],
             description="Tokens by consumer and deployment, throttling, spill-over share and cache hit ratio",
-            source_id=args.workspace_id,
+            source_id=args["workspace_id"],
             serialized_data=serialized,
             version=WORKBOOK_VERSION,
-            tags=dict(args.tags),
+            tags=dict(args.get("tags", {})),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.workbook_id = self.workbook.id

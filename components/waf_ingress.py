@@ -4,10 +4,7 @@ The listener's certificate is a Key Vault secret the platform team owns; the pro
 private keys. The gateway reads the certificate with its own user-assigned identity.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, network
@@ -16,7 +13,6 @@ from .access import RoleAssignmentSpec, assign_roles
 from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
 from .role_propagation import after_propagation
-from .settings import IngressSettings
 
 APIM_HEALTH_PATH = "/status-0123456789abcdef"
 # TLS 1.2 minimum with GCM suites only; AppGwSslPolicy20220101 still admits CBC suites (shared azure-facts.md).
@@ -28,43 +24,65 @@ BACKEND_TIMEOUT_SECONDS = 250
 MAX_INSPECTED_BODY_KB = 2000
 
 
-@dataclass(frozen=True)
-class WafIngressArgs:
-    settings: IngressSettings
-    naming: Naming
+class WafIngressSpec(TypedDict):
+    """The public listener: host name, its certificate in the platform's Key Vault, and the WAF."""
+
+    host_name: str
+    # Versionless Key Vault secret id, so the listener follows certificate rotation.
+    certificate_secret_id: str
+    key_vault_id: str
+    waf_rule_set: NotRequired[str]  # "OWASP_3.2" (default) or "Microsoft_DefaultRuleSet_2.1"
+    waf_mode: NotRequired[str]  # "Prevention" (default) or "Detection"
+    min_capacity: NotRequired[int]
+    max_capacity: NotRequired[int]
+    zones: NotRequired[list[str]]
+    # The gateway reads its certificate with a fresh Key Vault Secrets User assignment: wait this long after it.
+    role_propagation_seconds: NotRequired[int]
+
+
+class WafIngressArgs(TypedDict):
+    ingress: WafIngressSpec
     location: str
+    name_prefix: str
+    environment: str
+    name_suffix: pulumi.Input[str]
     resource_group_name: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
+    # The gateway's host name; an Output that also waits for its private DNS records (Internal mode).
     backend_host_name: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
-    tags: Mapping[str, str] = field(default_factory=dict)
-    # The backend host name must resolve privately before the gateway probes it (Internal mode DNS).
-    backend_dns_records: Sequence[pulumi.Resource] = ()
+    tags: NotRequired[dict[str, str]]
 
 
 class WafIngress(pulumi.ComponentResource):
-    gateway: network.ApplicationGateway
-    waf_policy: network.WebApplicationFirewallPolicy
+    """Application Gateway WAF_v2 with a Key Vault certificate in front of an Internal API Management gateway."""
+
     public_ip_address: pulumi.Output[str]
+    waf_policy_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: WafIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:baseline:WafIngress", name, None, opts)
-        s, naming, tags = args.settings, args.naming, dict(args.tags)
+        s = args["ingress"]
+        naming = Naming(args["name_prefix"], args["environment"], pulumi.Output.from_input(args["name_suffix"]))
+        tags = dict(args.get("tags", {}))
+        location, resource_group_name = args["location"], args["resource_group_name"]
         child = pulumi.ResourceOptions(parent=self)
-        zones = list(s.zones) or None
-        assert s.key_vault_id and s.certificate_secret_id and s.host_name  # settings guarantee them
+        zones = list(s.get("zones", [])) or None
+        rule_set_type, rule_set_version = s.get("waf_rule_set", "OWASP_3.2").rsplit("_", 1)
+        # The secret's name in its vault: the last segment of the versionless secret id.
+        secret_name = s["certificate_secret_id"].rstrip("/").rsplit("/", 1)[-1]
 
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_name_=naming.regional("id", "agw"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=resource_group_name,
+            location=location,
             tags=tags,
             opts=child,
         )
         secrets_user = assign_roles(
             f"{name}-keyvault-role",
-            f"{s.key_vault_id}/secrets/{s.certificate_secret_name}",
+            f"{s['key_vault_id']}/secrets/{secret_name}",
             [
                 RoleAssignmentSpec(
                     "Key Vault Secrets User",
@@ -77,13 +95,13 @@ class WafIngress(pulumi.ComponentResource):
         # Creating the gateway reads the certificate from Key Vault with this identity: Azure checks the fresh
         # assignment then, so the gateway waits for it to propagate (components/role_propagation.py).
         certificate_readable = after_propagation(
-            f"{name}-keyvault-role-propagation", secrets_user, s.role_propagation_seconds, self
+            f"{name}-keyvault-role-propagation", secrets_user, s.get("role_propagation_seconds", 180), self
         )
         public_ip = network.PublicIPAddress(
             f"{name}-pip",
             public_ip_address_name=naming.regional("pip", "agw"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=resource_group_name,
+            location=location,
             sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
             public_ip_allocation_method="Static",
             public_ip_address_version="IPv4",
@@ -95,11 +113,11 @@ class WafIngress(pulumi.ComponentResource):
         self.waf_policy = network.WebApplicationFirewallPolicy(
             f"{name}-waf",
             policy_name=naming.regional("waf"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=resource_group_name,
+            location=location,
             policy_settings=network.PolicySettingsArgs(
                 state="Enabled",
-                mode=s.waf_mode,
+                mode=s.get("waf_mode", "Prevention"),
                 request_body_check=True,
                 max_request_body_size_in_kb=MAX_INSPECTED_BODY_KB,
                 file_upload_limit_in_mb=100,
@@ -107,7 +125,7 @@ class WafIngress(pulumi.ComponentResource):
             managed_rules=network.ManagedRulesDefinitionArgs(
                 managed_rule_sets=[
                     network.ManagedRuleSetArgs(
-                        rule_set_type=s.waf_rule_set_type, rule_set_version=s.waf_rule_set_version
+                        rule_set_type=rule_set_type, rule_set_version=rule_set_version
                     )
                 ]
             ),
@@ -118,7 +136,7 @@ class WafIngress(pulumi.ComponentResource):
         gateway_name = naming.regional("agw")
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         gateway_id = pulumi.Output.concat(
-            "/subscriptions/", client.subscription_id, "/resourceGroups/", args.resource_group_name,
+            "/subscriptions/", client.subscription_id, "/resourceGroups/", resource_group_name,
             "/providers/Microsoft.Network/applicationGateways/", gateway_name,
         )
 
@@ -128,11 +146,11 @@ class WafIngress(pulumi.ComponentResource):
         self.gateway = network.ApplicationGateway(
             f"{name}-agw",
             application_gateway_name=gateway_name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=resource_group_name,
+            location=location,
             sku=network.ApplicationGatewaySkuArgs(name="WAF_v2", tier="WAF_v2"),
             autoscale_configuration=network.ApplicationGatewayAutoscaleConfigurationArgs(
-                min_capacity=s.min_capacity, max_capacity=s.max_capacity
+                min_capacity=s.get("min_capacity", 2), max_capacity=s.get("max_capacity", 10)
             ),
             zones=zones,
             identity=network.ManagedServiceIdentityArgs(
@@ -146,7 +164,7 @@ class WafIngress(pulumi.ComponentResource):
             ),
             gateway_ip_configurations=[
                 network.ApplicationGatewayIPConfigurationArgs(
-                    name="gateway-ip", subnet=network.SubResourceArgs(id=args.subnet_id)
+                    name="gateway-ip", subnet=network.SubResourceArgs(id=args["subnet_id"])
                 )
             ],
             frontend_ip_configurations=[
@@ -158,14 +176,14 @@ class WafIngress(pulumi.ComponentResource):
             ssl_policy=network.ApplicationGatewaySslPolicyArgs(policy_type="Predefined", policy_name=TLS_POLICY),
             ssl_certificates=[
                 network.ApplicationGatewaySslCertificateArgs(
-                    name="listener-certificate", key_vault_secret_id=s.certificate_secret_id
+                    name="listener-certificate", key_vault_secret_id=s["certificate_secret_id"]
                 )
             ],
             http_listeners=[
                 network.ApplicationGatewayHttpListenerArgs(
                     name="https-listener",
                     protocol="Https",
-                    host_name=s.host_name,
+                    host_name=s["host_name"],
                     require_server_name_indication=True,
                     frontend_ip_configuration=part("frontendIPConfigurations", "public-frontend"),
                     frontend_port=part("frontendPorts", "https"),
@@ -175,7 +193,7 @@ class WafIngress(pulumi.ComponentResource):
             backend_address_pools=[
                 network.ApplicationGatewayBackendAddressPoolArgs(
                     name="apim-gateway",
-                    backend_addresses=[network.ApplicationGatewayBackendAddressArgs(fqdn=args.backend_host_name)],
+                    backend_addresses=[network.ApplicationGatewayBackendAddressArgs(fqdn=args["backend_host_name"])],
                 )
             ],
             probes=[
@@ -212,7 +230,8 @@ class WafIngress(pulumi.ComponentResource):
                 )
             ],
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*certificate_readable, *args.backend_dns_records]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=certificate_readable),
         )
-        send_logs(f"{name}-logs", self.gateway.id, DiagnosticSettingSpec(args.workspace_id), self)
-        self.register_outputs({"publicIpAddress": self.public_ip_address, "wafPolicyId": self.waf_policy.id})
+        send_logs(f"{name}-logs", self.gateway.id, DiagnosticSettingSpec(args["workspace_id"]), self)
+        self.waf_policy_id = self.waf_policy.id
+        self.register_outputs({"publicIpAddress": self.public_ip_address, "wafPolicyId": self.waf_policy_id})

@@ -105,7 +105,7 @@ def test_a_deployment_the_table_cannot_price_names_model_sku_and_region() -> Non
     model = config["openai"]["accounts"][2]["deployments"][0]["model"]["name"]
     line = only(problems(config))
     assert line.startswith(f"genai-gateway:consumers['customer-support'].monthlyBudget: 100.0: no price for model "
-                           f"{model!r} (Standard in westeurope): the price table (pricing/prices.json) "
+                           f"{model!r} (Standard in westeurope): the price table (components/pricing/prices.json) "
                            "has no regional price")
 
 

@@ -23,7 +23,7 @@ def test_every_rendered_document_of_the_stack_has_a_template_line_for_each_line(
         mapped = template_lines(document)
         assert mapped is not None, document[:80]
         template, lines = mapped
-        assert template.startswith("fragments/") and template.endswith(".xml.j2")
+        assert template.startswith("components/fragments/") and template.endswith(".xml.j2")
         assert len(lines) == document.count("\n") and all(lines)
 
 
@@ -33,7 +33,7 @@ def test_a_line_without_template_tags_is_the_template_line_itself(stack: Recordi
         mapped = template_lines(document)
         assert mapped is not None
         template, lines = mapped
-        source = (policy_templates.FRAGMENTS_DIR.parent / template).read_text().split("\n")
+        source = (policy_templates.FRAGMENTS_DIR / template.rsplit("/", 1)[1]).read_text().split("\n")
         for text, line in zip(document.split("\n"), lines, strict=False):
             if not _JINJA.search(source[line - 1]):
                 # `{%-` on the next template line may join that line's text to this one.

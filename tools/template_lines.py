@@ -89,5 +89,4 @@ def template_lines(document: str) -> tuple[str, list[int]] | None:
         following = value if value is not None else following
         mapped.append(following or 0)
     mapped.reverse()
-    relative = Path("fragments") / f"{template}.xml.j2"
-    return str(relative), mapped[skipped : skipped + document.count("\n")]
+    return f"{policy_templates.TEMPLATE_LABEL}/{template}.xml.j2", mapped[skipped : skipped + document.count("\n")]

@@ -27,7 +27,7 @@ NAME = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 # A model alias is written into policy expressions and URL paths: the characters Azure allows in deployment names.
 ALIAS_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_POOL_MEMBERS = 30
-PRICE_TABLE_NAME = "pricing/prices.json"
+PRICE_TABLE_NAME = "components/pricing/prices.json"
 # Priority spill-over: provisioned capacity first, pay-as-you-go below it (lower number = served first).
 TIER_PRIORITY = {"ptu": 1, "paygo": 2}
 

@@ -62,8 +62,8 @@ REGION = r"^[a-z][a-z0-9]{2,30}$"
 # The custom subdomain (and Azure name) of an account is Naming.unique(ACCOUNT_ABBREVIATION, <account name>):
 # `oai-<prefix>-<environment>-<account>-<suffix>`. Azure allows 2-64 alphanumerics and hyphens, starting and
 # ending with an alphanumeric; the prefix and the suffix guarantee both ends, the length is checked below.
-ACCOUNT_ABBREVIATION = "oai"
-SUBDOMAIN_MAX_LENGTH = 64
+from ..naming import ACCOUNT_ABBREVIATION, SUBDOMAIN_MAX_LENGTH  # noqa: E402 (kept next to the rule they serve)
+
 # Length of the stack-wide random suffix (ApimBaseline's RandomString).
 UNIQUE_SUFFIX_LENGTH = 5
 

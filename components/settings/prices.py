@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-PRICES_PATH = Path(__file__).resolve().parent.parent.parent / "pricing" / "prices.json"
+PRICES_PATH = Path(__file__).resolve().parent.parent / "pricing" / "prices.json"
 
 DeploymentType = Literal["global", "dataZone", "regional"]
 DEPLOYMENT_TYPES: tuple[DeploymentType, ...] = ("global", "dataZone", "regional")

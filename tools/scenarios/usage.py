@@ -10,7 +10,7 @@ import jsonschema
 
 from .base import Skip, Target, scenario
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "components" / "schemas"
 
 
 def _schema(record: dict[str, Any]) -> dict[str, Any]:
