@@ -1,0 +1,31 @@
+"""The README's prerequisites name every role the deploying identity must be able to assign."""
+
+from __future__ import annotations
+
+from components.access import ROLE_DEFINITIONS
+from tools.harness import Recording
+from tools.stack_config import PROJECT_DIR
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+
+
+def _resource_group_row() -> str:
+    text = (PROJECT_DIR / "README.md").read_text()
+    section = text.split("## Prerequisites", 1)[1].split("\n## ", 1)[0]
+    [row] = [line for line in section.splitlines() if line.startswith("| `Microsoft.Authorization/roleAssignments/write`")]
+    return row
+
+
+def test_the_role_assignment_permission_names_every_role_assigned_in_the_stacks_resource_group(
+    dev: Recording, prod: Recording
+) -> None:
+    # A Role Based Access Control Administrator constrained to the listed roles must be able to create them all.
+    names = {guid: name for name, guid in ROLE_DEFINITIONS.items()}
+    row = _resource_group_row()
+    for stack in (dev, prod):
+        for assignment in stack.of_type(ROLE_ASSIGNMENT):
+            scope = str(assignment.get("scope"))
+            if f"/resourceGroups/{stack.outputs['resourceGroupName']}/" not in scope:
+                continue  # the platform vault's grant has a row of its own
+            role = names[str(assignment.get("roleDefinitionId")).rsplit("/", 1)[-1]]
+            assert f"*{role}*" in row, (stack.stack, assignment.name, role)
