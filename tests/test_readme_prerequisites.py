@@ -12,7 +12,8 @@ ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 def _resource_group_row() -> str:
     text = (PROJECT_DIR / "README.md").read_text()
     section = text.split("## Prerequisites", 1)[1].split("\n## ", 1)[0]
-    [row] = [line for line in section.splitlines() if line.startswith("| `Microsoft.Authorization/roleAssignments/write`")]
+    start = "| `Microsoft.Authorization/roleAssignments/write`"
+    [row] = [line for line in section.splitlines() if line.startswith(start)]
     return row
 
 
