@@ -1,4 +1,4 @@
-"""The README's prerequisites name every role the deploying identity must be able to assign."""
+"""README truths a test can hold: the deploying identity's role permissions, the repository layout."""
 
 from __future__ import annotations
 
@@ -30,3 +30,11 @@ def test_the_role_assignment_permission_names_every_role_assigned_in_the_stacks_
                 continue  # the platform vault's grant has a row of its own
             role = names[str(assignment.get("roleDefinitionId")).rsplit("/", 1)[-1]]
             assert f"*{role}*" in row, (stack.stack, assignment.name, role)
+
+
+def test_the_repository_layout_names_every_package_under_tools() -> None:
+    text = (PROJECT_DIR / "README.md").read_text()
+    layout = text.split("## Repository layout", 1)[1].split("```", 2)[1]
+    packages = sorted(p.parent.name for p in (PROJECT_DIR / "tools").glob("*/__init__.py"))
+    assert packages
+    assert [p for p in packages if f"tools/{p}/" not in layout] == []
