@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import raw_config
+from tests.support import raw_config, stack_recording
 from tools.csharp.compiler import INSTALL_HINT, mcs_available
-from tools.harness import Recording, run_stack
+from tools.harness import Recording
 
 STACKS = ("dev", "prod")
 
@@ -24,12 +24,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def dev() -> Recording:
-    return run_stack("dev")
+    return stack_recording("dev")
 
 
 @pytest.fixture(scope="session")
 def prod() -> Recording:
-    return run_stack("prod")
+    return stack_recording("prod")
 
 
 @pytest.fixture(params=STACKS)

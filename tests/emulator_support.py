@@ -7,8 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support import stack_plan
 from tools.csharp.compiler import mcs_available
 from tools.emulator.gateway import Gateway
+from tools.emulator.model import read_model
 from tools.emulator.server import EmulatorServer
 from tools.scenarios import SCENARIOS, Scenario, Skip, Target
 from tools.scenarios.target import emulator_target
@@ -20,7 +22,8 @@ def emulator(stack: str) -> EmulatorServer:
     if not mcs_available():
         pytest.skip("the emulator needs Mono (mcs, mono) and Json.NET")
     if stack not in _SERVERS:
-        _SERVERS[stack] = EmulatorServer(Gateway.for_stack(stack)).start()
+        plan = stack_plan(stack)
+        _SERVERS[stack] = EmulatorServer(Gateway(read_model(plan), plan)).start()
     return _SERVERS[stack]
 
 

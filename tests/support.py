@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from typing import Any
 
 from components.settings import PROJECT, GatewaySettings, SettingsError, load_settings
+from tools.harness import Recording, run_stack
 from tools.stack_config import load_stack_config
+
+
+@functools.cache
+def stack_recording(stack: str) -> Recording:
+    """The stack's program run once per test session under the mock engine (the `dev`/`prod` fixtures)."""
+    return run_stack(stack)
+
+
+@functools.cache
+def _plan_json(stack: str) -> str:
+    from tools.plan import plan_document
+
+    return json.dumps(plan_document(stack_recording(stack), []))
+
+
+def stack_plan(stack: str) -> dict[str, Any]:
+    """The plan document of this session's run of the stack (a fresh copy): never a plan file left behind."""
+    plan: dict[str, Any] = json.loads(_plan_json(stack))
+    return plan
 
 
 def raw_config(stack: str) -> dict[str, Any]:

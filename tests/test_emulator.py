@@ -18,6 +18,7 @@ import pytest
 
 from components.openai_api import OPENAI_SPEC_URL
 from tests.emulator_support import emulator
+from tests.support import stack_plan
 from tools.csharp.compiler import mcs_available
 from tools.emulator import specs
 from tools.emulator.backends import Backends, Unavailable
@@ -25,13 +26,13 @@ from tools.emulator.clock import Clock
 from tools.emulator.context import Headers, JsonValue, Message, RequestState, Url
 from tools.emulator.expressions import ExpressionHost, compile_all
 from tools.emulator.gateway import Gateway
-from tools.emulator.model import load_plan, read_model
+from tools.emulator.model import read_model
 from tools.emulator.pipeline import Documents, EmulatorError
 from tools.emulator.server import EmulatorServer
 
 # sha256 of the kept operations of the pinned specification (change it only with the pin).
 # The chat deployment both stacks serve (the plan's outputs name it).
-CHAT = next(d for d in load_plan("dev")["outputs"]["deployments"] if "embedding" not in d)
+CHAT = next(d for d in stack_plan("dev")["outputs"]["deployments"] if "embedding" not in d)
 OPERATIONS_SHA256 = "88c7e0a357d3329fcf4abe334a5b836242aaf8188dc4dec43289d899c1554840"
 
 
@@ -79,7 +80,7 @@ def test_a_named_value_the_plan_lacks_is_an_error() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_element_the_stacks_ship_is_implemented(stack: str) -> None:
-    model = read_model(load_plan(stack))
+    model = read_model(stack_plan(stack))
     documents = Documents.load(
         model.service_policy,
         {a.api_id: a.policy for a in model.apis.values()},
@@ -92,7 +93,7 @@ def test_every_element_the_stacks_ship_is_implemented(stack: str) -> None:
 
 
 def test_backends_breakers_and_pools_come_from_the_plan() -> None:
-    plan = load_plan("prod")
+    plan = stack_plan("prod")
     model = read_model(plan)
     inputs = {r["inputs"]["backendId"]: r["inputs"] for r in plan["resources"] if r["type"].endswith(":Backend")}
     rule = model.backends["openai-ptu-1"].rule
@@ -108,7 +109,7 @@ def test_backends_breakers_and_pools_come_from_the_plan() -> None:
 
 
 def test_consumer_keys_are_the_emulators_own_never_the_plans_mask() -> None:
-    plan = load_plan("dev")
+    plan = stack_plan("dev")
     first, second = read_model(plan).consumer_keys(), read_model(plan).consumer_keys()
     assert set(first) == {"team-alpha", "team-beta", "team-gamma", "smoke"}
     assert all(len(k) == 32 and k != "[secret]" for k in first.values())
@@ -116,7 +117,7 @@ def test_consumer_keys_are_the_emulators_own_never_the_plans_mask() -> None:
 
 
 def test_pool_prefers_the_first_priority_and_skips_tripped_members() -> None:
-    model = read_model(load_plan("prod"))
+    model = read_model(stack_plan("prod"))
     clock = Clock()
     backends = Backends(model, clock)
     assert backends.select(f"pool-{CHAT}").backend_id == "openai-ptu-1"
@@ -129,7 +130,7 @@ def test_pool_prefers_the_first_priority_and_skips_tripped_members() -> None:
 
 
 def test_a_pool_with_every_member_tripped_is_unavailable() -> None:
-    model = read_model(load_plan("dev"))
+    model = read_model(stack_plan("dev"))
     backends = Backends(model, Clock())
     for member in model.backends[f"pool-{CHAT}"].members:
         backends.record(member.backend_id, 503, {})
@@ -138,7 +139,7 @@ def test_a_pool_with_every_member_tripped_is_unavailable() -> None:
 
 
 def test_failures_outside_the_interval_do_not_trip_the_breaker() -> None:
-    model = read_model(load_plan("prod"))
+    model = read_model(stack_plan("prod"))
     clock = Clock()
     backends = Backends(model, clock)
     for _ in range(2):
@@ -168,7 +169,7 @@ def test_expressions_run_as_csharp_and_keep_their_dotnet_types() -> None:
             matched={"deployment-id": "abc"},
             variables={"n": 41},
         )
-        model = read_model(load_plan("dev"))
+        model = read_model(stack_plan("dev"))
         state.api = model.primary_api
         snapshot = state.snapshot(model, 0.0)
         assert host.evaluate("int", snapshot) == (4, [])
@@ -298,7 +299,7 @@ def test_python_m_tools_emulate_of_an_unknown_stack_is_a_usage_error(capsys: pyt
 
 @pytest.mark.skipif(not mcs_available(), reason="needs Mono and Json.NET")
 def test_a_policy_that_reads_a_streamed_body_makes_the_gateway_buffer_the_stream() -> None:
-    plan = copy.deepcopy(load_plan("dev"))
+    plan = copy.deepcopy(stack_plan("dev"))
     for resource in plan["resources"]:
         if resource["type"].endswith(":PolicyFragment") and resource["inputs"]["id"] == "usage-record":
             resource["inputs"]["value"] = (
@@ -323,3 +324,36 @@ def test_a_policy_that_reads_a_streamed_body_makes_the_gateway_buffer_the_stream
         assert any("stream was buffered" in e["warnings"] for e in gateway.errors)
     finally:
         gateway.close()
+
+
+def test_llm_logging_is_on_for_the_apis_whose_diagnostic_enables_it_and_only_those() -> None:
+    plan = stack_plan("dev")
+    assert read_model(plan).llm_logging == set(read_model(plan).apis)
+    for resource in plan["resources"]:
+        if not resource["type"].endswith("resources:Deployment"):
+            continue
+        for declared in resource["inputs"]["properties"]["template"]["resources"]:
+            if declared.get("type") == "Microsoft.ApiManagement/service/apis/diagnostics":
+                declared["properties"]["largeLanguageModel"]["logs"] = "disabled"
+    assert read_model(plan).llm_logging == frozenset()
+
+
+def test_the_emulator_plans_the_stack_now_and_reads_a_plan_file_only_when_named(tmp_path: Path) -> None:
+    from tools.emulator.model import load_plan
+
+    planned = load_plan("dev")
+    assert planned["outputs"]["deployments"] == stack_plan("dev")["outputs"]["deployments"]
+    stale = copy.deepcopy(planned)
+    stale["outputs"]["deployments"] = ["gpt-4o-mini"]
+    named = tmp_path / "dev.json"
+    named.write_text(json.dumps(stale))
+    assert load_plan("dev", plan_file=named)["outputs"]["deployments"] == ["gpt-4o-mini"]
+
+
+def test_python_m_tools_emulate_with_a_missing_plan_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools import emulate
+
+    assert emulate.main(["dev", "--plan", str(tmp_path / "missing.json")]) == 2
+    assert "missing.json" in capsys.readouterr().err

@@ -270,6 +270,22 @@ def test_unknown_deployment_or_model_gets_a_404_json_error(stack: Recording) -> 
     assert set(re.findall(r'"([^"]+)"', served)) == set(deployment_names(stack))
 
 
+def test_every_api_resolves_the_deployment_before_the_product_policy_so_an_unknown_name_is_404_not_403(
+    stack: Recording,
+) -> None:
+    """APIM runs an API policy's statements before its <base /> ahead of the product policy's: the 404 for a name
+    no pool serves comes first, and the product's 403 only meets deployments the gateway serves."""
+    policies = stack.of_type(API_POLICY)
+    assert policies
+    for policy in policies:
+        inbound = [e for e in document(policy).find("inbound") if isinstance(e.tag, str)]
+        tags = [(e.tag, e.get("fragment-id")) for e in inbound]
+        assert tags.index(("include-fragment", FRAGMENTS.request)) < tags.index(("base", None)), tags
+    for product in stack.of_type("azure-native:apimanagement:ProductPolicy"):
+        condition = document(product).find("inbound/choose/when").get("condition")
+        assert 'GetValueOrDefault("deployment-name", "")' in condition, condition
+
+
 def test_throttled_request_is_resent_through_the_pool(stack: Recording) -> None:
     retry = fragment_xml(stack, FRAGMENTS.spillover_retry).find("retry")
     assert retry.get("condition") == "@(context.Response.StatusCode == 429 || context.Response.StatusCode == 503)"

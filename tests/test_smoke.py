@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tests.emulator_support import emulator
+from tests.support import stack_plan
 from tools import smoke
-from tools.emulator.model import load_plan
 from tools.emulator.server import EmulatorServer
 
 
@@ -30,7 +30,7 @@ def run(server: EmulatorServer, tmp_path: Path, capsys: pytest.CaptureFixture[st
         sim.reset()
 
     def _run(*extra: str, edit: Callable[[dict[str, Any]], object] | None = None) -> tuple[int, str]:
-        outputs = dict(load_plan("dev")["outputs"])
+        outputs = dict(stack_plan("dev")["outputs"])
         outputs["openaiBaseUrl"] = f"{server.url}/openai"
         outputs.update({f"consumerKey-{n}": k for n, k in server.gateway.model.consumer_keys().items()})
         if edit is not None:

@@ -1,8 +1,9 @@
 """`python -m tools.emulate <stack> [--port 8080] [--host 127.0.0.1]`: the stack's gateway, emulated locally.
 
-Plans the stack if build/plan/<stack>.json is missing, starts the emulated gateway with the stack's API path
-(`AzureOpenAI(azure_endpoint="http://127.0.0.1:<port>", api_key=<key>, api_version=...)` works unchanged),
-prints the consumers and the control API, and serves until interrupted. See tools/emulator/server.py.
+Plans the stack afresh from its stack file and the program (or reads `--plan FILE`), starts the emulated
+gateway with the stack's API path (`AzureOpenAI(azure_endpoint="http://127.0.0.1:<port>", api_key=<key>,
+api_version=...)` works unchanged), prints the consumers and the control API, and serves until interrupted.
+See tools/emulator/server.py.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from pathlib import Path
 
 from tools.emulator.gateway import Gateway
 from tools.emulator.model import PlanError
@@ -22,10 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--host", default="127.0.0.1", choices=("127.0.0.1", "localhost", "::1"))
-    parser.add_argument("--replan", action="store_true", help="run the offline plan again first")
+    parser.add_argument(
+        "--plan", type=Path, default=None, metavar="FILE", help="a plan document to run instead of planning now"
+    )
     args = parser.parse_args(argv)
     try:
-        gateway = Gateway.for_stack(args.stack, refresh=args.replan)
+        gateway = Gateway.for_stack(args.stack, plan_file=args.plan)
         server = EmulatorServer(gateway, args.host, args.port)
     except (PlanError, EmulatorError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -40,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         product = model.products.get(subscription.scope_id)
         print(f"  {sid.removesuffix('-key'):24} product {product.product_id if product else subscription.scope_id}")
     print(
-        f"Control API: {server.url}/_emulator/ (subscriptions, backends, usage-records, metrics, clock, reset, "
-        "entra-token, content-safety)"
+        f"Control API: {server.url}/_emulator/ (subscriptions, backends, usage-records, llm-logs, metrics, clock, "
+        "reset, entra-token, content-safety, ingress)"
     )
     server.start()
     try:

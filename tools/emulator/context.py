@@ -220,6 +220,7 @@ class RequestState:
     # Work a policy does when a buffered response arrives, before outbound (token counts from its usage).
     on_response: list[Any] = field(default_factory=list)
     served_by: str | None = None  # the Single backend that answered
+    forwarded: bool = False  # a backend answered forward-request (what the LLM log records)
     streamed: bool = False
     warnings: list[str] = field(default_factory=list)
     cache_hit: bool = False

@@ -4,12 +4,14 @@ and the handling of one caller request from subscription key to the answer."""
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import threading
 import time
 import uuid
 from collections import deque
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +26,7 @@ from .model import MASKED, GatewayModel, load_plan, read_model
 from .openai_sim import COGNITIVE_AUDIENCE, SimulatedAccount
 from .pipeline import Documents, EmulatorError, Executor, PolicyFailure
 from .policies.limits import Counters
-from .services import ContentSafety, EventHubSink, MetricSink, TokenIssuer, VectorStore
+from .services import ContentSafety, EventHubSink, LlmLog, MetricSink, TokenIssuer, VectorStore
 
 HOP_BY_HOP = {
     "connection",
@@ -48,6 +50,7 @@ SYSTEM_IDENTITY = str(uuid.uuid5(uuid.NAMESPACE_URL, "genai-gateway-emulator:sys
 class Gateway:
     def __init__(self, model: GatewayModel, plan: dict[str, Any]) -> None:
         self.model = model
+        self.plan = plan
         self.clock = Clock()
         self.operations = {a.api_id: specs.operations_for(a.spec_url) for a in model.apis.values()}
         masked = {
@@ -72,6 +75,7 @@ class Gateway:
         self.issuer = TokenIssuer(self.clock)
         self.eventhub = EventHubSink()
         self.metrics = MetricSink()
+        self.llm_log = LlmLog()
         self.safety = ContentSafety()
         self.cache = VectorStore(self.clock)
         self.token_counters = Counters()
@@ -95,14 +99,17 @@ class Gateway:
         self._connections = threading.local()
         self._tokens: dict[tuple[str, str], tuple[str, datetime]] = {}
         self.requests = 0
+        # Requests arrive through the App Gateway (POST /_emulator/ingress): see _through_app_gateway.
+        self.via_app_gateway = False
         # The policy errors of recent requests (LastError), newest last: what APIM's trace would show.
         self.errors: deque[dict[str, str]] = deque(maxlen=100)
         # (total ms, ms spent waiting for backends) per request, for the benchmark's added latency.
         self.timings: deque[tuple[float, float]] = deque(maxlen=100_000)
 
     @classmethod
-    def for_stack(cls, stack: str, *, refresh: bool = False) -> Gateway:
-        plan = load_plan(stack, refresh=refresh)
+    def for_stack(cls, stack: str, *, plan_file: Path | None = None) -> Gateway:
+        """The stack's gateway, planned now (or from `plan_file`): see model.load_plan."""
+        plan = load_plan(stack, plan_file=plan_file)
         return cls(read_model(plan), plan)
 
     def close(self) -> None:
@@ -115,11 +122,13 @@ class Gateway:
         self.backends.reset()
         self.eventhub.reset()
         self.metrics.reset()
+        self.llm_log.reset()
         self.safety.reset()
         self.cache.reset()
         self.token_counters.reset()
         self.rate_counters.reset()
         self.errors.clear()
+        self.via_app_gateway = False
         with self.lock:
             self._tokens.clear()
         for sim in self.sims.values():
@@ -272,7 +281,7 @@ class Gateway:
         state.url = Url(parts.scheme or "https", parts.hostname or "", parts.port or 443, target_path, state.url.query)
         headers = [(k, v) for k, v in state.request.headers.items() if k.lower() not in HOP_BY_HOP]
         body = (state.request.body or "").encode() if not state.request.consumed else b""
-        waited = time.perf_counter()
+        waited, sent_at = time.perf_counter(), self.clock.now()
         try:
             status, reason, raw_headers, data = self._exchange(
                 sim.port, state.method, target, parts.hostname or "", headers, body, timeout
@@ -281,11 +290,16 @@ class Gateway:
             raise PolicyFailure("forward-request", "Timeout", "the backend did not answer in time", 504) from None
         finally:
             state.backend_ms += (time.perf_counter() - waited) * 1000.0
+        # A simulated backend's latency passes on the emulator clock: an answer later than forward-request's
+        # timeout is one the gateway stopped waiting for.
+        if (self.clock.now() - sent_at).total_seconds() > timeout:
+            raise PolicyFailure("forward-request", "Timeout", "the backend did not answer in time", 504)
         reply_headers = Headers((k, v) for k, v in raw_headers if k.lower() not in HOP_BY_HOP)
         content_type = reply_headers.get("Content-Type") or ""
         if served is not None:
             self.backends.record(served, status, dict(raw_headers))
         state.served_by = served
+        state.forwarded = True
         streamed = content_type.startswith("text/event-stream")
         if streamed and not buffer_response:
             state.streamed = True
@@ -309,9 +323,12 @@ class Gateway:
         client_ip: str,
         host: str,
         port: int,
+        client_port: int = 0,
     ) -> Answer:
         with self.lock:
             self.requests += 1
+        if self.via_app_gateway:
+            client_ip, headers = self._through_app_gateway(client_ip, client_port, headers)
         url = Url.parse_target("https", host, port, target)
         selected = self.model.api_for(url.path)
         found = None
@@ -356,11 +373,35 @@ class Gateway:
             )
         return self._answer(response)
 
+    def app_gateway_address(self) -> str | None:
+        """The App Gateway instance's private address: the first its subnet can give (Azure reserves the first
+        four addresses of every subnet)."""
+        if self.model.app_gateway_subnet is None:
+            return None
+        return str(ipaddress.ip_network(self.model.app_gateway_subnet, strict=False)[4])
+
+    def _through_app_gateway(
+        self, client_ip: str, client_port: int, headers: list[tuple[str, str]]
+    ) -> tuple[str, list[tuple[str, str]]]:
+        """The request as APIM receives it behind the App Gateway: from the App Gateway's own address, with the
+        client's address and port appended to X-Forwarded-For as the right-most entry (and entries the client
+        sent kept to its left), learn.microsoft.com/azure/application-gateway/how-application-gateway-works."""
+        address = self.app_gateway_address()
+        assert address is not None
+        sent = [v for k, v in headers if k.lower() == "x-forwarded-for"]
+        appended = ", ".join([*sent, f"{client_ip}:{client_port}"])
+        rest = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
+        return address, [*rest, ("X-Forwarded-For", appended)]
+
     def _finish(self, state: RequestState) -> None:
         """End-of-request work of the policies (token accounting, metrics), with the response's token counts."""
         counts = tokens.response_counts(state.request.body, state.response)
         for _, finish in state.finishers:
             finish(counts)
+        if state.api is not None and state.api.api_id in self.model.llm_logging and state.forwarded:
+            row = tokens.llm_log_row(state, self.model.region)
+            if row is not None:
+                self.llm_log.write(row)
 
     def _answer(self, response: Response) -> Answer:
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP]

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import subprocess
-import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +144,10 @@ class GatewayModel:
     loggers: dict[str, Logger]
     accounts: dict[str, Account]
     service_policy: str | None = None  # the global policy (apimanagement:Policy), if the plan sets one
+    # APIs whose diagnostic enables LLM logging (`largeLanguageModel.logs: enabled`): ApiManagementGatewayLlmLog
+    llm_logging: frozenset[str] = frozenset()
+    # The address prefix of the App Gateway's subnet, when an App Gateway (WAF) is the gateway's ingress.
+    app_gateway_subnet: str | None = None
 
     @property
     def primary_api(self) -> Api:
@@ -244,18 +246,62 @@ def _arm_backends(deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def load_plan(stack: str, *, plan_dir: Path | None = None, refresh: bool = False) -> dict[str, Any]:
-    """The plan document of the stack, running `python -m tools.plan <stack>` when it is missing."""
-    path = (plan_dir or PROJECT_DIR / "build" / "plan") / f"{stack}.json"
-    if refresh or not path.exists():
-        done = subprocess.run(
-            [sys.executable, "-m", "tools.plan", stack], cwd=PROJECT_DIR, capture_output=True, text=True, check=False
-        )
-        if not path.exists():
-            raise PlanError(
-                f"`python -m tools.plan {stack}` wrote no plan (exit {done.returncode}): {done.stderr[-400:]}"
-            )
-    return json.loads(path.read_text())
+def _arm_llm_logging(deployments: list[dict[str, Any]]) -> frozenset[str]:
+    """The API ids whose API diagnostic (declared in an ARM deployment: the property needs 2025-09-01-preview)
+    sets `largeLanguageModel.logs` to "enabled", which fills ApiManagementGatewayLlmLog
+    (learn.microsoft.com/azure/templates/microsoft.apimanagement/2025-09-01-preview/service/apis/diagnostics;
+    learn.microsoft.com/azure/api-management/api-management-howto-llm-logs)."""
+    found = set()
+    for deployment in deployments:
+        for resource in ((deployment.get("properties") or {}).get("template") or {}).get("resources", []):
+            if resource.get("type") != "Microsoft.ApiManagement/service/apis/diagnostics":
+                continue
+            llm = (resource.get("properties") or {}).get("largeLanguageModel") or {}
+            if str(llm.get("logs", "")).lower() != "enabled":
+                continue
+            match = _ARM_NAME.match(str(resource.get("name", "")))
+            path = match.group(1) if match else str(resource.get("name", ""))
+            parts = path.split("/")
+            if len(parts) >= 2:
+                found.add(parts[-2])
+    return frozenset(found)
+
+
+def _app_gateway_subnet(by_type: dict[str, list[dict[str, Any]]]) -> str | None:
+    """The address prefix of the subnet the plan's Application Gateway sits in (None without one)."""
+    for gateway in by_type.get("azure-native:network:ApplicationGateway", []):
+        for configuration in gateway.get("gatewayIPConfigurations") or []:
+            subnet_id = str(((configuration or {}).get("subnet") or {}).get("id", ""))
+            name = subnet_id.rsplit("/", 1)[-1]
+            for subnet in by_type.get("azure-native:network:Subnet", []):
+                if subnet.get("subnetName") == name and subnet.get("addressPrefix"):
+                    return str(subnet["addressPrefix"])
+    return None
+
+
+def load_plan(stack: str, *, plan_file: Path | None = None) -> dict[str, Any]:
+    """The plan document of the stack, planned now from its stack file and the program (in process, under the
+    mock engine, as `python -m tools.plan` does), or read from `plan_file` when one is given.
+
+    Never a build/plan/<stack>.json an earlier run left behind: it may predate the stack file or the program
+    (a stale plan once named a model no longer deployed, and the spill-over scenarios skipped unnoticed).
+    """
+    if plan_file is not None:
+        try:
+            document: dict[str, Any] = json.loads(plan_file.read_text())
+        except (OSError, ValueError) as error:
+            raise PlanError(f"cannot read the plan {plan_file}: {error}") from error
+        return document
+    from components.settings import SettingsError
+    from tools.harness import run_stack
+    from tools.plan import plan_document
+    from tools.stack_config import StackFileError
+
+    try:
+        recording = run_stack(stack)
+    except (FileNotFoundError, StackFileError, SettingsError) as error:
+        raise PlanError(f"stack {stack}: {error}") from error
+    return plan_document(recording, [])
 
 
 def read_model(plan: dict[str, Any]) -> GatewayModel:
@@ -408,4 +454,6 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
         loggers=loggers,
         accounts=accounts,
         service_policy=next((p["value"] for p in of("Policy")), None),
+        llm_logging=_arm_llm_logging(by_type.get("azure-native:resources:Deployment", [])),
+        app_gateway_subnet=_app_gateway_subnet(by_type),
     )

@@ -65,6 +65,9 @@ def embed(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
     return [round(v / norm, 6) for v in vector]
 
 
+REAL_LATENCY_CAP_MS = 20.0
+
+
 @dataclass
 class Mode:
     mode: str = "ok"  # ok | throttle | error
@@ -199,7 +202,10 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 sim.state.header_names.update(headers)
                 mode = sim.state.mode
             if mode.latency_ms:
-                time.sleep(mode.latency_ms / 1000.0)
+                # The answer takes latencyMs of emulated time (the gateway's forward-request timeout reads the
+                # same clock); real time only for a few milliseconds, so no scenario waits for a slow backend.
+                sim.clock.advance(mode.latency_ms / 1000.0)
+                time.sleep(min(mode.latency_ms, REAL_LATENCY_CAP_MS) / 1000.0)
             if sim.account.kind == "ContentSafety":
                 self._content_safety(parts.path, headers, raw)
                 return

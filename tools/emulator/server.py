@@ -9,6 +9,9 @@ Control API (JSON):
                                          no valid token
 - GET  /_emulator/usage-records        -> records sent to the usage event hub, oldest first
 - GET  /_emulator/metrics              -> token metrics emitted (name, value, dimensions)
+- POST /_emulator/ingress {"appGateway": bool} -> requests arrive through the App Gateway (its address,
+                                         X-Forwarded-For appended); 409 for a stack without one
+- GET  /_emulator/llm-logs             -> ApiManagementGatewayLlmLog rows (APIs whose diagnostic enables LLM logs)
 - GET  /_emulator/errors               -> recent policy errors (context.LastError) and warnings, newest last
 - POST /_emulator/clock                {"advance": s}; GET /_emulator/clock -> {"now": ...}
 - POST /_emulator/reset                counters, breakers, sinks, cache and backend modes back to the start
@@ -82,6 +85,14 @@ def control(gateway: Gateway, method: str, path: str, body: Any) -> Any:
         return list(gateway.errors)
     if method == "GET" and route == "/metrics":
         return gateway.metrics.metrics
+    if method == "POST" and route == "/ingress":
+        if gateway.app_gateway_address() is None:
+            raise ControlError(409, "this stack has no App Gateway in front of the gateway")
+        gateway.via_app_gateway = bool(body.get("appGateway", True))
+        return {"appGateway": gateway.via_app_gateway, "address": gateway.app_gateway_address()}
+    if method == "GET" and route == "/llm-logs":
+        with gateway.llm_log.lock:
+            return list(gateway.llm_log.rows)
     if method == "POST" and route == "/clock":
         return {"now": gateway.clock.advance(float(body.get("advance", 0))).isoformat()}
     if method == "POST" and route == "/reset":
@@ -145,6 +156,7 @@ def _handler(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
                 str(self.client_address[0]),
                 host,
                 self.server.server_port,  # type: ignore[attr-defined]
+                int(self.client_address[1]),
             )
             self.send_response(answer.status, answer.reason)
             for name, value in answer.headers:

@@ -107,6 +107,27 @@ class EventHubSink:
 
 
 @dataclass
+class LlmLog:
+    """ApiManagementGatewayLlmLog as the API's LLM logging fills it: one row per LLM request the gateway
+    forwarded, with the token counts of the model's answer, streamed calls included (the stream's usage chunk).
+    Columns as the table reference names them
+    (learn.microsoft.com/azure/azure-monitor/reference/tables/apimanagementgatewayllmlog): CorrelationId is the
+    gateway's request id (the same field of ApiManagementGatewayLogs, and the usage record's requestId),
+    RequestId the model's; no RequestMessages/ResponseMessages (the diagnostic logs 0 message bytes)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write(self, row: dict[str, Any]) -> None:
+        with self.lock:
+            self.rows.append(row)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.rows.clear()
+
+
+@dataclass
 class MetricSink:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)

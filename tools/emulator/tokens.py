@@ -106,3 +106,56 @@ def response_counts(request_body: str | None, response: Any) -> dict[str, int] |
         "completion": completion,
         "total": int(usage.get("total_tokens", prompt + completion)),
     }
+
+
+# The operations LLM logging covers (the Azure OpenAI inference operations that report usage).
+LLM_OPERATIONS = ("chat/completions", "completions", "embeddings", "responses")
+
+
+def llm_log_row(state: Any, region: str) -> dict[str, Any] | None:
+    """The ApiManagementGatewayLlmLog row of a forwarded LLM request (services.LlmLog): the exact counts the
+    model's answer reports, from its `usage` or, for a stream, its final usage chunk (null when the stream
+    carried none: the gateway cannot know them then)."""
+    response = state.response
+    if response is None or not any(state.api_path.endswith("/" + op) for op in LLM_OPERATIONS):
+        return None
+    usage: Any = None
+    model = llm_id = None
+    if response.chunks is not None:
+        for chunk in response.chunks:
+            payload = chunk.decode(errors="replace").removeprefix("data: ").strip()
+            if not payload or payload == "[DONE]":
+                continue
+            try:
+                event = json.loads(payload)
+            except ValueError:
+                continue
+            model = event.get("model") or model
+            llm_id = event.get("id") or llm_id
+            usage = event.get("usage") or usage
+    else:
+        try:
+            answer = json.loads(response.body or "null")
+        except ValueError:
+            answer = None
+        if isinstance(answer, dict):
+            usage, model, llm_id = answer.get("usage"), answer.get("model"), answer.get("id")
+    usage = usage if isinstance(usage, dict) else {}
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if completion is None and prompt is not None and "embeddings" in state.api_path:
+        completion = 0
+    return {
+        "TimeGenerated": state.timestamp.isoformat(),
+        "CorrelationId": state.request_id,
+        "RequestId": llm_id,
+        "ApiVersion": next((v for k, v in state.original_url.query if k == "api-version"), None),
+        "DeploymentName": state.matched.get("deployment-id"),
+        "ModelName": model,
+        "OperationName": state.operation.operation_id if state.operation else None,
+        "IsStreamCompletion": response.chunks is not None,
+        "PromptTokens": prompt,
+        "CompletionTokens": completion,
+        "TotalTokens": usage.get("total_tokens"),
+        "Region": region,
+        "SequenceNumber": 0,
+    }

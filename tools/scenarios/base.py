@@ -10,6 +10,7 @@ so the same code checks the emulator in the tests and a deployed gateway through
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,6 +77,21 @@ class Control:
 
     def metrics(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "/metrics")
+        return result
+
+    def through_app_gateway(self, on: bool = True) -> bool:
+        """Requests arrive through the stack's App Gateway; False when the stack has none."""
+        try:
+            self._call("POST", "/ingress", {"appGateway": on})
+        except urllib.error.HTTPError as error:
+            if error.code == 409:
+                return False
+            raise
+        return True
+
+    def llm_logs(self) -> list[dict[str, Any]]:
+        """ApiManagementGatewayLlmLog rows (one per forwarded LLM request of an API with LLM logging)."""
+        result: list[dict[str, Any]] = self._call("GET", "/llm-logs")
         return result
 
     def errors(self) -> list[dict[str, str]]:

@@ -154,3 +154,23 @@ def adaptive_allowance_shrinks_as_the_global_budget_is_used(target: Target) -> N
     assert busy < idle, f"admitted {idle} requests on an idle gateway and {busy} on a busy one"
     assert error_code(second) == "AdaptiveTokenLimitExceeded", second.text[:200]
     assert 0 < int(second.headers.get("Retry-After", "0")) <= 60
+
+
+@scenario("limits")
+def embeddings_only_consumer_over_its_tokens_per_minute_gets_429(target: Target) -> None:
+    """Embeddings are metered by the consumer's token limit (azure-openai-token-limit covers embeddings)."""
+    only = [
+        c
+        for c in target.consumers.values()
+        if c.deployments and all(d in target.embedding_deployments for d in c.deployments)
+    ]
+    if not only:
+        raise Skip("no consumer may call embeddings deployments only")
+    consumer = min(only, key=lambda c: (c.tokens_per_minute or 0, c.name))
+    budget = consumer.tokens_per_minute or 1000
+    admitted, refused = _until_refused(target, consumer, consumer.deployments[0], min(MAX_PROMPT_WORDS, budget // 4))
+    assert isinstance(refused, httpx2.Response)
+    assert refused.status_code == 429, (refused.status_code, refused.text[:200])
+    assert error_code(refused) in RATE_CODES, refused.text[:200]
+    assert 0 < int(refused.headers.get("Retry-After", "0")) <= 60, refused.headers
+    assert admitted >= 1, "the first embeddings request was refused"

@@ -100,9 +100,7 @@ def build_target(
 
 def emulator_target(stack: str, server: Any) -> Target:
     """The Target of a running EmulatorServer (tools/emulator/server.py), with its control API."""
-    from tools.emulator.model import load_plan
-
-    plan = load_plan(stack)
+    plan = server.gateway.plan
     control = Control(server.url)
     keys = server.gateway.model.consumer_keys()
     target = build_target(stack, plan["outputs"], keys, server.url, server.gateway.model.primary_api.path, control)
