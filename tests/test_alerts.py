@@ -169,6 +169,12 @@ def test_a_receiver_needs_an_email_address() -> None:
     assert line.startswith("genai-gateway:alerts.emailReceivers[0].email: 'not-an-address': string should match")
 
 
+@pytest.mark.parametrize("name", ["", "-ops", "ops/team"])
+def test_a_receiver_name_starts_with_a_letter_or_digit_and_holds_no_separator(name: str) -> None:
+    line = only(problems(alerts_config(emailReceivers=[{"name": name, "email": "a@contoso.example"}])))
+    assert line.startswith(f"genai-gateway:alerts.emailReceivers[0].name: {name!r}: string should match pattern")
+
+
 def test_receiver_names_are_unique() -> None:
     receivers = [{"name": "ops", "email": "a@contoso.example"}, {"name": "OPS", "email": "b@contoso.example"}]
     assert only(problems(alerts_config(emailReceivers=receivers))) == (

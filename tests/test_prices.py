@@ -126,3 +126,27 @@ def test_a_provisioned_deployment_without_a_price_of_its_type_gets_the_models_de
     price = settings.pricing.token_price("gpt-5.4", "ProvisionedManaged", "swedencentral")
     assert price == load_price_table().token_price("gpt-5.4", "dataZone", "swedencentral")
     assert settings.pricing.token_price("gpt-5.4", "Standard", "swedencentral") is None
+
+
+@pytest.mark.parametrize(("field", "value", "allowed"), [
+    ("outputPerMillion", 0, "input should be greater than 0"),
+    ("cachedInputPerMillion", -0.5, "input should be greater than or equal to 0"),
+    ("reasoningPerMillion", -1, "input should be greater than or equal to 0"),
+])
+def test_each_stack_token_price_is_checked_naming_the_model_and_field(field: str, value: float, allowed: str) -> None:
+    config = with_value(raw_config("prod"), "pricing.models", {"gpt-5.4": {"inputPerMillion": 1.0, field: value}})
+    assert only(problems(config)) == f"genai-gateway:pricing.models.gpt-5.4.{field}: {value}: {allowed}"
+
+
+@pytest.mark.parametrize("value", [0, -2.5])
+def test_a_provisioned_hour_price_must_be_positive(value: float) -> None:
+    config = with_value(raw_config("prod"), "pricing.provisionedPerPtuHour", {"dataZone": value})
+    assert only(problems(config)) == (
+        f"genai-gateway:pricing.provisionedPerPtuHour.dataZone: {value}: input should be greater than 0"
+    )
+
+
+@pytest.mark.parametrize("currency", ["usd", "US", "EURO"])
+def test_the_pricing_currency_is_a_three_letter_upper_case_code(currency: str) -> None:
+    lines = problems(with_value(raw_config("prod"), "pricing.currency", currency))
+    assert lines[0].startswith(f"genai-gateway:pricing.currency: {currency!r}: string should match pattern")
