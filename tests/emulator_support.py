@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support import stack_plan
-from tools.csharp.compiler import mcs_available
 from tools.emulator.gateway import Gateway
 from tools.emulator.model import read_model
 from tools.emulator.server import EmulatorServer
@@ -19,8 +18,6 @@ _SERVERS: dict[str, EmulatorServer] = {}
 
 
 def emulator(stack: str) -> EmulatorServer:
-    if not mcs_available():
-        pytest.skip("the emulator needs Mono (mcs, mono) and Json.NET")
     if stack not in _SERVERS:
         plan = stack_plan(stack)
         _SERVERS[stack] = EmulatorServer(Gateway(read_model(plan), plan)).start()

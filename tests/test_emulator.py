@@ -19,7 +19,6 @@ import pytest
 from components.openai_api import OPENAI_SPEC_URL
 from tests.emulator_support import emulator
 from tests.support import stack_plan
-from tools.csharp.compiler import mcs_available
 from tools.emulator import specs
 from tools.emulator.backends import Backends, Unavailable
 from tools.emulator.clock import Clock
@@ -149,7 +148,6 @@ def test_failures_outside_the_interval_do_not_trip_the_breaker() -> None:
     assert not backends.tripped("openai-paygo-1")
 
 
-@pytest.mark.skipif(not mcs_available(), reason="needs Mono and Json.NET")
 def test_expressions_run_as_csharp_and_keep_their_dotnet_types() -> None:
     codes = {
         "int": ('@(1 + context.Request.MatchedParameters["deployment-id"].Length)', "object"),
@@ -260,8 +258,6 @@ def test_a_request_outside_the_apis_operations_is_404(server: EmulatorServer) ->
 
 
 def test_python_m_tools_emulate_serves_the_stack_and_says_where_the_control_api_is() -> None:
-    if not mcs_available():
-        pytest.skip("needs Mono and Json.NET")
     process = subprocess.Popen(
         [sys.executable, "-m", "tools.emulate", "dev", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -297,7 +293,6 @@ def test_python_m_tools_emulate_of_an_unknown_stack_is_a_usage_error(capsys: pyt
     assert "no-such-stack" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not mcs_available(), reason="needs Mono and Json.NET")
 def test_a_policy_that_reads_a_streamed_body_makes_the_gateway_buffer_the_stream() -> None:
     plan = copy.deepcopy(stack_plan("dev"))
     for resource in plan["resources"]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from lxml import etree
 
-from tools.csharp.compiler import Expression, compile_expressions, mcs_available
+from tools.csharp.compiler import Expression, compile_expressions
 from tools.harness import Recording
 from tools.rawxml import to_wellformed
 
@@ -48,7 +47,6 @@ def test_no_expression_attribute_holds_a_line_comment(stack: Recording) -> None:
                         assert not re.search(r"(?<![:\"@])//", value), (resource.name, value[:80])
 
 
-@pytest.mark.skipif(not mcs_available(), reason="Mono's mcs is not installed")
 def test_every_rendered_expression_compiles(dev: Recording, prod: Recording) -> None:
     every = expressions(dev) + expressions(prod)
     assert len(every) > 100
