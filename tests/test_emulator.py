@@ -169,11 +169,15 @@ def test_expressions_run_as_csharp_and_keep_their_dotnet_types() -> None:
         )
         model = read_model(stack_plan("dev"))
         state.api = model.primary_api
-        snapshot = state.snapshot(model, 0.0)
-        assert host.evaluate("int", snapshot) == (4, [])
-        assert host.evaluate("json", snapshot) == (JsonValue('{"a":1}'), [])
-        assert host.evaluate("bool", snapshot) == (True, [])
-        value, consumed = host.evaluate("body", snapshot)
+        rid = state.request_id
+
+        def evaluate(key: str) -> tuple[object, list[str]]:
+            return host.evaluate(key, rid, state.parts(model), state.variables, 0.0)
+
+        assert evaluate("int") == (4, [])
+        assert evaluate("json") == (JsonValue('{"a":1}'), [])
+        assert evaluate("bool") == (True, [])
+        value, consumed = evaluate("body")
         assert value == "y"
         assert set(consumed) == {"request", "read:request"}  # As<T>() without preserveContent consumes
     finally:

@@ -95,14 +95,17 @@ namespace Apim.Emulator
             stdout.WriteLine("{\"ready\":true}");
             stdout.Flush();
             string line;
-            Context template = null;
+            // The sessions of the requests in flight (ApimSession.cs), dropped when the emulator says they ended.
+            var sessions = new Dictionary<string, Session>();
             while ((line = stdin.ReadLine()) != null)
             {
                 JObject answer;
                 try
                 {
                     JObject message = JObject.Parse(line);
-                    string name = (string)message["method"];
+                    JToken drop = message["drop"];
+                    if (drop != null) foreach (JToken id in drop) sessions.Remove((string)id);
+                    string name = (string)message["m"];
                     MethodInfo method;
                     if (!methods.TryGetValue(name, out method))
                     {
@@ -110,10 +113,12 @@ namespace Apim.Emulator
                         if (method == null) throw new MissingMethodException("no compiled expression " + name);
                         methods[name] = method;
                     }
-                    JToken staticPart = message["s"];
-                    if (staticPart != null && staticPart.Type == JTokenType.Object) template = Context.FromStatic((JObject)staticPart);
-                    if (template == null) throw new InvalidOperationException("no context snapshot yet");
-                    Context ctx = template.Fork((JObject)message["d"]);
+                    string request = (string)message["r"];
+                    Session session;
+                    if ((bool?)message["new"] == true) sessions[request] = session = new Session();
+                    else if (!sessions.TryGetValue(request, out session)) throw new InvalidOperationException("no session for request " + request);
+                    session.Apply(message);
+                    Context ctx = session.Fork();
                     object value;
                     try { value = method.Invoke(null, new object[] { ctx }); }
                     catch (TargetInvocationException e) { throw e.InnerException; }

@@ -1,11 +1,7 @@
 // The gateway emulator's implementation of the policy-expression context (tools/csharp/ApimContext.cs),
-// built from the snapshot the host (ApimHost.cs) receives.
+// built from the request's parts the host (ApimHost.cs) receives.
 //
-// Protocol: one JSON document per line on stdin, one answer per line on stdout.
-//   {"method": "<compiled method name>", "s": <static part of the snapshot, omitted when unchanged>,
-//    "d": <dynamic part: elapsedMs, response, lastError, variables>}
-//   -> {"ok": true, "value": <typed value>, "consumed": ["request", "response", "read:request", "read:response"]}
-//   -> {"ok": false, "error": "<exception type>: <message>"}
+// The protocol and the per-request session that carries the context between expressions: ApimSession.cs.
 // A typed value is {"t": "null" | "string" | "bool" | "int" | "long" | "double" | "guid" | "datetime" |
 // "timespan" | "json" | "jwt", "v": ...}: variables keep their .NET type between expressions, as in APIM
 // ("context.Variables": IReadOnlyDictionary<string, object>,
@@ -280,99 +276,5 @@ namespace Apim.Emulator
         public Apim.Policies.IUser User { get { return null; } }
         public IReadOnlyDictionary<string, object> Variables { get; set; }
         public void Trace(string message) { Traces.Add(message); }
-
-        string requestBody;
-
-        // The parts of the snapshot that change rarely within a request (everything but elapsed time, the
-        // response, the last error and the variables): parsed once, reused by Fork until they change.
-        public static Context FromStatic(JObject s)
-        {
-            var ctx = new Context();
-            JToken api = s["api"];
-            var apiObject = new Api
-            {
-                Id = Json.Str(api, "id"), Name = Json.Str(api, "name"), Path = Json.Str(api, "path"),
-                Protocols = api["protocols"].Select(x => (string)x).ToArray(), ServiceUrl = Url.From(api["serviceUrl"]),
-                Header = Json.Str(api, "subscriptionKeyHeader"), Query = Json.Str(api, "subscriptionKeyQuery"),
-            };
-            ctx.Api = apiObject;
-            ctx.Deployment = new Deployment { Region = Json.Str(s["deployment"], "region"), ServiceName = Json.Str(s["deployment"], "serviceName") };
-            ctx.RequestId = Guid.Parse((string)s["requestId"]);
-            ctx.Timestamp = Json.Time(s, "timestamp");
-            JToken op = s["operation"];
-            if (op != null && op.Type == JTokenType.Object)
-                ctx.Operation = new Operation { Id = Json.Str(op, "id"), Method = Json.Str(op, "method"), Name = Json.Str(op, "name"), UrlTemplate = Json.Str(op, "urlTemplate") };
-            JToken product = s["product"];
-            if (product != null && product.Type == JTokenType.Object)
-                ctx.Product = new Product
-                {
-                    Id = Json.Str(product, "id"), Name = Json.Str(product, "name"), Apis = new Apim.Policies.IApi[] { apiObject },
-                    ApprovalRequired = (bool)product["approvalRequired"], SubscriptionRequired = (bool)product["subscriptionRequired"],
-                    SubscriptionLimit = (int?)product["subscriptionLimit"], State = Apim.Policies.ProductState.Published,
-                };
-            JToken sub = s["subscription"];
-            if (sub != null && sub.Type == JTokenType.Object)
-                ctx.Subscription = new Subscription
-                {
-                    Id = Json.Str(sub, "id"), Name = Json.Str(sub, "name"), Key = Json.Str(sub, "key"),
-                    PrimaryKey = Json.Str(sub, "primaryKey"), SecondaryKey = Json.Str(sub, "secondaryKey"), CreatedDate = Json.Time(sub, "createdDate"),
-                };
-            JToken req = s["request"];
-            var matched = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (JProperty p in ((JObject)req["matchedParameters"]).Properties()) matched[p.Name] = (string)p.Value;
-            ctx.requestBody = Json.Str(req, "body");
-            ctx.Request = new Request
-            {
-                Method = Json.Str(req, "method"), Url = Url.From(req["url"]), OriginalUrl = Url.From(req["originalUrl"]),
-                Headers = Json.Multi(req["headers"]), IpAddress = Json.Str(req, "ipAddress"), MatchedParameters = matched,
-            };
-            return ctx;
-        }
-
-        // A context for one evaluation: the static parts shared, the request body bound to this evaluation's
-        // record of consumed bodies, and the dynamic parts from d.
-        public Context Fork(JObject d)
-        {
-            var r = (Request)Request;
-            var ctx = new Context
-            {
-                Api = Api, Deployment = Deployment, RequestId = RequestId, Timestamp = Timestamp, Operation = Operation,
-                Product = Product, Subscription = Subscription, requestBody = requestBody,
-            };
-            ctx.Request = new Request
-            {
-                Method = r.Method, Url = r.Url, OriginalUrl = r.OriginalUrl, Headers = r.Headers, IpAddress = r.IpAddress,
-                MatchedParameters = r.MatchedParameters,
-                Body = requestBody == null ? null : new MessageBody(requestBody, "request", ctx.Consumed),
-            };
-            ctx.ApplyDynamic(d);
-            return ctx;
-        }
-
-        void ApplyDynamic(JObject s)
-        {
-            var ctx = this;
-            ctx.Elapsed = TimeSpan.FromMilliseconds((double)s["elapsedMs"]);
-            JToken res = s["response"];
-            if (res != null && res.Type == JTokenType.Object)
-            {
-                string responseBody = Json.Str(res, "body");
-                ctx.Response = new Response
-                {
-                    StatusCode = (int)res["statusCode"], StatusReason = Json.Str(res, "statusReason"), Headers = Json.Multi(res["headers"]),
-                    Body = responseBody == null ? null : new MessageBody(responseBody, "response", ctx.Consumed),
-                };
-            }
-            JToken err = s["lastError"];
-            if (err != null && err.Type == JTokenType.Object)
-                ctx.LastError = new LastError
-                {
-                    Source = Json.Str(err, "source"), Reason = Json.Str(err, "reason"), Message = Json.Str(err, "message"), Scope = Json.Str(err, "scope"),
-                    Section = Json.Str(err, "section"), Path = Json.Str(err, "path"), PolicyId = Json.Str(err, "policyId"),
-                };
-            var variables = new Dictionary<string, object>();
-            foreach (JProperty p in ((JObject)s["variables"]).Properties()) variables[p.Name] = Json.Decode(p.Value);
-            ctx.Variables = variables;
-        }
     }
 }

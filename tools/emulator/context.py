@@ -1,6 +1,6 @@
-"""The state of one request as it moves through the pipeline, and its snapshot for the C# host.
+"""The state of one request as it moves through the pipeline, and its parts for the C# host.
 
-The snapshot's shape is read by ApimRuntime.cs (Context.From); variables keep their .NET type across
+The parts' shapes are read by ApimSession.cs (Session.Apply); variables keep their .NET type across
 expressions through the typed encoding `{"t": ..., "v": ...}` (see ApimRuntime.cs).
 """
 
@@ -227,13 +227,53 @@ class RequestState:
     backend_ms: float = 0.0  # time spent waiting for backends (forward-request, cache, content safety)
     cache_pending: Any = None  # (partition, vector) of a cache miss, for llm-semantic-cache-store
     chain: list[Any] = field(default_factory=list)  # the scopes' policy roots, innermost first
+    _constants: tuple[Any, dict[str, Any]] | None = field(default=None, repr=False)  # parts()'s "c", by its inputs
 
-    def snapshot(self, gateway: Any, elapsed_ms: float) -> dict[str, Any]:
+    def parts(self, model: Any) -> dict[str, Any]:
+        """The request's context for the C# host, in the parts ApimSession.cs reads ("c" constants, "q" the
+        request, "p" the response, "e" the last error); variables go separately (ExpressionHost.evaluate)."""
+        key = (id(self.api), id(self.operation), id(self.product), id(self.subscription), self.subscription_key)
+        if self._constants is None or self._constants[0] != key:
+            self._constants = (key, self._constants_part(model))
+        response = self.response
+        error = self.last_error
+        return {
+            "c": self._constants[1],
+            "q": {
+                "method": self.method,
+                "url": self.url.snapshot(),
+                "originalUrl": self.original_url.snapshot(),
+                "headers": self.request.headers.as_dict(),
+                "ipAddress": self.ip_address,
+                "matchedParameters": dict(self.matched),
+                "body": None if self.request.consumed else self.request.body,
+            },
+            "p": None
+            if response is None
+            else {
+                "statusCode": response.status,
+                "statusReason": response.reason,
+                "headers": response.headers.as_dict(),
+                "body": None if response.consumed else _response_text(response),
+            },
+            "e": None
+            if error is None
+            else {
+                "source": error.source,
+                "reason": error.reason,
+                "message": error.message,
+                "scope": error.scope,
+                "section": error.section,
+                "path": error.path,
+                "policyId": error.policy_id,
+            },
+        }
+
+    def _constants_part(self, model: Any) -> dict[str, Any]:
         api = self.api
         op = self.operation
         sub = self.subscription
         product = self.product
-        response = self.response
         return {
             "api": {
                 "id": api.api_id,
@@ -244,10 +284,9 @@ class RequestState:
                 "subscriptionKeyHeader": api.key_header,
                 "subscriptionKeyQuery": api.key_query,
             },
-            "deployment": {"region": gateway.region, "serviceName": gateway.service_name},
+            "deployment": {"region": model.region, "serviceName": model.service_name},
             "requestId": self.request_id,
             "timestamp": self.timestamp.isoformat(),
-            "elapsedMs": elapsed_ms,
             "operation": None
             if op is None
             else {"id": op.operation_id, "method": op.method, "name": op.operation_id, "urlTemplate": op.url_template},
@@ -270,35 +309,6 @@ class RequestState:
                 "secondaryKey": sub.secondary_key,
                 "createdDate": self.timestamp.isoformat(),
             },
-            "request": {
-                "method": self.method,
-                "url": self.url.snapshot(),
-                "originalUrl": self.original_url.snapshot(),
-                "headers": self.request.headers.as_dict(),
-                "ipAddress": self.ip_address,
-                "matchedParameters": dict(self.matched),
-                "body": None if self.request.consumed else self.request.body,
-            },
-            "response": None
-            if response is None
-            else {
-                "statusCode": response.status,
-                "statusReason": response.reason,
-                "headers": response.headers.as_dict(),
-                "body": None if response.consumed else _response_text(response),
-            },
-            "lastError": None
-            if self.last_error is None
-            else {
-                "source": self.last_error.source,
-                "reason": self.last_error.reason,
-                "message": self.last_error.message,
-                "scope": self.last_error.scope,
-                "section": self.last_error.section,
-                "path": self.last_error.path,
-                "policyId": self.last_error.policy_id,
-            },
-            "variables": {k: encode(v) for k, v in self.variables.items()},
         }
 
 

@@ -1,8 +1,8 @@
 """Policy expressions run as real C#: compiled by tools/csharp (the lint's compiler and context model), executed
-by a long-lived Mono process (ApimRuntime.cs) that implements the context interfaces from a snapshot.
+by long-lived Mono processes (ApimRuntime.cs) that implement the context interfaces from the request's parts.
 
-No C# is interpreted in Python: Python only sends the compiled method's name and the request's snapshot, and
-reads back the typed value.
+No C# is interpreted in Python: Python only sends the compiled method's name and what changed in the request's
+context since that host last saw it (ApimSession.cs keeps the rest), and reads back the typed value.
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ from typing import Any
 
 from tools.csharp import compiler
 
-from .context import decode
+from .context import decode, encode
 
-HOST_SOURCES = (Path(__file__).with_name("ApimRuntime.cs"), Path(__file__).with_name("ApimHost.cs"))
-# Snapshot parts that change between expressions of one request; the rest is sent only when it changes.
-DYNAMIC = ("elapsedMs", "response", "lastError", "variables")
+HOST_SOURCES = tuple(Path(__file__).with_name(name) for name in ("ApimRuntime.cs", "ApimSession.cs", "ApimHost.cs"))
 BUILD_DIR = Path(__file__).resolve().parents[2] / "build" / "emulator"
 
 
@@ -93,8 +91,21 @@ def _host_exe(assembly: Path) -> Path:
     return exe
 
 
+@dataclass
+class _Sent:
+    """What one host holds of one request's session: the parts and variables as last sent."""
+
+    parts: dict[str, Any]
+    variables: dict[str, tuple[type, Any]]
+
+
 class ExpressionHost:
-    """One Mono process evaluating compiled expressions; thread-safe (one request at a time on the pipe)."""
+    """One Mono process evaluating compiled expressions; thread-safe (one request at a time on the pipe).
+
+    The host keeps each request's context for the request's lifetime (ApimSession.cs); each message carries
+    only the parts and variables that differ from what this host last received for that request."""
+
+    MAX_SESSIONS = 256  # a bound on sessions of requests that never called finish (a caller's bug, not a leak)
 
     def __init__(self, compiled: Compiled) -> None:
         self.methods = compiled.methods
@@ -106,7 +117,8 @@ class ExpressionHost:
             p for p in (str(newtonsoft.parent), str(compiled.assembly.parent), env.get("MONO_PATH", "")) if p
         )
         self._lock = threading.Lock()
-        self._last_static: str | None = None
+        self._sessions: dict[str, _Sent] = {}
+        self._drops: list[str] = []
         self._process = subprocess.Popen(
             ["mono", "--optimize=all", str(exe), str(compiled.assembly)],
             stdin=subprocess.PIPE,
@@ -127,27 +139,64 @@ class ExpressionHost:
         answer: dict[str, Any] = json.loads(line)
         return answer
 
-    def evaluate(self, key: str, snapshot: dict[str, Any]) -> tuple[Any, list[str]]:
-        """The expression's value (decoded) and which bodies it consumed ("request", "response")."""
+    def evaluate(
+        self, key: str, request: str, parts: dict[str, Any], variables: dict[str, Any], elapsed_ms: float
+    ) -> tuple[Any, list[str]]:
+        """The expression's value (decoded) and which bodies it consumed ("request", "response"), for the
+        request `request` (its id) whose context is `parts` (RequestState.parts) and `variables`."""
         method = self.methods[key]
-        static = json.dumps({k: v for k, v in snapshot.items() if k not in DYNAMIC}, separators=(",", ":"))
-        dynamic = json.dumps({k: snapshot[k] for k in DYNAMIC}, separators=(",", ":"))
         with self._lock:
+            message: dict[str, Any] = {"m": method, "r": request, "t": elapsed_ms}
+            if self._drops:
+                message["drop"], self._drops = self._drops, []
+            sent = self._sessions.get(request)
+            if sent is None:
+                if len(self._sessions) >= self.MAX_SESSIONS:
+                    oldest = next(iter(self._sessions))
+                    del self._sessions[oldest]
+                    message.setdefault("drop", []).append(oldest)
+                sent = self._sessions[request] = _Sent({}, {})
+                message["new"] = True
+            for name, part in parts.items():
+                if name not in sent.parts or sent.parts[name] != part:
+                    message[name] = sent.parts[name] = part
+            changed: dict[str, Any] = {}
+            seen = sent.variables
+            for name, value in variables.items():
+                was = seen.get(name)
+                # The type too: True == 1 in Python, but a bool and an int are different .NET values.
+                if was is None or was[0] is not type(value) or was[1] != value:
+                    changed[name] = encode(value)
+                    seen[name] = (type(value), value)
+            if changed:
+                message["v"] = changed
+            if len(seen) != len(variables):
+                removed = [name for name in seen if name not in variables]
+                for name in removed:
+                    del seen[name]
+                message["x"] = removed
             assert self._process.stdin is not None
-            # The host keeps the last static part: resend it only when it changed.
-            if static == self._last_static:
-                message = f'{{"method":"{method}","d":{dynamic}}}\n'
-            else:
-                message = f'{{"method":"{method}","s":{static},"d":{dynamic}}}\n'
-                self._last_static = static
-            self._process.stdin.write(message.encode())
+            self._process.stdin.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
             self._process.stdin.flush()
             answer = self._read()
+            if not answer.get("ok"):
+                # The host may hold part of this message: the request's next message starts its session afresh.
+                del self._sessions[request]
         if not answer.get("ok"):
-            if "no context snapshot" in str(answer.get("error")):
-                self._last_static = None
             raise ExpressionError(str(answer.get("error")))
         return decode(answer["value"]), list(answer.get("consumed", []))
+
+    @property
+    def sessions(self) -> frozenset[str]:
+        """The requests whose context this host holds."""
+        with self._lock:
+            return frozenset(self._sessions)
+
+    def finish(self, request: str) -> None:
+        """The request ended: its session is dropped (with this host's next message)."""
+        with self._lock:
+            if self._sessions.pop(request, None) is not None:
+                self._drops.append(request)
 
     def close(self) -> None:
         if self._process.poll() is None:
@@ -173,12 +222,18 @@ class HostPool:
         for host in self.hosts:
             self._free.put(host)
 
-    def evaluate(self, key: str, snapshot: dict[str, Any]) -> tuple[Any, list[str]]:
+    def evaluate(
+        self, key: str, request: str, parts: dict[str, Any], variables: dict[str, Any], elapsed_ms: float
+    ) -> tuple[Any, list[str]]:
         host = self._free.get()
         try:
-            return host.evaluate(key, snapshot)
+            return host.evaluate(key, request, parts, variables, elapsed_ms)
         finally:
             self._free.put(host)
+
+    def finish(self, request: str) -> None:
+        for host in self.hosts:
+            host.finish(request)
 
     def close(self) -> None:
         for host in self.hosts:

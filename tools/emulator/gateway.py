@@ -359,8 +359,11 @@ class Gateway:
         refused = check_subscription(self.model, state)
         if refused is not None:
             return refused
-        response = self.executor.run(state)
-        self._finish(state)
+        try:
+            response = self.executor.run(state)
+            self._finish(state)
+        finally:
+            self.host.finish(state.request_id)  # the C# hosts drop the request's context
         self.timings.append(((time.perf_counter() - started) * 1000.0, state.backend_ms))
         if state.last_error is not None or state.warnings:
             error = state.last_error

@@ -224,9 +224,10 @@ class Executor:
     def evaluate(self, element: etree._Element, slot: str, state: RequestState) -> Any:
         key = self.documents.keys[(id(element), slot)]
         elapsed = (self.gateway.clock.now() - state.timestamp).total_seconds() * 1000.0
-        snapshot = state.snapshot(self.gateway.model, elapsed)
         try:
-            value, consumed = self.host.evaluate(key, snapshot)
+            value, consumed = self.host.evaluate(
+                key, state.request_id, state.parts(self.gateway.model), state.variables, elapsed
+            )
         except ExpressionError as error:
             raise PolicyFailure(element.tag, "ExpressionValueEvaluationFailure", f"{key}: {error}") from None
         if "request" in consumed:
