@@ -2,15 +2,17 @@
 
 Sends chat completions through the emulated gateway with the stack's policies (prod: Entra ID check, content
 safety, semantic cache lookup and store, adaptive limit, token metrics, spill-over retry, usage record), from
-concurrent clients, non-streamed and streamed, each prompt distinct so the semantic cache never answers.
-Prints requests per second and the latency the gateway adds per request (its time minus the time it waited
-for the simulated backends: Content Safety, the cache's embeddings, the model), p50 and p95. Targets on 2
-cores: at least 50 requests/s, p95 added latency under 50 ms.
+concurrent clients, non-streamed and streamed, each prompt distinct so the semantic cache never answers
+(the count of cached answers is printed: it must be 0). Prints requests per second and the latency the
+gateway adds per request (its time minus the time it waited for the simulated backends: Content Safety, the
+cache's embeddings, the model), p50 and p95. Targets on 2 cores: at least 50 requests/s, p95 added latency
+under 50 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import statistics
 import time
@@ -30,6 +32,11 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _prompt(index: int) -> str:
+    """Words of its own in every prompt: the cache's bag-of-words embedding never finds two prompts close."""
+    return f"Question {index}: how do k{index}a, k{index}b, k{index}c and k{index}d relate?"
+
+
 def _client(url: str, key: str, indexes: list[int], stream: bool, failures: Any, ready: Any, go: Any) -> None:
     """One load generator, in its own process so the emulator's measurement is not sharing its interpreter."""
     with httpx2.Client(timeout=30) as http:
@@ -37,7 +44,7 @@ def _client(url: str, key: str, indexes: list[int], stream: bool, failures: Any,
         go.wait()
         for index in indexes:
             body: dict[str, Any] = {
-                "messages": [{"role": "user", "content": f"Question number {index}: what is {index} plus one?"}],
+                "messages": [{"role": "user", "content": _prompt(index)}],
                 "max_completion_tokens": 16,
             }
             if stream:
@@ -73,9 +80,11 @@ def run(server: EmulatorServer, *, requests: int, concurrency: int, stream: bool
         worker.join()
     elapsed = time.perf_counter() - started
     added = [total - backend for total, backend in gateway.timings]
+    records = [json.loads(e["body"]) for events in gateway.eventhub.events.values() for e in events]
     return {
         "requests": requests,
         "errors": failures.value,
+        "cacheHits": sum(1 for r in records if isinstance(r, dict) and r.get("cacheHit")),
         "rps": len(added) / elapsed,
         "p50": statistics.median(added),
         "p95": _percentile(added, 0.95),
@@ -92,17 +101,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(server, requests=20, concurrency=2, stream=False, offset=10**6)  # warm-up: Mono's JIT, connections
         print(f"Emulated gateway of {args.stack}: {args.requests} requests, {args.concurrency} concurrent clients")
-        print(f"{'mode':12} {'req/s':>8} {'added p50 ms':>13} {'added p95 ms':>13} {'errors':>7}  target")
+        print(f"{'mode':12} {'req/s':>8} {'added p50 ms':>13} {'added p95 ms':>13} {'errors':>7} {'cached':>7}  target")
         worst = True
         for stream in (False, True):
             result = run(
                 server, requests=args.requests, concurrency=args.concurrency, stream=stream, offset=stream * 10**5
             )
-            ok = result["rps"] >= TARGET_RPS and result["p95"] < TARGET_P95_MS and not result["errors"]
+            # A cache hit skips the backend section: the measurement would not be of the whole pipeline.
+            ok = (
+                result["rps"] >= TARGET_RPS
+                and result["p95"] < TARGET_P95_MS
+                and not result["errors"]
+                and not result["cacheHits"]
+            )
             worst = worst and ok
             print(
                 f"{'streamed' if stream else 'non-streamed':12} {result['rps']:8.1f} {result['p50']:13.1f} "
-                f"{result['p95']:13.1f} {int(result['errors']):7d}  {'met' if ok else 'MISSED'} "
+                f"{result['p95']:13.1f} {int(result['errors']):7d} {int(result['cacheHits']):7d}  "
+                f"{'met' if ok else 'MISSED'} "
                 f"(>= {TARGET_RPS:.0f} req/s, p95 < {TARGET_P95_MS:.0f} ms)"
             )
     finally:
