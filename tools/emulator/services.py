@@ -175,12 +175,30 @@ class CacheEntry:
     body: str
     headers: dict[str, list[str]]
     expires: datetime
+    unit: tuple[float, ...] | None = field(init=False, repr=False)  # the vector at length 1 (None: all zeros)
+
+    def __post_init__(self) -> None:
+        self.unit = _unit(self.vector)
+
+
+def _unit(vector: list[float]) -> tuple[float, ...] | None:
+    norm = math.sqrt(sum(map(operator.mul, vector, vector)))
+    return None if norm == 0 else tuple(v / norm for v in vector)  # a tuple: math.dist reads it without a copy
+
+
+# Within this of the smallest estimate an entry's exact distance is computed (the estimate's rounding error is
+# below 1e-12 for any embedding size): an entry further off cannot be the nearest.
+_ESTIMATE_MARGIN = 1e-9
 
 
 @dataclass
 class VectorStore:
     """The semantic cache's store (Redis with RediSearch in Azure): entries per partition (the vary-by values),
-    nearest by cosine distance."""
+    nearest by cosine distance, exactly as cosine_distance computes it (the first stored wins a tie).
+
+    Every entry is scanned: the distance of unit vectors, 1 - cos = |a - b|^2 / 2, is estimated in one C call
+    per entry (math.dist), and only entries whose estimate is within _ESTIMATE_MARGIN of the smallest get the
+    exact computation."""
 
     clock: Clock
     entries: dict[str, list[CacheEntry]] = field(default_factory=dict)
@@ -188,11 +206,30 @@ class VectorStore:
 
     def nearest(self, partition: str, vector: list[float]) -> tuple[float, CacheEntry] | None:
         now = self.clock.now()
+        unit = _unit(vector)
         with self.lock:
-            live = [e for e in self.entries.get(partition, []) if e.expires > now]
-            self.entries[partition] = live
-            scored = sorted(((cosine_distance(vector, e.vector), e) for e in live), key=lambda x: x[0])
-        return scored[0] if scored else None
+            stored = self.entries.get(partition, [])
+            live = [e for e in stored if e.expires > now]
+            if len(live) != len(stored):
+                self.entries[partition] = live
+        if not live:
+            return None
+        estimates = [
+            1.0
+            if unit is None or e.unit is None
+            else math.dist(unit, e.unit) ** 2 / 2
+            if len(e.unit) == len(unit)
+            else cosine_distance(vector, e.vector)
+            for e in live
+        ]
+        low = min(estimates) + _ESTIMATE_MARGIN
+        best: tuple[float, CacheEntry] | None = None
+        for entry, estimate in zip(live, estimates, strict=True):
+            if estimate <= low:
+                distance = cosine_distance(vector, entry.vector)
+                if best is None or distance < best[0]:
+                    best = (distance, entry)
+        return best
 
     def store(self, partition: str, entry: CacheEntry) -> None:
         with self.lock:
