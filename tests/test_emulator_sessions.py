@@ -138,3 +138,13 @@ def test_a_finished_request_leaves_no_context_behind(host: ExpressionHost, model
     other = _state(model, n=8)
     assert _evaluate(host, model, other, "n") == 8  # the drop travels with this message
     assert other.request_id in host.sessions
+
+
+def test_variables_given_as_a_plain_dict_are_compared_in_full(host: ExpressionHost, model: GatewayModel) -> None:
+    state = _state(model)
+    variables: dict[str, object] = {"n": 1}
+    assert host.evaluate("n", state.request_id, state.parts(model), variables, 0.0)[0] == 1
+    variables["n"] = 3
+    assert host.evaluate("n", state.request_id, state.parts(model), variables, 0.0)[0] == 3
+    del variables["n"]
+    assert host.evaluate("n", state.request_id, state.parts(model), variables, 0.0)[0] == -1

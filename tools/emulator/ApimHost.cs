@@ -84,6 +84,26 @@ namespace Apim.Emulator
 
     public static class Host
     {
+        // {"ok":true,"value":<typed value>,"consumed":[...],"traces":[...]}, written without a JSON tree for the
+        // common types (the others through Json.Encode).
+        static string Answer(object value, Context ctx)
+        {
+            var text = new StringBuilder("{\"ok\":true,\"value\":");
+            string s = value as string;
+            if (value == null) text.Append("{\"t\":\"null\",\"v\":null}");
+            else if (s != null) text.Append("{\"t\":\"string\",\"v\":").Append(JsonConvert.ToString(s)).Append('}');
+            else if (value is bool) text.Append((bool)value ? "{\"t\":\"bool\",\"v\":true}" : "{\"t\":\"bool\",\"v\":false}");
+            else if (value is int) text.Append("{\"t\":\"int\",\"v\":").Append(((int)value).ToString(CultureInfo.InvariantCulture)).Append('}');
+            else text.Append(Json.Encode(value).ToString(Formatting.None));
+            text.Append(",\"consumed\":[");
+            bool first = true;
+            foreach (string c in ctx.Consumed) { if (!first) text.Append(','); text.Append(JsonConvert.ToString(c)); first = false; }
+            text.Append("],\"traces\":[");
+            first = true;
+            foreach (string t in ctx.Traces) { if (!first) text.Append(','); text.Append(JsonConvert.ToString(t)); first = false; }
+            return text.Append("]}").ToString();
+        }
+
         public static int Main(string[] args)
         {
             Assembly assembly = Assembly.LoadFrom(args[0]);
@@ -99,13 +119,18 @@ namespace Apim.Emulator
             var sessions = new Dictionary<string, Session>();
             while ((line = stdin.ReadLine()) != null)
             {
-                JObject answer;
+                string answer;
                 try
                 {
-                    JObject message = JObject.Parse(line);
-                    JToken drop = message["drop"];
+                    // <method> TAB <request id> TAB <elapsed ms> TAB <JSON of what changed, or nothing>
+                    int a = line.IndexOf('\t'), b = line.IndexOf('\t', a + 1), c = line.IndexOf('\t', b + 1);
+                    if (a < 0 || b < 0 || c < 0) throw new FormatException("not a request line");
+                    string name = line.Substring(0, a);
+                    string request = line.Substring(a + 1, b - a - 1);
+                    double elapsed = double.Parse(line.Substring(b + 1, c - b - 1), NumberStyles.Float, CultureInfo.InvariantCulture);
+                    JObject message = c + 1 < line.Length ? JObject.Parse(line.Substring(c + 1)) : null;
+                    JToken drop = message == null ? null : message["drop"];
                     if (drop != null) foreach (JToken id in drop) sessions.Remove((string)id);
-                    string name = (string)message["m"];
                     MethodInfo method;
                     if (!methods.TryGetValue(name, out method))
                     {
@@ -113,24 +138,21 @@ namespace Apim.Emulator
                         if (method == null) throw new MissingMethodException("no compiled expression " + name);
                         methods[name] = method;
                     }
-                    string request = (string)message["r"];
                     Session session;
-                    if ((bool?)message["new"] == true) sessions[request] = session = new Session();
+                    if (message != null && (bool?)message["new"] == true) sessions[request] = session = new Session();
                     else if (!sessions.TryGetValue(request, out session)) throw new InvalidOperationException("no session for request " + request);
-                    session.Apply(message);
+                    session.Apply(message, elapsed);
                     Context ctx = session.Fork();
                     object value;
                     try { value = method.Invoke(null, new object[] { ctx }); }
                     catch (TargetInvocationException e) { throw e.InnerException; }
-                    answer = new JObject(
-                        new JProperty("ok", true), new JProperty("value", Json.Encode(value)),
-                        new JProperty("consumed", new JArray(ctx.Consumed.ToArray())), new JProperty("traces", new JArray(ctx.Traces.ToArray())));
+                    answer = Answer(value, ctx);
                 }
                 catch (Exception e)
                 {
-                    answer = new JObject(new JProperty("ok", false), new JProperty("error", e.GetType().Name + ": " + e.Message));
+                    answer = "{\"ok\":false,\"error\":" + JsonConvert.ToString(e.GetType().Name + ": " + e.Message) + "}";
                 }
-                stdout.WriteLine(answer.ToString(Formatting.None));
+                stdout.WriteLine(answer);
                 stdout.Flush();
             }
             return 0;

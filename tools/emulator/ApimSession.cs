@@ -1,9 +1,9 @@
 // One request's context, kept by the host (ApimHost.cs) for the request's lifetime, so that each expression's
 // message carries only what changed since the previous expression of the same request on this host.
 //
-// Protocol: one JSON document per line on stdin, one answer per line on stdout.
-//   {"m": "<compiled method name>", "r": "<request id>", "t": <elapsed ms>,
-//    "new": true (start the request's session afresh; every part below is then present),
+// Protocol: one line per expression on stdin, one answer per line on stdout.
+//   <compiled method name> TAB <request id> TAB <elapsed ms> TAB <JSON of what changed, or nothing>, the JSON:
+//   {"new": true (start the request's session afresh; every part below is then present),
 //    "c": <constants: api, deployment, requestId, timestamp, operation, product, subscription>,
 //    "q": <request: method, url, originalUrl, headers, ipAddress, matchedParameters, body (null once consumed)>,
 //    "p": <response: statusCode, statusReason, headers, body> | null, "e": <lastError> | null,
@@ -44,8 +44,10 @@ namespace Apim.Emulator
 
         static bool Present(JToken t) { return t != null && t.Type == JTokenType.Object; }
 
-        public void Apply(JObject m)
+        public void Apply(JObject m, double elapsedMs)
         {
+            elapsed = TimeSpan.FromMilliseconds(elapsedMs);
+            if (m == null) return;
             JToken t;
             if ((t = m["c"]) != null) SetConstants((JObject)t);
             if ((t = m["q"]) != null) SetRequest((JObject)t);
@@ -61,7 +63,6 @@ namespace Apim.Emulator
                 }
             if ((t = m["x"]) != null)
                 foreach (JToken name in t) { typed.Remove((string)name); immutable.Remove((string)name); }
-            elapsed = TimeSpan.FromMilliseconds((double)m["t"]);
         }
 
         void SetConstants(JObject s)

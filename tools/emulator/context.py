@@ -90,6 +90,61 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+class Variables(dict[str, Any]):
+    """context.Variables of one request: a dict that numbers its changes, so that the C# host is sent only the
+    variables set or removed since it last saw the request (ExpressionHost.evaluate)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.version = 0
+        self.changed: dict[str, int] = dict.fromkeys(self, 0)  # name -> the version that last changed it
+
+    def _touch(self, key: str) -> None:
+        self.version += 1
+        self.changed[key] = self.version
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._touch(key)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._touch(key)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def __ior__(self, other: Any) -> Variables:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key: str, *default: Any) -> Any:  # type: ignore[override]
+        if key in self:
+            value = self[key]
+            del self[key]
+            return value
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def popitem(self) -> tuple[str, Any]:
+        key = next(reversed(self))
+        return key, self.pop(key)
+
+    def clear(self) -> None:
+        for key in list(self):
+            del self[key]
+
+    def __copy__(self) -> Variables:
+        return Variables(self)
+
+
 class Headers:
     """Case-insensitive multi-valued headers that keep the name as first written."""
 
@@ -210,7 +265,7 @@ class RequestState:
     subscription_key: str | None = None
     product: Any = None  # model.Product
     response: Response | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=Variables)
     last_error: LastError | None = None
     backend_id: str | None = None
     backend_url: str | None = None
@@ -228,6 +283,10 @@ class RequestState:
     cache_pending: Any = None  # (partition, vector) of a cache miss, for llm-semantic-cache-store
     chain: list[Any] = field(default_factory=list)  # the scopes' policy roots, innermost first
     _constants: tuple[Any, dict[str, Any]] | None = field(default=None, repr=False)  # parts()'s "c", by its inputs
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.variables, Variables):
+            self.variables = Variables(self.variables)
 
     def parts(self, model: Any) -> dict[str, Any]:
         """The request's context for the C# host, in the parts ApimSession.cs reads ("c" constants, "q" the

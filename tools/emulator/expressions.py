@@ -10,20 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import shutil
 import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tools.csharp import compiler
 
-from .context import decode, encode
+from .context import Variables, decode, encode
 
 HOST_SOURCES = tuple(Path(__file__).with_name(name) for name in ("ApimRuntime.cs", "ApimSession.cs", "ApimHost.cs"))
 BUILD_DIR = Path(__file__).resolve().parents[2] / "build" / "emulator"
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_DECODER = json.JSONDecoder()
 
 
 class ExpressionError(Exception):
@@ -95,8 +96,10 @@ def _host_exe(assembly: Path) -> Path:
 class _Sent:
     """What one host holds of one request's session: the parts and variables as last sent."""
 
-    parts: dict[str, Any]
-    variables: dict[str, tuple[type, Any]]
+    parts: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, tuple[type, Any]] = field(default_factory=dict)
+    source: Variables | None = None  # the Variables last sent from, and its version then
+    version: int = -1
 
 
 class ExpressionHost:
@@ -136,8 +139,35 @@ class ExpressionHost:
         if not line:
             stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
             raise ExpressionError(f"the C# host stopped: {stderr[-800:]}")
-        answer: dict[str, Any] = json.loads(line)
+        answer: dict[str, Any] = _DECODER.decode(line.decode())
         return answer
+
+    @staticmethod
+    def _changed_variables(sent: _Sent, variables: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The variables set (encoded) and removed since `sent`."""
+        if isinstance(variables, Variables) and sent.source is variables:
+            if variables.version == sent.version:
+                return {}, []
+            names = [n for n, version in variables.changed.items() if version > sent.version]
+        else:
+            names = list(variables) + [n for n in sent.variables if n not in variables]
+        changed: dict[str, Any] = {}
+        removed: list[str] = []
+        seen = sent.variables
+        for name in names:
+            if name not in variables:
+                if seen.pop(name, None) is not None:
+                    removed.append(name)
+                continue
+            value = variables[name]
+            was = seen.get(name)
+            # The type too: True == 1 in Python, but a bool and an int are different .NET values.
+            if was is None or was[0] is not type(value) or was[1] != value:
+                changed[name] = encode(value)
+                seen[name] = (type(value), value)
+        if isinstance(variables, Variables):
+            sent.source, sent.version = variables, variables.version
+        return changed, removed
 
     def evaluate(
         self, key: str, request: str, parts: dict[str, Any], variables: dict[str, Any], elapsed_ms: float
@@ -145,8 +175,10 @@ class ExpressionHost:
         """The expression's value (decoded) and which bodies it consumed ("request", "response"), for the
         request `request` (its id) whose context is `parts` (RequestState.parts) and `variables`."""
         method = self.methods[key]
+        if "\t" in request or "\n" in request:
+            raise ExpressionError(f"a request id cannot hold a tab or a line break: {request!r}")
         with self._lock:
-            message: dict[str, Any] = {"m": method, "r": request, "t": elapsed_ms}
+            message: dict[str, Any] = {}
             if self._drops:
                 message["drop"], self._drops = self._drops, []
             sent = self._sessions.get(request)
@@ -155,28 +187,19 @@ class ExpressionHost:
                     oldest = next(iter(self._sessions))
                     del self._sessions[oldest]
                     message.setdefault("drop", []).append(oldest)
-                sent = self._sessions[request] = _Sent({}, {})
+                sent = self._sessions[request] = _Sent()
                 message["new"] = True
             for name, part in parts.items():
-                if name not in sent.parts or sent.parts[name] != part:
+                if name not in sent.parts or (sent.parts[name] is not part and sent.parts[name] != part):
                     message[name] = sent.parts[name] = part
-            changed: dict[str, Any] = {}
-            seen = sent.variables
-            for name, value in variables.items():
-                was = seen.get(name)
-                # The type too: True == 1 in Python, but a bool and an int are different .NET values.
-                if was is None or was[0] is not type(value) or was[1] != value:
-                    changed[name] = encode(value)
-                    seen[name] = (type(value), value)
+            changed, removed = self._changed_variables(sent, variables)
             if changed:
                 message["v"] = changed
-            if len(seen) != len(variables):
-                removed = [name for name in seen if name not in variables]
-                for name in removed:
-                    del seen[name]
+            if removed:
                 message["x"] = removed
+            line = f"{method}\t{request}\t{float(elapsed_ms)!r}\t{_ENCODER.encode(message) if message else ''}\n"
             assert self._process.stdin is not None
-            self._process.stdin.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+            self._process.stdin.write(line.encode())
             self._process.stdin.flush()
             answer = self._read()
             if not answer.get("ok"):
@@ -191,6 +214,9 @@ class ExpressionHost:
         """The requests whose context this host holds."""
         with self._lock:
             return frozenset(self._sessions)
+
+    def holds(self, request: str) -> bool:
+        return request in self._sessions
 
     def finish(self, request: str) -> None:
         """The request ended: its session is dropped (with this host's next message)."""
@@ -213,23 +239,36 @@ class ExpressionHost:
 
 
 class HostPool:
-    """Several hosts (one per core by default), so concurrent requests do not queue for one Mono process."""
+    """Several hosts (one per core by default), so concurrent requests do not queue for one Mono process.
+
+    A request's expressions go to the host that already holds its context when that host is free (it then
+    receives only what changed), else to the host freed last."""
 
     def __init__(self, compiled: Compiled, size: int | None = None) -> None:
         count = size if size is not None else max(1, min(4, os.cpu_count() or 1))
         self.hosts = [ExpressionHost(compiled) for _ in range(count)]
-        self._free: queue.SimpleQueue[ExpressionHost] = queue.SimpleQueue()
-        for host in self.hosts:
-            self._free.put(host)
+        self._free = list(self.hosts)  # the host freed last at the end
+        self._available = threading.Condition()
+
+    def _take(self, request: str) -> ExpressionHost:
+        with self._available:
+            while not self._free:
+                self._available.wait()
+            for index in range(len(self._free) - 1, -1, -1):
+                if self._free[index].holds(request):
+                    return self._free.pop(index)
+            return self._free.pop()
 
     def evaluate(
         self, key: str, request: str, parts: dict[str, Any], variables: dict[str, Any], elapsed_ms: float
     ) -> tuple[Any, list[str]]:
-        host = self._free.get()
+        host = self._take(request)
         try:
             return host.evaluate(key, request, parts, variables, elapsed_ms)
         finally:
-            self._free.put(host)
+            with self._available:
+                self._free.append(host)
+                self._available.notify()
 
     def finish(self, request: str) -> None:
         for host in self.hosts:
