@@ -13,11 +13,11 @@ anything else answers 404 like the service. Behaviour that matters to the gatewa
 - usage in the OpenAI shape, exact (tools/emulator/tokens.py); streaming as server-sent events, with the final
   usage chunk only when stream_options.include_usage is true;
 - modes set by the control API: ok, throttle (429 with the given Retry-After), error (the given status).
+This module is the account and its HTTP surface; the operations' answers are tools/emulator/openai_answers.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -30,7 +30,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import responses, tokens
+from . import openai_answers as answers
+from . import responses
 from .clock import Clock
 from .model import Account, Deployment
 from .services import ContentSafety, TokenIssuer
@@ -44,27 +45,6 @@ REGION_NAMES = {
     "eastus2": "East US 2",
     "northeurope": "North Europe",
 }
-REPLY = "This is a simulated answer from the emulated Azure OpenAI deployment , useful for testing the gateway ."
-EMBEDDING_DIMENSIONS = 64
-REASONING_MODELS = ("o1", "o3", "o4", "gpt-5")
-
-
-def tokens_per_minute(deployment: Deployment) -> int:
-    if "Provisioned" in deployment.sku:
-        return deployment.capacity * 2500
-    return deployment.capacity * 1000
-
-
-def embed(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
-    """A deterministic bag-of-words vector: texts sharing words are close, the same text is identical."""
-    vector = [0.0] * dimensions
-    for word in re.findall(r"\w+", text.lower()):
-        digest = hashlib.sha256(word.encode()).digest()
-        vector[digest[0] % dimensions] += 1.0 if digest[1] % 2 else -1.0
-    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
-    return [round(v / norm, 6) for v in vector]
-
-
 REAL_LATENCY_CAP_MS = 20.0
 
 
@@ -147,7 +127,7 @@ class SimulatedAccount:
     def admit(self, deployment: Deployment, cost: int) -> tuple[bool, float]:
         """Reserves `cost` tokens in the deployment's minute; (False, seconds to wait) when they do not fit."""
         now = self.clock.now()
-        limit = tokens_per_minute(deployment)
+        limit = answers.tokens_per_minute(deployment)
         with self.lock:
             start, used = self.state.window.get(deployment.name, (now, 0))
             elapsed = (now - start).total_seconds()
@@ -166,11 +146,10 @@ class SimulatedAccount:
     def remaining(self, deployment: Deployment) -> int:
         with self.lock:
             _, used = self.state.window.get(deployment.name, (self.clock.now(), 0))
-        return max(0, tokens_per_minute(deployment) - used)
+        return max(0, answers.tokens_per_minute(deployment) - used)
 
 
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+_error = answers.error
 
 
 def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
@@ -218,7 +197,7 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 sim.clock.advance(mode.latency_ms / 1000.0)
                 time.sleep(min(mode.latency_ms, REAL_LATENCY_CAP_MS) / 1000.0)
             if sim.account.kind == "ContentSafety":
-                self._content_safety(parts.path, headers, raw)
+                answers.content_safety(sim, self, parts.path, headers, raw)
                 return
             denied = sim.authenticate(headers, query)
             if denied:
@@ -269,9 +248,9 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             if operation == "embeddings":
-                self._embeddings(deployment, body)
+                answers.embeddings(sim, self, deployment, body)
             else:
-                self._chat(deployment, body)
+                answers.chat(sim, self, deployment, body)
 
         def _unavailable(self, mode: Mode) -> bool:
             """Answers for the control API's throttle and error modes; True when it did."""
@@ -312,7 +291,7 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
                 self._send(404, _error("DeploymentNotFound", "The API deployment for this resource does not exist."))
                 return
             if not self._unavailable(mode):
-                responses.create(sim, deployment, body, REPLY.split(" "), self)
+                responses.create(sim, deployment, body, answers.REPLY.split(" "), self)
 
         def _events(self, events: list[bytes], deployment: Deployment) -> None:
             self.send_response(200)
@@ -327,154 +306,6 @@ def _handler(sim: SimulatedAccount) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"0\r\n\r\n")
 
         def _throttled(self, wait: float) -> None:
-            self._send(
-                429,
-                _error(
-                    "429", "Requests to the deployment have exceeded the token rate limit of your current pricing tier."
-                ),
-                {"Retry-After": str(math.ceil(wait)), "retry-after-ms": str(int(wait * 1000))},
-            )
-
-        def _embeddings(self, deployment: Deployment, body: dict[str, Any]) -> None:
-            inputs = body.get("input", "")
-            items = inputs if isinstance(inputs, list) else [inputs]
-            prompt = sum(tokens.count(str(i)) for i in items)
-            ok, wait = sim.admit(deployment, prompt)
-            if not ok:
-                self._throttled(wait)
-                return
-            dimensions = int(body.get("dimensions") or EMBEDDING_DIMENSIONS)
-            data = [
-                {"object": "embedding", "index": i, "embedding": embed(str(t), dimensions)} for i, t in enumerate(items)
-            ]
-            self._send(
-                200,
-                {
-                    "object": "list",
-                    "data": data,
-                    "model": deployment.model,
-                    "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
-                },
-                {"x-ratelimit-remaining-tokens": str(sim.remaining(deployment))},
-            )
-
-        def _chat(self, deployment: Deployment, body: dict[str, Any]) -> None:
-            if deployment.model.startswith(REASONING_MODELS) and "max_tokens" in body:
-                # Reasoning models (o-series, gpt-5 family) take max_completion_tokens only.
-                self._send(400, {"error": {
-                    "code": "unsupported_parameter", "param": "max_tokens", "type": "invalid_request_error",
-                    "message": "Unsupported parameter: 'max_tokens' is not supported with this model. "
-                    "Use 'max_completion_tokens' instead.",
-                }})  # fmt: skip
-                return
-            prompt = tokens.chat_prompt_tokens(body)
-            limit = body.get("max_completion_tokens") or body.get("max_tokens") or 4096
-            words = REPLY.split(" ")
-            reply_words = words[: max(1, min(int(limit), len(words)))]
-            completion = len(reply_words)
-            reserved = prompt + min(int(limit), 4096)
-            ok, wait = sim.admit(deployment, reserved)
-            if not ok:
-                self._throttled(wait)
-                return
-            sim.settle(deployment, reserved, prompt + completion)
-            model = f"{deployment.model}-{deployment.version}" if deployment.version else deployment.model
-            created = int(sim.clock.now().timestamp())
-            completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-            usage = {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "total_tokens": prompt + completion,
-                "prompt_tokens_details": {"cached_tokens": 0},
-                "completion_tokens_details": {"reasoning_tokens": 0},
-            }
-            if body.get("stream") is True:
-                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-                self._stream(completion_id, created, model, reply_words, usage if include_usage else None, deployment)
-                return
-            self._send(
-                200,
-                {
-                    "id": completion_id,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "system_fingerprint": "fp_emulator",
-                    "choices": [
-                        {
-                            "index": 0,
-                            "finish_reason": "stop" if completion < int(limit) else "length",
-                            "message": {"role": "assistant", "content": " ".join(reply_words)},
-                        }
-                    ],
-                    "usage": usage,
-                },
-                {"x-ratelimit-remaining-tokens": str(sim.remaining(deployment))},
-            )
-
-        def _stream(
-            self,
-            completion_id: str,
-            created: int,
-            model: str,
-            words: list[str],
-            usage: dict[str, Any] | None,
-            deployment: Deployment,
-        ) -> None:
-            events: list[bytes] = []
-
-            def event(payload: Any) -> None:
-                events.append(f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode())
-
-            base = {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "system_fingerprint": "fp_emulator",
-            }
-            event({"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": []})
-            event(
-                {
-                    **base,
-                    "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
-                }
-            )
-            for i, word in enumerate(words):
-                event(
-                    {
-                        **base,
-                        "choices": [
-                            {"index": 0, "delta": {"content": word if i == 0 else " " + word}, "finish_reason": None}
-                        ],
-                    }
-                )
-            event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-            if usage is not None:
-                event({**base, "choices": [], "usage": usage})
-            event("[DONE]")
-            self._events(events, deployment)
-
-        def _content_safety(self, path: str, headers: dict[str, str], raw: bytes) -> None:
-            keyed = sim.safety_key is not None and headers.get("ocp-apim-subscription-key") == sim.safety_key
-            # Keyless (disableLocalAuth): the gateway identity's token; or the key where the account keeps one.
-            if sim.safety is None or not (keyed or sim.authenticate(headers, {}) is None):
-                self._send(401, _error("Unauthorized", "Access denied: no valid key or token."))
-                return
-            body = json.loads(raw or b"{}")
-            if path == "/contentsafety/text:analyze":
-                severities, _ = sim.safety.analyze(str(body.get("text", "")))
-                self._send(
-                    200,
-                    {
-                        "blocklistsMatch": [],
-                        "categoriesAnalysis": [{"category": c, "severity": s} for c, s in severities.items()],
-                    },
-                )
-            elif path == "/contentsafety/text:shieldPrompt":
-                _, attack = sim.safety.analyze(str(body.get("userPrompt", "")))
-                self._send(200, {"userPromptAnalysis": {"attackDetected": attack}, "documentsAnalysis": []})
-            else:
-                self._send(404, _error("NotFound", "Resource not found."))
+            answers.throttled(self, wait)
 
     return Handler
