@@ -150,6 +150,7 @@ class Headers:
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: dict[str, tuple[str, list[str]]] = {}
+        self.version = 0  # counts changes: RequestState.parts rebuilds a part only when its inputs changed
         for name, value in items:
             self.append(name, value)
 
@@ -166,6 +167,7 @@ class Headers:
 
     def set(self, name: str, values: list[str]) -> None:
         self._items[name.lower()] = (name, list(values))
+        self.version += 1
 
     def append(self, name: str, value: str) -> None:
         key = name.lower()
@@ -173,9 +175,11 @@ class Headers:
             self._items[key][1].append(value)
         else:
             self._items[key] = (name, [value])
+        self.version += 1
 
     def delete(self, name: str) -> None:
-        self._items.pop(name.lower(), None)
+        if self._items.pop(name.lower(), None) is not None:
+            self.version += 1
 
     def items(self) -> Iterator[tuple[str, str]]:
         for name, values in self._items.values():
@@ -283,6 +287,7 @@ class RequestState:
     cache_pending: Any = None  # (partition, vector) of a cache miss, for llm-semantic-cache-store
     chain: list[Any] = field(default_factory=list)  # the scopes' policy roots, innermost first
     _constants: tuple[Any, dict[str, Any]] | None = field(default=None, repr=False)  # parts()'s "c", by its inputs
+    _parts: dict[str, tuple[tuple[Any, ...], Any]] = field(default_factory=dict, repr=False)  # "q", "p" by inputs
 
     def __post_init__(self) -> None:
         if not isinstance(self.variables, Variables):
@@ -294,38 +299,79 @@ class RequestState:
         key = (id(self.api), id(self.operation), id(self.product), id(self.subscription), self.subscription_key)
         if self._constants is None or self._constants[0] != key:
             self._constants = (key, self._constants_part(model))
-        response = self.response
-        error = self.last_error
-        return {
-            "c": self._constants[1],
-            "q": {
+        return {"c": self._constants[1], "q": self._request_part(), "p": self._response_part(), "e": self._error_part()}
+
+    def _cached(self, slot: str, inputs: tuple[Any, ...], build: Any) -> Any:
+        """The part built from `inputs`, rebuilt only when they changed (the same dict otherwise, so the host's
+        comparison is by identity). `inputs` holds the objects themselves, never their ids."""
+        cached = self._parts.get(slot)
+        if cached is None or cached[0] != inputs:
+            cached = self._parts[slot] = (inputs, build())
+        return cached[1]
+
+    def _request_part(self) -> dict[str, Any]:
+        url, original, request = self.url, self.original_url, self.request
+        inputs = (
+            self.method,
+            url.scheme, url.host, url.port, url.path, tuple(url.query),
+            original.scheme, original.host, original.port, original.path, tuple(original.query),
+            request.headers, request.headers.version,
+            self.ip_address,
+            tuple(self.matched.items()),
+            None if request.consumed else request.body,
+        )  # fmt: skip
+        return self._cached(
+            "q",
+            inputs,
+            lambda: {
                 "method": self.method,
-                "url": self.url.snapshot(),
-                "originalUrl": self.original_url.snapshot(),
-                "headers": self.request.headers.as_dict(),
+                "url": url.snapshot(),
+                "originalUrl": original.snapshot(),
+                "headers": request.headers.as_dict(),
                 "ipAddress": self.ip_address,
                 "matchedParameters": dict(self.matched),
-                "body": None if self.request.consumed else self.request.body,
+                "body": None if request.consumed else request.body,
             },
-            "p": None
-            if response is None
-            else {
+        )
+
+    def _response_part(self) -> dict[str, Any] | None:
+        response = self.response
+        if response is None:
+            return None
+        inputs = (
+            response,
+            response.status,
+            response.reason,
+            response.headers,
+            response.headers.version,
+            response.consumed,
+            response.body,
+            response.chunks,
+            None if response.chunks is None else len(response.chunks),
+        )
+        return self._cached(
+            "p",
+            inputs,
+            lambda: {
                 "statusCode": response.status,
                 "statusReason": response.reason,
                 "headers": response.headers.as_dict(),
                 "body": None if response.consumed else _response_text(response),
             },
-            "e": None
-            if error is None
-            else {
-                "source": error.source,
-                "reason": error.reason,
-                "message": error.message,
-                "scope": error.scope,
-                "section": error.section,
-                "path": error.path,
-                "policyId": error.policy_id,
-            },
+        )
+
+    def _error_part(self) -> dict[str, Any] | None:
+        error = self.last_error
+        if error is None:
+            return None
+        return {
+            "source": error.source,
+            "reason": error.reason,
+            "message": error.message,
+            "scope": error.scope,
+            "section": error.section,
+            "path": error.path,
+            "policyId": error.policy_id,
         }
 
     def _constants_part(self, model: Any) -> dict[str, Any]:
