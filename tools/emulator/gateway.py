@@ -3,7 +3,6 @@ and the handling of one caller request from subscription key to the answer."""
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import json
 import threading
@@ -19,6 +18,7 @@ from . import policies as _policies  # noqa: F401 - registers the policy impleme
 from . import specs, tokens
 from .backends import Backends, Unavailable
 from .clock import Clock
+from .connections import Connections
 from .context import Headers, Message, RequestState, Response, Url
 from .expressions import HostPool, compile_all
 from .keys import Answer, check_subscription, error_body
@@ -98,7 +98,7 @@ class Gateway:
                 safety_key,
             )
         self.lock = threading.Lock()
-        self._connections = threading.local()
+        self.connections = Connections()
         self._tokens: dict[tuple[str, str], tuple[str, datetime]] = {}
         self.requests = 0
         # Requests arrive through the App Gateway (POST /_emulator/ingress): see _through_app_gateway.
@@ -183,7 +183,7 @@ class Gateway:
             raise EmulatorError(
                 f"backend {backend.backend_id} points at {parts.hostname}, which no account of the plan serves"
             )
-        status, _, reply_headers, data = self._exchange(
+        status, _, reply_headers, data = self.connections.exchange(
             sim.port, "POST", parts.path + path_suffix, parts.hostname or "",
             [("Content-Type", "application/json"), *headers.items()], json.dumps(body).encode(), 30.0,
         )
@@ -226,40 +226,6 @@ class Gateway:
             raise ValueError(f"Content Safety answered {status}")
         return answer
 
-    def _exchange(
-        self, port: int, method: str, target: str, host: str, headers: list[tuple[str, str]], body: bytes,
-        timeout: float,
-    ) -> tuple[int, str, list[tuple[str, str]], bytes]:
-        """One HTTP exchange with a simulated account, on a kept-alive connection of this thread."""
-        pool: dict[int, http.client.HTTPConnection] = self._connections.__dict__.setdefault("pool", {})
-        for attempt in (1, 2):
-            connection = pool.get(port)
-            if connection is None:
-                connection = pool[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-            try:
-                connection.timeout = timeout
-                if connection.sock is not None:
-                    connection.sock.settimeout(timeout)
-                connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-                connection.putheader("Host", host)
-                for name, value in headers:
-                    connection.putheader(name, value)
-                connection.putheader("Content-Length", str(len(body)))
-                connection.endheaders(body)
-                reply = connection.getresponse()
-                data = reply.read()
-                return reply.status, reply.reason, reply.getheaders(), data
-            except (http.client.RemoteDisconnected, ConnectionError, http.client.CannotSendRequest):
-                connection.close()
-                pool.pop(port, None)
-                if attempt == 2:
-                    raise
-            except BaseException:
-                connection.close()
-                pool.pop(port, None)
-                raise
-        raise AssertionError("unreachable")
-
     # -- forward-request ------------------------------------------------------------------------------------
     def forward(self, state: RequestState, *, timeout: float, buffer_response: bool) -> None:
         if state.backend_id is None and state.backend_url is None:
@@ -285,7 +251,7 @@ class Gateway:
         body = (state.request.body or "").encode() if not state.request.consumed else b""
         waited, sent_at = time.perf_counter(), self.clock.now()
         try:
-            status, reason, raw_headers, data = self._exchange(
+            status, reason, raw_headers, data = self.connections.exchange(
                 sim.port, state.method, target, parts.hostname or "", headers, body, timeout
             )
         except TimeoutError:

@@ -35,7 +35,11 @@ class TokenIssuer:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._public = self._key.public_key()
         self.kid = uuid.uuid4().hex
+        # Tokens whose signature verified (a signature check of the same bytes with the same key always gives the
+        # same answer; the gateway reuses its managed-identity token for every backend call).
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def issue(
         self,
@@ -70,18 +74,22 @@ class TokenIssuer:
 
     def verify(self, token: str) -> dict[str, Any] | None:
         """The claims when the signature is this issuer's, else None (lifetime and audience are the caller's)."""
+        known = self._verified.get(token)
+        if known is not None:
+            return dict(known)
         try:
             head, body, signature = token.split(".")
             header = json.loads(_unb64url(head))
             if header.get("alg") != "RS256" or header.get("kid") != self.kid:
                 return None
-            self._key.public_key().verify(
-                _unb64url(signature), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256()
-            )
+            self._public.verify(_unb64url(signature), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
             claims: dict[str, Any] = json.loads(_unb64url(body))
-            return claims
         except Exception:
             return None
+        if len(self._verified) >= 1024:
+            self._verified.clear()
+        self._verified[token] = claims
+        return dict(claims)
 
     def lifetime_ok(self, claims: dict[str, Any]) -> bool:
         now = self.clock.now().timestamp()
