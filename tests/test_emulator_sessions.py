@@ -29,6 +29,8 @@ CODES = {
         "object",
     ),
     "throws": ('@(context.Variables["absent"].ToString())', "object"),
+    "text": ('@("tab\\t, line\\n, quote \\" and backslash \\\\, é → 😀")', "object"),
+    "values": ('@(context.Variables["v"])', "object"),
 }
 
 
@@ -148,3 +150,17 @@ def test_variables_given_as_a_plain_dict_are_compared_in_full(host: ExpressionHo
     assert host.evaluate("n", state.request_id, state.parts(model), variables, 0.0)[0] == 3
     del variables["n"]
     assert host.evaluate("n", state.request_id, state.parts(model), variables, 0.0)[0] == -1
+
+
+def test_strings_of_any_characters_come_back_exactly(host: ExpressionHost, model: GatewayModel) -> None:
+    state = _state(model)
+    assert _evaluate(host, model, state, "text") == 'tab\t, line\n, quote " and backslash \\, é → 😀'
+
+
+@pytest.mark.parametrize(
+    "value", [None, True, False, 0, -(2**31), 2**40, 0.1, 1e300, "", "x", JsonValue('{"a":[1,"b"]}')]
+)
+def test_each_type_of_value_comes_back_as_it_went(host: ExpressionHost, model: GatewayModel, value: object) -> None:
+    state = _state(model, v=value)
+    back = _evaluate(host, model, state, "values")
+    assert back == value and type(back) is type(value)

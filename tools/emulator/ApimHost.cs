@@ -84,24 +84,25 @@ namespace Apim.Emulator
 
     public static class Host
     {
-        // {"ok":true,"value":<typed value>,"consumed":[...],"traces":[...]}, written without a JSON tree for the
-        // common types (the others through Json.Encode).
+        // 1 TAB <type> TAB <consumed bodies, comma-separated> TAB <value as JSON> (the "v" of a typed value),
+        // written without a JSON tree for the common types (the others through Json.Encode).
         static string Answer(object value, Context ctx)
         {
-            var text = new StringBuilder("{\"ok\":true,\"value\":");
+            var text = new StringBuilder("1\t");
             string s = value as string;
-            if (value == null) text.Append("{\"t\":\"null\",\"v\":null}");
-            else if (s != null) text.Append("{\"t\":\"string\",\"v\":").Append(JsonConvert.ToString(s)).Append('}');
-            else if (value is bool) text.Append((bool)value ? "{\"t\":\"bool\",\"v\":true}" : "{\"t\":\"bool\",\"v\":false}");
-            else if (value is int) text.Append("{\"t\":\"int\",\"v\":").Append(((int)value).ToString(CultureInfo.InvariantCulture)).Append('}');
-            else text.Append(Json.Encode(value).ToString(Formatting.None));
-            text.Append(",\"consumed\":[");
-            bool first = true;
-            foreach (string c in ctx.Consumed) { if (!first) text.Append(','); text.Append(JsonConvert.ToString(c)); first = false; }
-            text.Append("],\"traces\":[");
-            first = true;
-            foreach (string t in ctx.Traces) { if (!first) text.Append(','); text.Append(JsonConvert.ToString(t)); first = false; }
-            return text.Append("]}").ToString();
+            if (value == null) text.Append("null\t");
+            else if (s != null) text.Append("string\t");
+            else if (value is bool) text.Append("bool\t");
+            else if (value is int) text.Append("int\t");
+            JObject typed = value == null || s != null || value is bool || value is int ? null : Json.Encode(value);
+            if (typed != null) text.Append((string)typed["t"]).Append('\t');
+            text.Append(string.Join(",", ctx.Consumed)).Append('\t');
+            if (value == null) text.Append("null");
+            else if (s != null) text.Append(JsonConvert.ToString(s));
+            else if (value is bool) text.Append((bool)value ? "true" : "false");
+            else if (value is int) text.Append(((int)value).ToString(CultureInfo.InvariantCulture));
+            else text.Append(typed["v"].ToString(Formatting.None));
+            return text.ToString();
         }
 
         public static int Main(string[] args)
@@ -150,7 +151,7 @@ namespace Apim.Emulator
                 }
                 catch (Exception e)
                 {
-                    answer = "{\"ok\":false,\"error\":" + JsonConvert.ToString(e.GetType().Name + ": " + e.Message) + "}";
+                    answer = "0\t" + JsonConvert.ToString(e.GetType().Name + ": " + e.Message);
                 }
                 stdout.WriteLine(answer);
                 stdout.Flush();

@@ -10,8 +10,9 @@
 //    "v": {"<variable>": <typed value>, ...} (variables set or changed), "x": ["<variable>", ...] (removed),
 //    "drop": ["<request id>", ...] (sessions of finished requests)}
 //   A part that is absent is unchanged since this request's previous message to this host.
-//   -> {"ok": true, "value": <typed value>, "consumed": ["request", "response", "read:request", "read:response"]}
-//   -> {"ok": false, "error": "<exception type>: <message>"}
+//   -> 1 TAB <type of the typed value> TAB <consumed: request, response, read:request, read:response; comma-separated>
+//      TAB <the typed value's "v" as JSON>
+//   -> 0 TAB <"exception type: message" as a JSON string>
 // Every evaluation gets a fresh Context: its own record of consumed bodies, fresh message bodies, and fresh
 // objects for variables holding mutable .NET values (JToken, Jwt are decoded again from their text), so no
 // expression sees another's in-place changes; immutable values (string, numbers, bool, Guid, DateTime,

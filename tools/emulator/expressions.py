@@ -130,17 +130,35 @@ class ExpressionHost:
             env=env,
         )
         ready = self._read()
-        if not ready.get("ready"):
+        if ready != '{"ready":true}':
             raise ExpressionError(f"the C# host did not start: {ready}")
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self) -> str:
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
         if not line:
             stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
             raise ExpressionError(f"the C# host stopped: {stderr[-800:]}")
-        answer: dict[str, Any] = _DECODER.decode(line.decode())
-        return answer
+        return line.decode().rstrip("\n")
+
+    @staticmethod
+    def _answer(line: str) -> tuple[bool, Any, list[str]]:
+        """(ok, the value or the error, consumed bodies) from an answer line (ApimSession.cs)."""
+        if line.startswith("0\t"):
+            return False, _DECODER.decode(line[2:]), []
+        if not line.startswith("1\t"):
+            return False, f"the C# host answered {line[:200]!r}", []
+        kind, consumed, text = line[2:].split("\t", 2)
+        value: Any
+        if kind == "string" and "\\" not in text:
+            value = text[1:-1]  # a JSON string without escapes is its own text between the quotes
+        elif kind == "int":
+            value = int(text)
+        elif kind == "bool":
+            value = text == "true"
+        else:
+            value = decode({"t": kind, "v": _DECODER.decode(text)})
+        return True, value, consumed.split(",") if consumed else []
 
     @staticmethod
     def _changed_variables(sent: _Sent, variables: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -201,13 +219,13 @@ class ExpressionHost:
             assert self._process.stdin is not None
             self._process.stdin.write(line.encode())
             self._process.stdin.flush()
-            answer = self._read()
-            if not answer.get("ok"):
+            ok, value, consumed = self._answer(self._read())
+            if not ok:
                 # The host may hold part of this message: the request's next message starts its session afresh.
                 del self._sessions[request]
-        if not answer.get("ok"):
-            raise ExpressionError(str(answer.get("error")))
-        return decode(answer["value"]), list(answer.get("consumed", []))
+        if not ok:
+            raise ExpressionError(str(value))
+        return value, consumed
 
     @property
     def sessions(self) -> frozenset[str]:
