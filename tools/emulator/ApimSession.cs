@@ -5,8 +5,9 @@
 //   <compiled method name> TAB <request id> TAB <elapsed ms> TAB <JSON of what changed, or nothing>, the JSON:
 //   {"new": true (start the request's session afresh; every part below is then present),
 //    "c": <constants: api, deployment, requestId, timestamp, operation, product, subscription>,
-//    "q": <request: method, url, originalUrl, headers, ipAddress, matchedParameters, body (null once consumed)>,
-//    "p": <response: statusCode, statusReason, headers, body> | null, "e": <lastError> | null,
+//    "q": <request: method, url, originalUrl, headers, ipAddress, matchedParameters>, "qb": <its body> | null,
+//    "p": <response: statusCode, statusReason, headers> | null, "pb": <its body> | null (a body is null once
+//    consumed), "e": <lastError> | null,
 //    "v": {"<variable>": <typed value>, ...} (variables set or changed), "x": ["<variable>", ...] (removed),
 //    "drop": ["<request id>", ...] (sessions of finished requests)}
 //   A part that is absent is unchanged since this request's previous message to this host.
@@ -52,7 +53,9 @@ namespace Apim.Emulator
             JToken t;
             if ((t = m["c"]) != null) SetConstants((JObject)t);
             if ((t = m["q"]) != null) SetRequest((JObject)t);
+            if ((t = m["qb"]) != null) requestBody = t.Type == JTokenType.Null ? null : (string)t;
             if ((t = m["p"]) != null) SetResponse(t);
+            if ((t = m["pb"]) != null) responseBody = t.Type == JTokenType.Null ? null : (string)t;
             if ((t = m["e"]) != null) SetLastError(t);
             if ((t = m["v"]) != null)
                 foreach (JProperty p in ((JObject)t).Properties())
@@ -102,7 +105,6 @@ namespace Apim.Emulator
         {
             var matched = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (JProperty p in ((JObject)q["matchedParameters"]).Properties()) matched[p.Name] = (string)p.Value;
-            requestBody = Json.Str(q, "body");
             request = new Request
             {
                 Method = Json.Str(q, "method"), Url = Url.From(q["url"]), OriginalUrl = Url.From(q["originalUrl"]),
@@ -112,8 +114,7 @@ namespace Apim.Emulator
 
         void SetResponse(JToken p)
         {
-            if (!Present(p)) { response = null; responseBody = null; return; }
-            responseBody = Json.Str(p, "body");
+            if (!Present(p)) { response = null; return; }
             response = new Response { StatusCode = (int)p["statusCode"], StatusReason = Json.Str(p, "statusReason"), Headers = Json.Multi(p["headers"]) };
         }
 

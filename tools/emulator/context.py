@@ -295,11 +295,27 @@ class RequestState:
 
     def parts(self, model: Any) -> dict[str, Any]:
         """The request's context for the C# host, in the parts ApimSession.cs reads ("c" constants, "q" the
-        request, "p" the response, "e" the last error); variables go separately (ExpressionHost.evaluate)."""
+        request and "qb" its body, "p" the response and "pb" its body, "e" the last error); variables go
+        separately (ExpressionHost.evaluate)."""
         key = (id(self.api), id(self.operation), id(self.product), id(self.subscription), self.subscription_key)
         if self._constants is None or self._constants[0] != key:
             self._constants = (key, self._constants_part(model))
-        return {"c": self._constants[1], "q": self._request_part(), "p": self._response_part(), "e": self._error_part()}
+        request, response = self.request, self.response
+        return {
+            "c": self._constants[1],
+            "q": self._request_part(),
+            # The bodies apart from the rest, so that a changed header does not send them again.
+            "qb": None if request.consumed else request.body,
+            "p": self._response_part(),
+            "pb": None
+            if response is None or response.consumed
+            else self._cached(
+                "pb",
+                (response, response.body, response.chunks, None if response.chunks is None else len(response.chunks)),
+                lambda: _response_text(response),
+            ),
+            "e": self._error_part(),
+        }
 
     def _cached(self, slot: str, inputs: tuple[Any, ...], build: Any) -> Any:
         """The part built from `inputs`, rebuilt only when they changed (the same dict otherwise, so the host's
@@ -318,7 +334,6 @@ class RequestState:
             request.headers, request.headers.version,
             self.ip_address,
             tuple(self.matched.items()),
-            None if request.consumed else request.body,
         )  # fmt: skip
         return self._cached(
             "q",
@@ -330,7 +345,6 @@ class RequestState:
                 "headers": request.headers.as_dict(),
                 "ipAddress": self.ip_address,
                 "matchedParameters": dict(self.matched),
-                "body": None if request.consumed else request.body,
             },
         )
 
@@ -344,10 +358,6 @@ class RequestState:
             response.reason,
             response.headers,
             response.headers.version,
-            response.consumed,
-            response.body,
-            response.chunks,
-            None if response.chunks is None else len(response.chunks),
         )
         return self._cached(
             "p",
@@ -356,7 +366,6 @@ class RequestState:
                 "statusCode": response.status,
                 "statusReason": response.reason,
                 "headers": response.headers.as_dict(),
-                "body": None if response.consumed else _response_text(response),
             },
         )
 
