@@ -166,13 +166,19 @@ def test_enabled_alerts_need_a_receiver() -> None:
 
 def test_a_receiver_needs_an_email_address() -> None:
     line = only(problems(alerts_config(emailReceivers=[{"name": "ops", "email": "not-an-address"}])))
-    assert line.startswith("genai-gateway:alerts.emailReceivers[0].email: 'not-an-address': string should match")
+    assert line == (
+        "genai-gateway:alerts.emailReceivers[0].email: 'not-an-address': "
+        "must be an email address such as 'platform@contoso.com'"
+    )
 
 
 @pytest.mark.parametrize("name", ["", "-ops", "ops/team"])
 def test_a_receiver_name_starts_with_a_letter_or_digit_and_holds_no_separator(name: str) -> None:
     line = only(problems(alerts_config(emailReceivers=[{"name": name, "email": "a@contoso.example"}])))
-    assert line.startswith(f"genai-gateway:alerts.emailReceivers[0].name: {name!r}: string should match pattern")
+    assert line.startswith(
+        f"genai-gateway:alerts.emailReceivers[0].name: {name!r}: must be 1 to 128 letters, digits, spaces, "
+        "underscores, periods or hyphens, starting with a letter or digit"
+    )
 
 
 def test_receiver_names_are_unique() -> None:
