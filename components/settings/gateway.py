@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, PositiveFloat
 
+from ..backend_ids import pool_backend_id
 from .base import Model, Problem, item_key
 from .prices import SKU_TYPES, DeploymentType, TokenPrice, load_price_table, model_family
 
@@ -378,14 +379,6 @@ class ResolvedPool:
     @property
     def backend_id(self) -> str:
         return pool_backend_id(self.deployment)
-
-
-def pool_backend_id(deployment: str) -> str:
-    return f"pool-{deployment}"
-
-
-def account_backend_id(account: str) -> str:
-    return f"openai-{account}"
 
 
 def resolve_pools(whole: GatewaySettings) -> list[ResolvedPool]:
