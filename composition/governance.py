@@ -44,11 +44,7 @@ def gateway_policies_args(
              "endpoint": a.endpoint, "backend_url": a.backend_url}
             for a in openai.accounts
         ],
-        "pools": [
-            {"deployment": p.deployment, "strategy": p.strategy,
-             "members": [{"account": m.account, "priority": m.priority, "weight": m.weight} for m in p.members]}
-            for p in resolve_pools(settings)
-        ],
+        "pools": resolve_pools(settings),
         "routing": {
             "circuit_breaker": circuit_breaker_record(settings.routing),
             "backend_timeout_seconds": settings.routing.backend_timeout_seconds,
