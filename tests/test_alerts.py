@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.alerts import PTU_METRIC, QUOTA_HEADER, ConsumerQuota, iso_minutes, log_window, quota_query
+from components.alerts import PTU_METRIC, QUOTA_HEADER, iso_minutes, log_window, quota_query
 from components.usage_workbook import workbook_parameters
 from tests.support import DELETE, only, problems, raw_config, with_value
 from tools.harness import RecordedResource, Recording, run_stack
@@ -136,7 +136,7 @@ def dev_with_alerts() -> Recording:
 
 def test_a_consumer_name_that_cannot_be_quoted_is_refused() -> None:
     with pytest.raises(ValueError):
-        quota_query([ConsumerQuota('x"; drop', 1)], 80)
+        quota_query([{"product_id": 'x"; drop', "tokens": 1}], 80)
 
 
 @pytest.mark.parametrize(("duration", "minutes"), [("PT1M", 1), ("PT90S", 1), ("PT2H", 120), ("P1D", 1440)])

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, PositiveFloat
 
+from ..gateway_inputs import BackendPool, PoolMember
 from .base import Model, Problem, item_key
 from .prices import SKU_TYPES, DeploymentType, TokenPrice, load_price_table, model_family
 
@@ -362,43 +363,18 @@ def effective_quota(c: ConsumerSettings, whole: GatewaySettings) -> TokenQuota:
     return TokenQuota(tokens, "Monthly", from_budget)
 
 
-@dataclass(frozen=True)
-class ResolvedMember:
-    account: str
-    priority: int
-    weight: int
-
-
-@dataclass(frozen=True)
-class ResolvedPool:
-    deployment: str
-    strategy: str
-    members: tuple[ResolvedMember, ...]
-
-    @property
-    def backend_id(self) -> str:
-        return pool_backend_id(self.deployment)
-
-
-def pool_backend_id(deployment: str) -> str:
-    return f"pool-{deployment}"
-
-
-def account_backend_id(account: str) -> str:
-    return f"openai-{account}"
-
-
-def resolve_pools(whole: GatewaySettings) -> list[ResolvedPool]:
-    """One pool per deployment name, with each member's priority and weight as the strategy decides."""
+def resolve_pools(whole: GatewaySettings) -> list[BackendPool]:
+    """One pool per deployment name, with each member's priority and weight as the strategy decides (GatewayPolicies'
+    `pools` input)."""
     hosted = whole.deployments_by_account()
     tiers = {a.name: a.tier for a in whole.openai.accounts}
     explicit = {p.deployment: p for p in whole.routing.pools}
     names = sorted({d for ds in hosted.values() for d in ds})
-    pools = []
+    pools: list[BackendPool] = []
     for deployment in names:
         pool = explicit.get(deployment) or PoolSettings(deployment=deployment, strategy=whole.routing.default_strategy)
         members = pool.members or [PoolMemberSettings(account=a) for a, ds in hosted.items() if deployment in ds]
-        resolved = []
+        resolved: list[PoolMember] = []
         for m in members:
             if pool.strategy == "roundRobin":
                 priority, weight = 1, 1
@@ -406,6 +382,6 @@ def resolve_pools(whole: GatewaySettings) -> list[ResolvedPool]:
                 priority, weight = 1, m.weight
             else:
                 priority, weight = (m.priority if m.priority is not None else TIER_PRIORITY[tiers[m.account]]), m.weight
-            resolved.append(ResolvedMember(m.account, priority, weight))
-        pools.append(ResolvedPool(deployment, pool.strategy, tuple(resolved)))
+            resolved.append({"account": m.account, "priority": priority, "weight": weight})
+        pools.append({"deployment": deployment, "strategy": pool.strategy, "members": resolved})
     return pools
