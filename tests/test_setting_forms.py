@@ -16,8 +16,8 @@ from tools import azure_mocks
 from tools.harness import run_stack
 
 SUBNET = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-spoke/providers/Microsoft.Network"
-# Owned elsewhere (components/settings/gateway.py): its patterns keep pydantic's own message for now.
-FORMLESS_MODULES = {"components.settings.gateway"}
+# Every settings module declares its patterns with their form in words.
+FORMLESS_MODULES: set[str] = set()
 
 
 def test_a_short_name_states_its_length_and_letters(dev_config: dict) -> None:
@@ -89,6 +89,30 @@ def test_a_model_version_is_named_as_azure_openai_lists_it(dev_config: dict) -> 
     )
 
 
+def test_a_tenant_id_is_a_guid(prod_config: dict) -> None:
+    line = only(problems(with_value(prod_config, "entraId.tenantId", "contoso.onmicrosoft.com")))
+    assert line == (
+        f"{PROJECT}:entraId.tenantId: 'contoso.onmicrosoft.com': must be a GUID such as "
+        "'00000000-0000-0000-0000-000000000000'"
+    )
+
+
+def test_a_breaker_interval_is_an_iso_duration(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "routing.circuitBreaker.interval", "60s")))
+    assert line == (
+        f"{PROJECT}:routing.circuitBreaker.interval: '60s': must be an ISO 8601 duration of days, hours, minutes and "
+        "seconds, such as 'PT1M', 'PT30S' or 'PT1H'"
+    )
+
+
+def test_a_consumer_name_states_its_characters(dev_config: dict) -> None:
+    line = only(problems(with_value(dev_config, "consumers.0.name", "Team_Alpha")))
+    assert line.endswith(
+        ".name: 'Team_Alpha': must be 2 to 40 lowercase letters, digits or dashes, starting with a letter and not "
+        "ending with a dash, such as 'team-alpha'"
+    )
+
+
 @pytest.mark.parametrize(
     ("path", "value"),
     [
@@ -98,6 +122,8 @@ def test_a_model_version_is_named_as_azure_openai_lists_it(dev_config: dict) -> 
         ("contentSafety.location", "EU"),
         ("observability.existingWorkspaceId", "/subscriptions/x"),
         ("consumerKeyVault.privateDnsZoneId", "/subscriptions/x"),
+        ("routing.circuitBreaker.tripDuration", "1 minute"),
+        ("consumers.0.name", "Team_Alpha"),
     ],
 )
 def test_a_form_error_never_quotes_the_regular_expression(dev_config: dict, path: str, value: Any) -> None:
