@@ -7,14 +7,8 @@ from components.alerts import GatewayAlerts
 from components.apim_baseline import ApimBaseline
 from components.consumer_keys import ConsumerKeyVault, consumer_key_output
 from components.content_safety import ContentSafety
-from components.gateway_policies import (
-    API_PATH,
-    ENTRA_API_PATH,
-    ENTRA_V1_API_PATH,
-    V1_API_PATH,
-    GatewayPolicies,
-    IncludedFragment,
-)
+from components.gateway_inputs import IncludedFragment
+from components.gateway_policies import API_PATH, ENTRA_API_PATH, ENTRA_V1_API_PATH, V1_API_PATH, GatewayPolicies
 from components.private_openai import PrivateOpenAI
 from components.semantic_cache import SemanticCache
 from components.settings import settings_from_pulumi_config
@@ -36,12 +30,15 @@ content_safety = (
 included: list[IncludedFragment] = []
 # Safety first: a harmful prompt is refused before a cached answer could be served for it.
 if content_safety is not None:
-    included.append(IncludedFragment(content_safety.fragment_id, "inbound", content_safety.fragment))
+    included.append({
+        "fragment_id": content_safety.fragment_id, "section": "inbound",
+        "resource_id": content_safety.policy_fragment_id,
+    })
 if settings.semantic_cache.enabled:
     cache = SemanticCache("cache", composition.semantic_cache_args(settings, baseline, openai))
     included += [
-        IncludedFragment(cache.lookup_fragment_id, "inbound", cache.lookup_fragment),
-        IncludedFragment(cache.store_fragment_id, "outbound", cache.store_fragment),
+        {"fragment_id": cache.lookup_fragment_id, "section": "inbound", "resource_id": cache.lookup_policy_fragment_id},
+        {"fragment_id": cache.store_fragment_id, "section": "outbound", "resource_id": cache.store_policy_fragment_id},
     ]
 
 policies = GatewayPolicies(
@@ -89,7 +86,15 @@ key_vault = (
     if any(c.key_vault_reader is not None for c in settings.consumers)
     else None
 )
-key_secrets = key_vault.secret_uris if key_vault is not None else {}
+key_secrets: pulumi.Output[dict[str, str]] = (
+    key_vault.secret_uris if key_vault is not None else pulumi.Output.from_input({})
+)
+
+
+def secret_uri(consumer: str) -> pulumi.Output[str | None]:
+    return key_secrets.apply(lambda uris: uris.get(consumer))
+
+
 pulumi.export("modelAliases", dict(settings.routing.aliases))
 pulumi.export(
     "consumers",
@@ -104,7 +109,7 @@ pulumi.export(
             "budgetTokenQuota": c.budget_token_quota,
             # The stack output that holds its key, and (with keyVaultReader) the Key Vault secret that does.
             "keyOutput": consumer_key_output(c.name),
-            "keyVaultSecretUri": key_secrets.get(c.name),
+            "keyVaultSecretUri": secret_uri(c.name),
             # The money behind it, for chargeback's budget burn (python -m tools.chargeback --plan).
             "monthlyBudget": budgets.get(c.name),
         }

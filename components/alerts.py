@@ -21,21 +21,17 @@ Queries are rendered from validated values only (consumer names match a strict p
 every API of the gateway: the workspace is the stack's own, and every API the gateway serves is an OpenAI API.
 """
 
-from __future__ import annotations
-
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from string import Template
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import pulumi
 from pulumi_azure_native import apimanagement, monitor
 
+from .circuit_breaker import CircuitBreaker
 from .diagnostics import no_payload_logging
 from .gateway_fragments import HEADERS
-from .settings import GatewaySettings
-from .settings.gateway import effective_quota
 
 # The remaining quota the product policy returns (gateway_fragments.GatewayHeaders).
 QUOTA_HEADER = HEADERS.remaining_quota_tokens
@@ -70,79 +66,58 @@ BREAKER_QUERY = Template("""ApiManagementGatewayLogs
 | summarize Trips = countif(Failures >= $failure_count), PoolExhausted = sum(PoolExhausted) by Backend""")
 
 
-@dataclass(frozen=True)
-class ConsumerQuota:
+class EmailReceiver(TypedDict):
+    name: str
+    email: str
+
+
+class QuotaAlert(TypedDict):
+    """A consumer's token quota as its product policy enforces it (a budget's token quota included)."""
+
     product_id: str
     tokens: int
 
 
-@dataclass(frozen=True)
-class PtuDeployment:
+class PtuDeployment(TypedDict):
+    """A provisioned deployment on a real PTU account, whose utilisation metric is watched."""
+
     account: str
     account_id: pulumi.Input[str]
     deployment: str
 
 
-@dataclass(frozen=True)
-class GatewayAlertsArgs:
+class Throttling(TypedDict, total=False):
+    percent: float  # of the gateway's answers that are 429 (default 5)
+    min_requests: int  # in the window, before the rate means anything (default 20)
+    window_minutes: int  # default 15
+
+
+class GatewayAlertsArgs(TypedDict):
+    """Inputs of GatewayAlerts: plain values, no stack settings."""
+
     resource_group_name: pulumi.Input[str]
     location: str
     name_prefix: str  # short, for the action group's short name
     workspace_id: pulumi.Input[str]
     apim_name: pulumi.Input[str]
     apim_id: pulumi.Input[str]
-    email_receivers: Sequence[tuple[str, str]]
-    quotas: Sequence[ConsumerQuota] = ()
-    quota_warning_percent: int = 80
-    throttling_percent: float = 5.0
-    throttling_min_requests: int = 20
-    throttling_window_minutes: int = 15
-    ptu_deployments: Sequence[PtuDeployment] = ()
-    ptu_utilization_percent: int = 90
-    breaker_failure_count: int = 3
-    breaker_interval_minutes: int = 1
-    breaker_status_ranges: Sequence[tuple[int, int]] = ((429, 429), (500, 599))
-    tags: Mapping[str, str] = field(default_factory=dict)
-    # The service's azuremonitor logger (declared by GatewayPolicies' LLM logging); None: the built-in one.
-    azure_monitor_logger_id: pulumi.Input[str] | None = None
+    email_receivers: list[EmailReceiver]
+    quotas: NotRequired[list[QuotaAlert]]
+    quota_warning_percent: NotRequired[int]  # default 80
+    throttling: NotRequired[Throttling]
+    ptu_deployments: NotRequired[list[PtuDeployment]]
+    ptu_utilization_percent: NotRequired[int]  # default 90
+    # The backends' breaker rule, whose trips the breaker rule infers (default: 3 in PT1M on 429 and 5xx).
+    circuit_breaker: NotRequired[CircuitBreaker]
+    tags: NotRequired[dict[str, str]]
+    # The service's azuremonitor logger (GatewayPolicies' azureMonitorLoggerId); absent: the built-in one.
+    azure_monitor_logger_id: NotRequired[pulumi.Input[str]]
 
-    @classmethod
-    def from_settings(cls, settings: GatewaySettings, baseline: Any, openai: Any,
-                      policies: Any = None) -> GatewayAlertsArgs:
-        a = settings.alerts
-        breaker = settings.routing.circuit_breaker
-        quotas = []
-        for c in settings.consumers:
-            quota = effective_quota(c, settings)
-            if quota.tokens:
-                quotas.append(ConsumerQuota(c.product_id, quota.tokens))
-        real_ptu = {acc.name for acc in settings.openai.accounts if acc.tier == "ptu" and not acc.simulated}
-        ptu = [
-            PtuDeployment(account.key, account.resource_id, d.name)
-            for account in openai.accounts if account.key in real_ptu
-            for d in account.deployments if d.sku.endswith("ProvisionedManaged")
-        ]
-        return cls(
-            resource_group_name=baseline.resource_group_name,
-            location=settings.location,
-            name_prefix=f"{settings.name_prefix}{settings.environment}",
-            workspace_id=baseline.workspace_id,
-            apim_name=baseline.apim_name,
-            apim_id=baseline.apim_id,
-            email_receivers=[(r.name, r.email) for r in a.email_receivers],
-            quotas=quotas,
-            quota_warning_percent=a.quota_warning_percent,
-            throttling_percent=a.throttling_percent,
-            throttling_min_requests=a.throttling_min_requests,
-            throttling_window_minutes=a.throttling_window_minutes,
-            ptu_deployments=ptu,
-            ptu_utilization_percent=a.ptu_utilization_percent,
-            breaker_failure_count=breaker.failure_count,
-            breaker_interval_minutes=iso_minutes(breaker.interval),
-            breaker_status_ranges=[(r.min, r.max) for r in breaker.status_code_ranges],
-            tags=dict(baseline.tags),
-            azure_monitor_logger_id=policies.azure_monitor_logger.id if policies is not None else None,
-        )
+
+DEFAULT_BREAKER: CircuitBreaker = {
+    "failure_count": 3, "interval": "PT1M", "trip_duration": "PT1M",
+    "status_code_ranges": [{"min": 429, "max": 429}, {"min": 500, "max": 599}],
+}
 
 
 # Window sizes a log search alert accepts (minutes), the portal's "aggregation granularity" choices.
@@ -169,11 +144,12 @@ def iso_minutes(duration: str) -> int:
     return max(1, days * 1440 + hours * 60 + minutes + seconds // 60)
 
 
-def quota_query(quotas: Sequence[ConsumerQuota], percent: int) -> str:
+def quota_query(quotas: Sequence[QuotaAlert], percent: int) -> str:
     for q in quotas:
-        if not _SAFE.match(q.product_id):
-            raise ValueError(f"product id {q.product_id!r} cannot be quoted in KQL")
-    rows = ", ".join(f'"{q.product_id}", {int(q.tokens)}' for q in quotas)
+        if not _SAFE.match(q["product_id"]):
+            raise ValueError(f"GatewayAlerts: quotas product_id {q['product_id']!r} cannot be quoted in KQL: "
+                             "letters, digits, dots, dashes and underscores, starting with a letter or digit")
+    rows = ", ".join(f'"{q["product_id"]}", {int(q["tokens"])}' for q in quotas)
     return QUOTA_QUERY.substitute(quotas=rows, header=QUOTA_HEADER, percent=int(percent))
 
 
@@ -188,37 +164,53 @@ def breaker_query(ranges: Sequence[tuple[int, int]], failure_count: int, interva
 
 
 class GatewayAlerts(pulumi.ComponentResource):
+    """Azure Monitor alerts on quota burn, the gateway's 429 rate, breaker trips and PTU utilisation."""
+
     action_group_id: pulumi.Output[str]
-    rule_names: list[str]
 
     def __init__(self, name: str, args: GatewayAlertsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:monitoring:GatewayAlerts", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
+        tags = dict(args.get("tags", {}))
+        self._tags, self._name_prefix = tags, args["name_prefix"]
+        self._resource_group_name, self._location = args["resource_group_name"], args["location"]
+        self._workspace_id = args["workspace_id"]
+        throttling: Throttling = {"percent": 5.0, "min_requests": 20, "window_minutes": 15,
+                                  **args.get("throttling", {})}
+        breaker = args.get("circuit_breaker", DEFAULT_BREAKER)
+        failure_count, interval = breaker["failure_count"], iso_minutes(breaker["interval"])
+        ranges = [(r["min"], r["max"]) for r in breaker["status_code_ranges"]]
+        quotas = args.get("quotas", [])
+        quota_warning = args.get("quota_warning_percent", 80)
+        ptu_percent = args.get("ptu_utilization_percent", 90)
         group = monitor.ActionGroup(
             f"{name}-action-group",
-            resource_group_name=args.resource_group_name,
-            action_group_name=f"ag-{args.name_prefix}-genai-gateway",
+            resource_group_name=self._resource_group_name,
+            action_group_name=f"ag-{self._name_prefix}-genai-gateway",
             # At most 12 characters: shown as the sender of SMS and e-mail notifications.
-            group_short_name=f"gw{args.name_prefix}"[:12],
+            group_short_name=f"gw{self._name_prefix}"[:12],
             location="Global",
             enabled=True,
             email_receivers=[
-                monitor.MicrosoftCommonEmailReceiverArgs(name=n, email_address=e, use_common_alert_schema=True)
-                for n, e in args.email_receivers
+                monitor.MicrosoftCommonEmailReceiverArgs(
+                    name=r["name"], email_address=r["email"], use_common_alert_schema=True
+                )
+                for r in args["email_receivers"]
             ],
             tags=tags,
             opts=child,
         )
         self.action_group_id = group.id
-        self.rule_names = []
+        # Names of the rules declared, for tests and review (not a component output).
+        self.rule_names: list[str] = []
         # The remaining quota is what the quota rules read: log that one response header, never a body.
         apimanagement.Diagnostic(
             f"{name}-azuremonitor",
             diagnostic_id="azuremonitor",
-            service_name=args.apim_name,
-            resource_group_name=args.resource_group_name,
-            logger_id=args.azure_monitor_logger_id or pulumi.Output.concat(args.apim_id, "/loggers/azuremonitor"),
+            service_name=args["apim_name"],
+            resource_group_name=self._resource_group_name,
+            logger_id=args.get("azure_monitor_logger_id")
+            or pulumi.Output.concat(args["apim_id"], "/loggers/azuremonitor"),
             sampling=apimanagement.SamplingSettingsArgs(sampling_type="fixed", percentage=100),
             log_client_ip=False,
             frontend=apimanagement.PipelineDiagnosticSettingsArgs(
@@ -229,43 +221,43 @@ class GatewayAlerts(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        if args.quotas:
-            for percent, severity, what in ((args.quota_warning_percent, 2, "warning"), (100, 1, "exhausted")):
+        if quotas:
+            for percent, severity, what in ((quota_warning, 2, "warning"), (100, 1, "exhausted")):
                 self._log_rule(
-                    name, args, group, f"quota-{what}", severity,
+                    name, group, f"quota-{what}", severity,
                     f"Consumer quota {percent}% used",
                     f"A consumer has used {percent}% or more of its token quota (for a budgeted consumer: of the "
                     f"tokens its budget buys), read from the gateway's {QUOTA_HEADER} header.",
-                    quota_query(args.quotas, percent), window_minutes=60, frequency_minutes=15,
+                    quota_query(quotas, percent), window_minutes=60, frequency_minutes=15,
                     dimensions=["ProductId"],
                 )
         self._log_rule(
-            name, args, group, "throttling", 2, "Gateway 429 rate",
-            f"More than {args.throttling_percent}% of the gateway's answers were 429 over "
-            f"{args.throttling_window_minutes} minutes (at least {args.throttling_min_requests} requests).",
-            throttling_query(args.throttling_percent, args.throttling_min_requests),
-            window_minutes=args.throttling_window_minutes, frequency_minutes=5,
+            name, group, "throttling", 2, "Gateway 429 rate",
+            f"More than {throttling['percent']}% of the gateway's answers were 429 over "
+            f"{throttling['window_minutes']} minutes (at least {throttling['min_requests']} requests).",
+            throttling_query(throttling["percent"], throttling["min_requests"]),
+            window_minutes=throttling["window_minutes"], frequency_minutes=5,
         )
         self._log_rule(
-            name, args, group, "breaker-trips", 1, "Backend circuit breaker tripped",
-            f"A backend returned {args.breaker_failure_count} or more failures within {args.breaker_interval_minutes} "
+            name, group, "breaker-trips", 1, "Backend circuit breaker tripped",
+            f"A backend returned {failure_count} or more failures within {interval} "
             "minute(s), which trips its circuit breaker, or a pool answered 503 with every member tripped.",
-            breaker_query(args.breaker_status_ranges, args.breaker_failure_count,
-                          args.breaker_interval_minutes),
-            window_minutes=log_window(args.breaker_interval_minutes), frequency_minutes=5, dimensions=["Backend"],
+            breaker_query(ranges, failure_count, interval),
+            window_minutes=log_window(interval), frequency_minutes=5, dimensions=["Backend"],
         )
-        for ptu in args.ptu_deployments:
-            rule = f"{name}-ptu-{ptu.account}-{ptu.deployment}"
+        for ptu in args.get("ptu_deployments", []):
+            account, deployment = ptu["account"], ptu["deployment"]
+            rule = f"{name}-ptu-{account}-{deployment}"
             monitor.MetricAlert(
                 rule,
-                rule_name=f"ptu-utilization-{args.name_prefix}-{ptu.account}-{ptu.deployment}",
-                resource_group_name=args.resource_group_name,
+                rule_name=f"ptu-utilization-{self._name_prefix}-{account}-{deployment}",
+                resource_group_name=self._resource_group_name,
                 location="global",
-                description=f"Provisioned-managed utilisation of {ptu.deployment} on {ptu.account} above "
-                            f"{args.ptu_utilization_percent}%: requests beyond it get 429 and spill over.",
+                description=f"Provisioned-managed utilisation of {deployment} on {account} above "
+                            f"{ptu_percent}%: requests beyond it get 429 and spill over.",
                 severity=2,
                 enabled=True,
-                scopes=[ptu.account_id],
+                scopes=[ptu["account_id"]],
                 evaluation_frequency="PT5M",
                 window_size="PT15M",
                 auto_mitigate=True,
@@ -277,10 +269,10 @@ class GatewayAlerts(pulumi.ComponentResource):
                         metric_name=PTU_METRIC,
                         metric_namespace=PTU_METRIC_NAMESPACE,
                         operator="GreaterThan",
-                        threshold=float(args.ptu_utilization_percent),
+                        threshold=float(ptu_percent),
                         time_aggregation="Average",
                         dimensions=[monitor.MetricDimensionArgs(
-                            name="ModelDeploymentName", operator="Include", values=[ptu.deployment])],
+                            name="ModelDeploymentName", operator="Include", values=[deployment])],
                     )],
                 ),
                 actions=[monitor.MetricAlertActionArgs(action_group_id=group.id)],
@@ -290,21 +282,21 @@ class GatewayAlerts(pulumi.ComponentResource):
             self.rule_names.append(rule)
         self.register_outputs({"actionGroupId": self.action_group_id})
 
-    def _log_rule(self, name: str, args: GatewayAlertsArgs, group: monitor.ActionGroup, kind: str, severity: int,
+    def _log_rule(self, name: str, group: monitor.ActionGroup, kind: str, severity: int,
                   display: str, description: str, query: str, *, window_minutes: int, frequency_minutes: int,
                   dimensions: Sequence[str] = ()) -> None:
         rule = f"{name}-{kind}"
         monitor.ScheduledQueryRule(
             rule,
-            rule_name=f"{kind}-{args.name_prefix}-genai-gateway",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            rule_name=f"{kind}-{self._name_prefix}-genai-gateway",
+            resource_group_name=self._resource_group_name,
+            location=self._location,
             kind="LogAlert",
             display_name=f"GenAI gateway: {display}",
             description=description,
             severity=severity,
             enabled=True,
-            scopes=[args.workspace_id],
+            scopes=[self._workspace_id],
             evaluation_frequency=iso_duration(frequency_minutes),
             window_size=iso_duration(window_minutes),
             auto_mitigate=True,
@@ -318,7 +310,7 @@ class GatewayAlerts(pulumi.ComponentResource):
                     number_of_evaluation_periods=1, min_failing_periods_to_alert=1),
             )]),
             actions=monitor.ActionsArgs(action_groups=[group.id]),
-            tags=dict(args.tags),
+            tags=dict(self._tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.rule_names.append(rule)

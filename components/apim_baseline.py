@@ -4,28 +4,44 @@ Resource group, VNet with NSG-protected subnets, Log Analytics and workspace-bas
 the gateway's managed identities, the API Management service (classic VNet injection or v2 outbound
 integration), its Application Insights logger and diagnostic, private DNS for Internal mode, and the
 optional Application Gateway WAF ingress.
+
+This module holds the component, its Args and the service; the network (components/baseline_network.py) and
+the observability (components/baseline_observability.py) are declared by their own modules, as children of
+the component.
 """
 
-import functools
 from typing import NotRequired, TypedDict
 
 import pulumi
 import pulumi_random as random
-from pulumi_azure_native import (
-    apimanagement,
-    applicationinsights,
-    managedidentity,
-    network,
-    operationalinsights,
-    privatedns,
-    resources,
-)
+from pulumi_azure_native import apimanagement, managedidentity, network, resources
 
-from .access import RoleAssignmentSpec, assign_roles
-from .diagnostics import DiagnosticSettingSpec, no_payload_logging, send_logs
+from .baseline_network import (
+    APIM_DNS_ZONE,
+    INTERNAL_HOST_LABELS,
+    ExistingNetwork,
+    SubnetPrefixes,
+    gateway_network,
+    internal_dns,
+)
+from .baseline_observability import APP_INSIGHTS_LOGGER_ID, Observability, app_insights_logging, gateway_insights
+from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
-from .network_rules import app_gateway_rules, injected_apim_rules, private_endpoint_rules
 from .waf_ingress import WafIngress, WafIngressArgs, WafIngressSpec
+
+__all__ = [
+    "APIM_DNS_ZONE",
+    "APP_INSIGHTS_LOGGER_ID",
+    "HARDENED_PROTOCOLS",
+    "INTERNAL_HOST_LABELS",
+    "WEAK_CIPHERS",
+    "ApimBaseline",
+    "ApimBaselineArgs",
+    "ApimService",
+    "ExistingNetwork",
+    "Observability",
+    "SubnetPrefixes",
+]
 
 _SECURITY = "Microsoft.WindowsAzure.ApiManagement.Gateway.Security"
 # The cipher suites PSRule for Azure's Azure.APIM.Ciphers rule lists as weak or deprecated: 3DES, every
@@ -53,30 +69,6 @@ HARDENED_PROTOCOLS: dict[str, str] = {
     "Microsoft.WindowsAzure.ApiManagement.Gateway.Protocols.Server.Http2": "true",
 }
 
-# Host names of an Internal instance that must resolve to its private IP: "" is the gateway itself.
-INTERNAL_HOST_LABELS = ("", "portal", "developer", "management", "scm")
-APIM_DNS_ZONE = "azure-api.net"
-APP_INSIGHTS_LOGGER_ID = "appinsights"
-
-
-
-class SubnetPrefixes(TypedDict):
-    """Address prefixes (CIDR) of the subnets the component creates in its VNet."""
-
-    apim: str
-    private_endpoints: str
-    app_gateway: NotRequired[str]
-
-
-class ExistingNetwork(TypedDict):
-    """A VNet and subnets the platform owns: the component creates no VNet, subnets or NSGs and joins these."""
-
-    vnet_id: pulumi.Input[str]
-    # Classic injection: undelegated, with an NSG; v2 integration: delegated to Microsoft.Web/serverFarms, /27+.
-    apim_subnet_id: pulumi.Input[str]
-    private_endpoint_subnet_id: pulumi.Input[str]
-    app_gateway_subnet_id: NotRequired[pulumi.Input[str]]
-
 
 class ApimService(TypedDict):
     """The API Management service: tier, scale, network mode and publisher."""
@@ -88,15 +80,6 @@ class ApimService(TypedDict):
     capacity: NotRequired[int]
     zones: NotRequired[list[str]]
     min_api_version: NotRequired[str]
-
-
-class Observability(TypedDict, total=False):
-    """Log retention and the gateway's Application Insights diagnostic."""
-
-    log_retention_days: int
-    sampling_percentage: float
-    verbosity: str
-    log_client_ip: bool
 
 
 class ApimBaselineArgs(TypedDict):
@@ -150,7 +133,6 @@ class ApimBaseline(pulumi.ComponentResource):
     def __init__(self, name: str, args: ApimBaselineArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:baseline:ApimBaseline", name, None, opts)
         self._name = name
-        self._args = args
         # Defaults of the optional records, as documented on their fields.
         self._apim: ApimService = {"capacity": 1, "zones": [], "min_api_version": "2021-08-01", **args["apim"]}
         self._obs: Observability = {
@@ -162,7 +144,6 @@ class ApimBaseline(pulumi.ComponentResource):
         }
         self._protect_stateful = args.get("protect_stateful", False)
         ingress = args.get("ingress")
-        self._dns_records: list[pulumi.Resource] = []
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.get("tags", {}))
         location = args["location"]
@@ -184,8 +165,40 @@ class ApimBaseline(pulumi.ComponentResource):
         )
         self.resource_group_name = group.name
 
-        self._network(tags)
-        self._observability(tags)
+        planned = (args["address_space"], args["subnets"]) if "address_space" in args and "subnets" in args else None
+        net = gateway_network(
+            name,
+            self,
+            naming=self.naming,
+            resource_group_name=self.resource_group_name,
+            location=self.location,
+            network_mode=self._apim["network_mode"],
+            planned=planned,
+            existing=args.get("existing_network"),
+            with_app_gateway=ingress is not None,
+            private_endpoint_clients=list(args.get("private_endpoint_clients", [])),
+            tags=tags,
+        )
+        self.vnet_id = net.vnet_id
+        self.apim_subnet_id = net.apim_subnet_id
+        self.private_endpoint_subnet_id = net.private_endpoint_subnet_id
+        self.app_gateway_subnet_id = net.app_gateway_subnet_id
+        if net.vnet_name is not None:
+            self.vnet_name = net.vnet_name
+
+        insights = gateway_insights(
+            name,
+            self,
+            naming=self.naming,
+            resource_group_name=self.resource_group_name,
+            location=self.location,
+            retention_days=self._obs["log_retention_days"],
+            existing_workspace_id=args.get("existing_workspace_id"),
+            protect=self._protect_stateful,
+            tags=tags,
+        )
+        self.workspace_id = insights.workspace_id
+        self.app_insights_id = insights.app_insights_id
 
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
@@ -202,10 +215,29 @@ class ApimBaseline(pulumi.ComponentResource):
 
         self._service(tags)
         self.system_principal_id = self.apim.identity.apply(lambda i: i.principal_id if i else "")
-        self._app_insights_logging()
+        self.app_insights_logger_id = app_insights_logging(
+            name,
+            self,
+            insights=insights,
+            apim=self.apim,
+            apim_name=self.apim_name,
+            resource_group_name=self.resource_group_name,
+            identity=self.identity,
+            observability=self._obs,
+        )
         send_logs(f"{name}-apim-logs", self.apim.id, DiagnosticSettingSpec(self.workspace_id), self)
+        dns_records: list[pulumi.Resource] = []
         if self._apim["network_mode"] == "Internal":
-            self._internal_dns(tags)
+            dns_records = internal_dns(
+                name,
+                self,
+                naming=self.naming,
+                resource_group_name=self.resource_group_name,
+                vnet_id=self.vnet_id,
+                apim=self.apim,
+                apim_name=self.apim_name,
+                tags=tags,
+            )
 
         self.ingress: WafIngress | None = None
         if ingress is not None:
@@ -222,7 +254,7 @@ class ApimBaseline(pulumi.ComponentResource):
                     resource_group_name=self.resource_group_name,
                     subnet_id=self.app_gateway_subnet_id,
                     # The host name must resolve privately before the gateway probes it (Internal mode DNS).
-                    backend_host_name=pulumi.Output.all(self.apim_name, *[r.urn for r in self._dns_records]).apply(
+                    backend_host_name=pulumi.Output.all(self.apim_name, *[r.urn for r in dns_records]).apply(
                         lambda v: f"{v[0]}.{APIM_DNS_ZONE}"
                     ),
                     workspace_id=self.workspace_id,
@@ -243,155 +275,6 @@ class ApimBaseline(pulumi.ComponentResource):
                 "identityClientId": self.identity.client_id,
             }
         )
-
-    # -- network ---------------------------------------------------------------------------------
-    def _network(self, tags: dict[str, str]) -> None:
-        args, name, child = self._args, self._name, pulumi.ResourceOptions(parent=self)
-        self.app_gateway_subnet_id: pulumi.Output[str] | None = None
-        existing = args.get("existing_network")
-        planned = "address_space" in args and "subnets" in args
-        if (existing is None) == (not planned):
-            raise ValueError(
-                f"ApimBaseline {name}: give either address_space and subnets (a network to create) "
-                "or existing_network (a VNet and subnets to join), not both or neither"
-            )
-        if existing is not None:
-            # The platform owns the VNet, its subnets and their NSGs (landing zone); nothing is declared here.
-            self.vnet_id = pulumi.Output.from_input(existing["vnet_id"])
-            self.apim_subnet_id = pulumi.Output.from_input(existing["apim_subnet_id"])
-            self.private_endpoint_subnet_id = pulumi.Output.from_input(existing["private_endpoint_subnet_id"])
-            agw = existing.get("app_gateway_subnet_id")
-            self.app_gateway_subnet_id = pulumi.Output.from_input(agw) if agw is not None else None
-            return
-        subnets = args["subnets"]
-        app_gateway_prefix = subnets.get("app_gateway") if args.get("ingress") is not None else None
-        vnet = network.VirtualNetwork(
-            f"{name}-vnet",
-            virtual_network_name=self.naming.regional("vnet"),
-            resource_group_name=self.resource_group_name,
-            location=self.location,
-            address_space=network.AddressSpaceArgs(address_prefixes=[args["address_space"]]),
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["subnets"]),
-        )
-        self.vnet_id = vnet.id
-        self.vnet_name = vnet.name
-
-        integration = self._apim["network_mode"] == "Integration"
-        apim_nsg = network.NetworkSecurityGroup(
-            f"{name}-apim-nsg",
-            network_security_group_name=self.naming.regional("nsg", "apim"),
-            resource_group_name=self.resource_group_name,
-            location=self.location,
-            # Outbound integration carries no inbound traffic: Azure's default rules suffice.
-            security_rules=[] if integration else injected_apim_rules(
-                self._apim["network_mode"], app_gateway_prefix
-            ),
-            tags=tags,
-            opts=child,
-        )
-        pe_nsg = network.NetworkSecurityGroup(
-            f"{name}-pe-nsg",
-            network_security_group_name=self.naming.regional("nsg", "pe"),
-            resource_group_name=self.resource_group_name,
-            location=self.location,
-            security_rules=private_endpoint_rules(
-                subnets["apim"], list(args.get("private_endpoint_clients", []))
-            ),
-            tags=tags,
-            opts=child,
-        )
-
-        # Azure serialises operations on one VNet; chained subnets avoid "another operation in progress".
-        apim_subnet = network.Subnet(
-            f"{name}-apim-subnet",
-            subnet_name="snet-apim",
-            virtual_network_name=vnet.name,
-            resource_group_name=self.resource_group_name,
-            address_prefix=subnets["apim"],
-            network_security_group=network.NetworkSecurityGroupArgs(id=apim_nsg.id),
-            delegations=[
-                network.DelegationArgs(name="apim-integration", service_name="Microsoft.Web/serverFarms")
-            ] if integration else [],
-            opts=child,
-        )
-        pe_subnet = network.Subnet(
-            f"{name}-pe-subnet",
-            subnet_name="snet-private-endpoints",
-            virtual_network_name=vnet.name,
-            resource_group_name=self.resource_group_name,
-            address_prefix=subnets["private_endpoints"],
-            network_security_group=network.NetworkSecurityGroupArgs(id=pe_nsg.id),
-            # NSGs apply to private endpoints only with network policies on.
-            private_endpoint_network_policies="Enabled",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[apim_subnet]),
-        )
-        self.apim_subnet_id = apim_subnet.id
-        self.private_endpoint_subnet_id = pe_subnet.id
-        self.app_gateway_subnet_id = None
-        if app_gateway_prefix is not None:
-            agw_nsg = network.NetworkSecurityGroup(
-                f"{name}-agw-nsg",
-                network_security_group_name=self.naming.regional("nsg", "agw"),
-                resource_group_name=self.resource_group_name,
-                location=self.location,
-                security_rules=app_gateway_rules(),
-                tags=tags,
-                opts=child,
-            )
-            agw_subnet = network.Subnet(
-                f"{name}-agw-subnet",
-                subnet_name="snet-app-gateway",
-                virtual_network_name=vnet.name,
-                resource_group_name=self.resource_group_name,
-                address_prefix=app_gateway_prefix,
-                network_security_group=network.NetworkSecurityGroupArgs(id=agw_nsg.id),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[pe_subnet]),
-            )
-            self.app_gateway_subnet_id = agw_subnet.id
-
-    # -- observability ---------------------------------------------------------------------------
-    def _observability(self, tags: dict[str, str]) -> None:
-        name = self._name
-        stateful = pulumi.ResourceOptions(parent=self, protect=self._protect_stateful)
-        retention = self._obs["log_retention_days"]
-        existing = self._args.get("existing_workspace_id")
-        if existing is not None:
-            self.workspace_id = pulumi.Output.from_input(existing)
-        else:
-            self.workspace_id = self._workspace(retention, tags)
-        insights = applicationinsights.Component(
-            f"{name}-appinsights",
-            resource_name_=self.naming.regional("appi"),
-            resource_group_name=self.resource_group_name,
-            location=self.location,
-            kind="web",
-            application_type="web",
-            ingestion_mode="LogAnalytics",
-            workspace_resource_id=self.workspace_id,
-            # Telemetry is accepted only from Entra-authenticated senders (the gateway's identity).
-            disable_local_auth=True,
-            retention_in_days=retention,
-            tags=tags,
-            opts=stateful,
-        )
-        self.app_insights_id = insights.id
-        self._app_insights_connection_string: pulumi.Output[str] = pulumi.Output.secret(insights.connection_string)
-
-    def _workspace(self, retention: int, tags: dict[str, str]) -> pulumi.Output[str]:
-        name = self._name
-        stateful = pulumi.ResourceOptions(parent=self, protect=self._protect_stateful)
-        workspace = operationalinsights.Workspace(
-            f"{name}-logs",
-            workspace_name=self.naming.regional("log"),
-            resource_group_name=self.resource_group_name,
-            location=self.location,
-            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-            retention_in_days=retention,
-            tags=tags,
-            opts=stateful,
-        )
-        return workspace.id
 
     # -- API Management --------------------------------------------------------------------------
     def _service(self, tags: dict[str, str]) -> None:
@@ -458,98 +341,3 @@ class ApimBaseline(pulumi.ComponentResource):
         )
         self.gateway_url = self.apim.gateway_url
         self.apim_id = self.apim.id
-
-    def _app_insights_logging(self) -> None:
-        name, obs = self._name, self._obs
-        publisher = assign_roles(
-            f"{name}-appinsights-role",
-            self.app_insights_id,
-            [
-                RoleAssignmentSpec(
-                    "Monitoring Metrics Publisher",
-                    self.identity.principal_id,
-                    description="APIM gateway sends telemetry and token metrics to Application Insights",
-                )
-            ],
-            parent=self,
-        )
-        logger = apimanagement.Logger(
-            f"{name}-appinsights-logger",
-            logger_id=APP_INSIGHTS_LOGGER_ID,
-            service_name=self.apim_name,
-            resource_group_name=self.resource_group_name,
-            logger_type="applicationInsights",
-            description="Application Insights of the gateway, Entra ID authenticated",
-            resource_id=self.app_insights_id,
-            is_buffered=True,
-            credentials=pulumi.Output.all(self._app_insights_connection_string, self.identity.client_id).apply(
-                lambda v: {"connectionString": v[0], "identityClientId": v[1]}
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.apim, *publisher]),
-        )
-        self.app_insights_logger_id = logger.id
-        no_payload = no_payload_logging()
-        apimanagement.Diagnostic(
-            f"{name}-appinsights-diagnostic",
-            diagnostic_id="applicationinsights",
-            service_name=self.apim_name,
-            resource_group_name=self.resource_group_name,
-            logger_id=logger.id,
-            always_log="allErrors",
-            http_correlation_protocol="W3C",
-            log_client_ip=obs["log_client_ip"],
-            verbosity=obs["verbosity"],
-            # Custom metrics carry the token counts of llm-emit-token-metric.
-            metrics=True,
-            sampling=apimanagement.SamplingSettingsArgs(
-                sampling_type="fixed", percentage=obs["sampling_percentage"]
-            ),
-            # Prompts and completions are never logged.
-            frontend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-            backend=apimanagement.PipelineDiagnosticSettingsArgs(request=no_payload, response=no_payload),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _internal_dns(self, tags: dict[str, str]) -> None:
-        """Internal mode: the service's host names resolve to its private IP inside the VNet."""
-        name = self._name
-        zone = privatedns.PrivateZone(
-            f"{name}-apim-dns",
-            private_zone_name=APIM_DNS_ZONE,
-            resource_group_name=self.resource_group_name,
-            location="global",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        link = privatedns.VirtualNetworkLink(
-            f"{name}-apim-dns-link",
-            private_zone_name=zone.name,
-            resource_group_name=self.resource_group_name,
-            virtual_network_link_name=self.naming.regional("link", "apim"),
-            location="global",
-            registration_enabled=False,
-            virtual_network=privatedns.SubResourceArgs(id=self.vnet_id),
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=zone),
-        )
-        private_ip = self.apim.private_ip_addresses.apply(lambda ips: (ips or [""])[0])
-        self._dns_records.append(link)
-        for label in INTERNAL_HOST_LABELS:
-            record_name = self.apim_name.apply(functools.partial(_record_name, label=label))
-            self._dns_records.append(
-                privatedns.PrivateRecordSet(
-                    f"{name}-apim-dns-{label or 'gateway'}",
-                    private_zone_name=zone.name,
-                    resource_group_name=self.resource_group_name,
-                    record_type="A",
-                    relative_record_set_name=record_name,
-                    ttl=300,
-                    a_records=[privatedns.ARecordArgs(ipv4_address=private_ip)],
-                    opts=pulumi.ResourceOptions(parent=zone),
-                )
-            )
-
-
-def _record_name(apim_name: str, label: str) -> str:
-    """Relative name of the private A record of one API Management host (the gateway has no label)."""
-    return f"{apim_name}.{label}" if label else apim_name

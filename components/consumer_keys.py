@@ -26,24 +26,16 @@ Why these choices:
   is regenerated in API Management, the next `pulumi up` writes the new value.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+import re
+from typing import NotRequired, TypedDict
 
 import pulumi
 from pulumi_azure_native import authorization, keyvault
 
 from .access import RoleAssignmentSpec, assign_roles
-from .diagnostics import DiagnosticSettingSpec, send_logs
+from .diagnostics import DiagnosticSetting, diagnostic_setting_spec, send_logs
 from .naming import Naming
 from .private_link import PrivateEndpointSpec, private_dns_zone, private_endpoint
-
-if TYPE_CHECKING:
-    from .apim_baseline import ApimBaseline
-    from .gateway_policies import ConsumerAccess
-    from .settings import GatewaySettings
 
 KEY_VAULT_DNS_ZONE = "privatelink.vaultcore.azure.net"
 VAULT_GROUP_ID = "vault"
@@ -64,73 +56,62 @@ def secret_name(consumer: str) -> str:
     return f"consumer-key-{consumer}"
 
 
-@dataclass(frozen=True)
-class KeyDelivery:
+class KeyDelivery(TypedDict):
     """One consumer's key, for the one principal that may read it."""
 
-    consumer: str
+    consumer: str  # letters, digits and dashes: the secret is `consumer-key-<consumer>`
     key: pulumi.Input[str]  # a secret
-    reader_principal_id: str
-    reader_principal_type: str
+    reader_principal_id: pulumi.Input[str]
+    reader_principal_type: NotRequired[str]  # "ServicePrincipal" (default), "User" or "Group"
 
 
-@dataclass(frozen=True)
-class ConsumerKeyVaultArgs:
-    naming: Naming
+class ConsumerKeyVaultArgs(TypedDict):
+    """Inputs of ConsumerKeyVault: plain values, no stack settings."""
+
+    name_prefix: str
+    environment: str
+    name_suffix: pulumi.Input[str]
     location: str
     resource_group_name: pulumi.Input[str]
-    vnet_id: pulumi.Input[str]
+    # AVM `private_endpoints`: the subnet of the vault's endpoint.
     private_endpoint_subnet_id: pulumi.Input[str]
-    deliveries: Sequence[KeyDelivery]
-    # An existing privatelink.vaultcore.azure.net zone (settings consumerKeyVault.privateDnsZoneId), e.g. the
-    # landing zone's, which already resolves the platform's other vaults; None: the component creates its own
-    # and links it to the VNet (then it answers for every vault name there, so only where no other vault is read).
-    private_dns_zone_id: pulumi.Input[str] | None = None
-    diagnostic_settings: Sequence[DiagnosticSettingSpec] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
-    protect_stateful: bool = False
+    deliveries: list[KeyDelivery]
+    # An existing privatelink.vaultcore.azure.net zone (e.g. the landing zone's, which already resolves the
+    # platform's other vaults); absent: the component creates its own and links it to `vnet_id` (then it answers
+    # for every vault name there, so only where no other vault is read).
+    private_dns_zone_id: NotRequired[pulumi.Input[str]]
+    vnet_id: NotRequired[pulumi.Input[str]]
+    diagnostic_settings: NotRequired[list[DiagnosticSetting]]
+    tags: NotRequired[dict[str, str]]
+    protect_stateful: NotRequired[bool]
 
-    @classmethod
-    def from_settings(
-        cls,
-        settings: GatewaySettings,
-        baseline: ApimBaseline,
-        consumers: Sequence[ConsumerAccess],
-    ) -> ConsumerKeyVaultArgs:
-        keys = {c.name: c.primary_key for c in consumers}
-        return cls(
-            naming=baseline.naming,
-            location=settings.location,
-            resource_group_name=baseline.resource_group_name,
-            vnet_id=baseline.vnet_id,
-            private_endpoint_subnet_id=baseline.private_endpoint_subnet_id,
-            deliveries=[
-                KeyDelivery(c.name, keys[c.name], c.key_vault_reader.principal_id, c.key_vault_reader.principal_type)
-                for c in settings.consumers
-                if c.key_vault_reader is not None
-            ],
-            private_dns_zone_id=settings.consumer_key_vault.private_dns_zone_id,
-            diagnostic_settings=(DiagnosticSettingSpec(baseline.workspace_id, dedicated_tables=False),),
-            tags=dict(baseline.tags),
-            protect_stateful=settings.is_production,
-        )
+
+_SECRET_NAME_PART = re.compile(r"^[A-Za-z0-9-]{1,114}$")
 
 
 class ConsumerKeyVault(pulumi.ComponentResource):
-    vault: keyvault.Vault
+    """A private, RBAC-only Key Vault with each consumer's key in a secret only its team's principal reads."""
+
     vault_name: pulumi.Output[str]
-    # Consumer name -> the versionless URI of its key's secret (not a secret itself).
-    secret_uris: dict[str, pulumi.Output[str]]
+    vault_id: pulumi.Output[str]
+    secret_uris: pulumi.Output[dict[str, str]]
+    """Consumer name -> the versionless URI of its key's secret (not a secret itself)."""
 
     def __init__(self, name: str, args: ConsumerKeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:keys:ConsumerKeyVault", name, None, opts)
-        tags = dict(args.tags)
+        for i, d in enumerate(args["deliveries"]):
+            if not _SECRET_NAME_PART.match(d["consumer"]):
+                raise ValueError(f"ConsumerKeyVault: deliveries[{i}].consumer = {d['consumer']!r}: letters, digits "
+                                 "and dashes (1-114), the Key Vault secret name's characters")
+        tags = dict(args.get("tags", {}))
+        naming = Naming(args["name_prefix"], args["environment"], pulumi.Output.from_input(args["name_suffix"]))
+        resource_group_name, location = args["resource_group_name"], args["location"]
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self.vault = keyvault.Vault(
             f"{name}-vault",
-            vault_name=args.naming.unique(VAULT_ABBREVIATION, max_length=VAULT_NAME_MAX_LENGTH),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            vault_name=naming.unique(VAULT_ABBREVIATION, max_length=VAULT_NAME_MAX_LENGTH),
+            resource_group_name=resource_group_name,
+            location=location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
                 sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
@@ -147,58 +128,64 @@ class ConsumerKeyVault(pulumi.ComponentResource):
                 enabled_for_template_deployment=False,
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect_stateful),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.get("protect_stateful", False)),
         )
-        self.vault_name = self.vault.name
+        self.vault_name, self.vault_id = self.vault.name, self.vault.id
 
-        zone_id = args.private_dns_zone_id
+        zone_id = args.get("private_dns_zone_id")
         if zone_id is None:
+            vnet_id = args.get("vnet_id")
+            if vnet_id is None:
+                raise ValueError("ConsumerKeyVault: vnet_id is required without private_dns_zone_id (the zone it "
+                                 "creates is linked to that VNet)")
             zone_id = private_dns_zone(
-                f"{name}-dns", KEY_VAULT_DNS_ZONE, args.resource_group_name, args.vnet_id, tags, self
+                f"{name}-dns", KEY_VAULT_DNS_ZONE, resource_group_name, vnet_id, tags, self
             ).id
         private_endpoint(
             f"{name}-pe",
-            azure_name=args.naming.regional("pe", VAULT_ABBREVIATION),
+            azure_name=naming.regional("pe", VAULT_ABBREVIATION),
             target_id=self.vault.id,
             group_id=VAULT_GROUP_ID,
-            spec=PrivateEndpointSpec(args.private_endpoint_subnet_id, zone_id),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            spec=PrivateEndpointSpec(args["private_endpoint_subnet_id"], zone_id),
+            resource_group_name=resource_group_name,
+            location=location,
             tags=tags,
             parent=self,
         )
-        for i, spec in enumerate(args.diagnostic_settings):
-            send_logs(f"{name}-logs" + (f"-{i}" if i else ""), self.vault.id, spec, self)
+        for i, setting in enumerate(args.get("diagnostic_settings", [])):
+            send_logs(f"{name}-logs" + (f"-{i}" if i else ""), self.vault.id, diagnostic_setting_spec(setting), self)
 
-        self.secret_uris = {}
-        for delivery in args.deliveries:
+        uris: dict[str, pulumi.Output[str]] = {}
+        for delivery in args["deliveries"]:
+            consumer = delivery["consumer"]
             secret = keyvault.Secret(
-                f"{name}-{delivery.consumer}",
-                secret_name=secret_name(delivery.consumer),
+                f"{name}-{consumer}",
+                secret_name=secret_name(consumer),
                 vault_name=self.vault.name,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=resource_group_name,
                 properties=keyvault.SecretPropertiesArgs(
-                    value=pulumi.Output.secret(delivery.key),
-                    content_type=f"API Management subscription key of consumer {delivery.consumer}",
+                    value=pulumi.Output.secret(delivery["key"]),
+                    content_type=f"API Management subscription key of consumer {consumer}",
                     attributes=keyvault.SecretAttributesArgs(enabled=True),
                 ),
-                tags={**tags, "consumer": delivery.consumer},
+                tags={**tags, "consumer": consumer},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             assign_roles(
-                f"{name}-{delivery.consumer}-reader",
+                f"{name}-{consumer}-reader",
                 secret.id,
                 [
                     RoleAssignmentSpec(
                         READER_ROLE,
-                        delivery.reader_principal_id,
-                        principal_type=delivery.reader_principal_type,
-                        description=f"Team of consumer {delivery.consumer} reads its gateway key (this secret only)",
+                        delivery["reader_principal_id"],
+                        principal_type=delivery.get("reader_principal_type", "ServicePrincipal"),
+                        description=f"Team of consumer {consumer} reads its gateway key (this secret only)",
                     )
                 ],
                 parent=secret,
             )
-            self.secret_uris[delivery.consumer] = pulumi.Output.concat(
-                "https://", self.vault.name, ".vault.azure.net/secrets/", secret_name(delivery.consumer)
+            uris[consumer] = pulumi.Output.concat(
+                "https://", self.vault.name, ".vault.azure.net/secrets/", secret_name(consumer)
             )
-        self.register_outputs({"vaultName": self.vault_name, "secretUris": self.secret_uris})
+        self.secret_uris = pulumi.Output.all(**uris) if uris else pulumi.Output.from_input({})
+        self.register_outputs({"vaultName": self.vault_name, "vaultId": self.vault_id, "secretUris": self.secret_uris})

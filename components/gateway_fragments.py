@@ -11,18 +11,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pulumi
 
+from .gateway_inputs import GatewayModel
 from .policy_templates import render
-from .settings import TokenLimitSettings
-from .settings.gateway import account_backend_id
 from .usage_record import SCHEMA_VERSION
-
-if TYPE_CHECKING:
-    from .gateway_policies import GatewayPoliciesArgs
 
 IDENTITY_CLIENT_ID_NAMED_VALUE = "gateway-identity-client-id"
 IP_HASH_KEY_NAMED_VALUE = "usage-ip-hash-key"
@@ -103,12 +98,12 @@ class AdaptiveTier:
     ceiling: int
 
 
-def adaptive_tiers(limits: TokenLimitSettings) -> list[AdaptiveTier]:
-    budget = limits.global_tokens_per_minute
+def adaptive_tiers(model: GatewayModel) -> list[AdaptiveTier]:
+    budget = model.global_tokens_per_minute
     return [
         AdaptiveTier(name, tier.base_tokens_per_minute, tier.share_of_unused,
                      tier.base_tokens_per_minute + int(budget * tier.share_of_unused))
-        for name, tier in (("high", limits.high), ("low", limits.low))
+        for name, tier in model.allowances.items()
     ]
 
 
@@ -140,32 +135,32 @@ def endpoint_host(endpoint: str) -> str:
 
 
 
-def fragment_documents(args: GatewayPoliciesArgs) -> dict[str, tuple[pulumi.Input[str], str]]:
+def fragment_documents(model: GatewayModel) -> dict[str, tuple[pulumi.Input[str], str]]:
     """Every fragment GatewayPolicies declares: its rendered document (or an Output of it) and description."""
-    largest_pool = max((len(p.members) for p in args.pools), default=1)
-    breaker = args.routing.circuit_breaker
-    retry_after = min(MAX_RETRY_AFTER_SECONDS, max(1, iso_seconds(breaker.trip_duration)))
+    largest_pool = max((len(p.members) for p in model.pools), default=1)
+    breaker = model.breaker
+    retry_after = min(MAX_RETRY_AFTER_SECONDS, max(1, iso_seconds(breaker["trip_duration"])))
     documents: dict[str, tuple[pulumi.Input[str], str]] = {
         FRAGMENTS.request: (
             render(
                 "openai-request",
-                deployments=[p.deployment for p in args.pools],
-                aliases=sorted(args.routing.aliases.items()),
+                deployments=[p.deployment for p in model.pools],
+                aliases=sorted(model.aliases.items()),
             ),
             "The request's deployment (path or body model, aliases), operation and route, for every later fragment",
         ),
         FRAGMENTS.stored_response: (
             render(
                 "openai-stored-response",
-                backend_ids=[account_backend_id(a.key) for a in args.accounts],
-                timeout_seconds=args.routing.backend_timeout_seconds,
+                backend_ids=[a.backend_id for a in model.accounts],
+                timeout_seconds=model.backend_timeout_seconds,
             ),
             "Finds a stored response (no model named) on the account that holds it",
         ),
         FRAGMENTS.load_balancing: (
             render(
                 "openai-load-balancing",
-                pools=args.pools,
+                pools=model.pools,
                 identity_client_id_named_value=IDENTITY_CLIENT_ID_NAMED_VALUE,
             ),
             "Keyless access with the gateway identity; routes each deployment to its backend pool",
@@ -173,17 +168,17 @@ def fragment_documents(args: GatewayPoliciesArgs) -> dict[str, tuple[pulumi.Inpu
         FRAGMENTS.spillover_retry: (
             render(
                 "openai-spillover-retry",
-                pools=args.pools,
-                retry_count=spillover_retries(breaker.failure_count, largest_pool),
-                timeout_seconds=args.routing.backend_timeout_seconds,
+                pools=model.pools,
+                retry_count=spillover_retries(breaker["failure_count"], largest_pool),
+                timeout_seconds=model.backend_timeout_seconds,
             ),
             "Re-selects the pool and re-sends a throttled request so PTU spills over to pay-as-you-go",
         ),
         FRAGMENTS.adaptive_token_limit: (
             render(
                 "adaptive-token-limit",
-                global_tokens_per_minute=args.token_limits.global_tokens_per_minute,
-                tiers=adaptive_tiers(args.token_limits),
+                global_tokens_per_minute=model.global_tokens_per_minute,
+                tiers=adaptive_tiers(model),
                 retry_after_seconds=ADAPTIVE_RETRY_AFTER_SECONDS,
             ),
             "Global token budget, and per-consumer allowances that grow with the unused budget",
@@ -193,11 +188,11 @@ def fragment_documents(args: GatewayPoliciesArgs) -> dict[str, tuple[pulumi.Inpu
             "Token metrics by consumer, subscription, backend, deployment and tier",
         ),
         FRAGMENTS.response: (
-            pulumi.Output.all(*[a.endpoint for a in args.accounts]).apply(
+            pulumi.Output.all(*[a.endpoint for a in model.accounts]).apply(
                 lambda endpoints: render(
                     "openai-response",
                     host_tiers=[
-                        (endpoint_host(e), a.tier) for e, a in zip(endpoints, args.accounts, strict=True)
+                        (endpoint_host(e), a.tier) for e, a in zip(endpoints, model.accounts, strict=True)
                     ],
                     stripped_headers=STRIPPED_BACKEND_HEADERS,
                     headers=HEADERS,
@@ -209,12 +204,12 @@ def fragment_documents(args: GatewayPoliciesArgs) -> dict[str, tuple[pulumi.Inpu
         FRAGMENTS.usage_record: (
             render(
                 "usage-record",
-                logger_id=args.usage_logger_name,
+                logger_id=model.usage_logger_name,
                 schema_version=SCHEMA_VERSION,
                 api=DATED_API,
-                hash_client_ip=args.hash_client_ip,
+                hash_client_ip=model.hash_client_ip,
                 ip_hash_key_named_value=IP_HASH_KEY_NAMED_VALUE,
-                app_gateway_subnet=ipv4_subnet(args.app_gateway_subnet) if args.app_gateway_subnet else None,
+                app_gateway_subnet=ipv4_subnet(model.app_gateway_subnet) if model.app_gateway_subnet else None,
             ),
             "One usage record per request to Event Hubs (schemas/usage-record.v2.json)",
         ),
@@ -223,7 +218,7 @@ def fragment_documents(args: GatewayPoliciesArgs) -> dict[str, tuple[pulumi.Inpu
                 "openai-errors",
                 headers=HEADERS,
                 retry_after_seconds=retry_after,
-                timeout_seconds=args.routing.backend_timeout_seconds,
+                timeout_seconds=model.backend_timeout_seconds,
             ),
             "The gateway's own errors in the OpenAI error contract, keeping Retry-After",
         ),
@@ -232,13 +227,13 @@ def fragment_documents(args: GatewayPoliciesArgs) -> dict[str, tuple[pulumi.Inpu
             "Refuses requests that no consumer's product policy or Entra ID mapping claimed",
         ),
     }
-    if args.entra_id.enabled:
-        entra_consumers = [args.consumer_policy(c) for c in args.consumers if c.entra_client_app_ids]
+    if model.entra_id is not None:
+        entra_consumers = [c for c in model.consumers if c.entra_client_app_ids]
         documents[FRAGMENTS.entra_token] = (
             render(
                 "entra-token",
-                tenant_id=args.entra_id.tenant_id,
-                audiences=args.entra_id.audiences,
+                tenant_id=model.entra_id["tenant_id"],
+                audiences=model.entra_id["audiences"],
                 consumers=entra_consumers,
             ),
             "Entra ID callers: the token check, before anything else answers",

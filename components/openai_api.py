@@ -123,6 +123,11 @@ class DeclaredApi:
     policy: apimanagement.ApiPolicy
 
 
+def _waiting(name: pulumi.Input[str], *ids: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The service name, resolved together with resource ids: a resource given it waits for those resources."""
+    return pulumi.Output.all(name, *ids).apply(lambda values: values[0])
+
+
 def declare_api(
     name: str,
     spec: ApiSpec,
@@ -130,13 +135,18 @@ def declare_api(
     policy: str,
     resource_group_name: pulumi.Input[str],
     apim_name: pulumi.Input[str],
-    apim: pulumi.Resource,
+    apim_id: pulumi.Input[str],
     app_insights_logger_id: pulumi.Input[str],
     log_client_ip: bool,
     sampling_percentage: float,
     policy_depends_on: Sequence[pulumi.Resource],
     parent: pulumi.Resource,
+    policy_waits_for: Sequence[pulumi.Input[str]] = (),
 ) -> DeclaredApi:
+    """The API (which waits for the service: its id), its policy, operations and diagnostic.
+
+    `policy_waits_for`: ids of resources another component declared (included fragments) that the policy names.
+    """
     api = apimanagement.Api(
         name,
         api_id=spec.api_id,
@@ -158,14 +168,15 @@ def declare_api(
             header="api-key", query="api-key"
         ),
         resource_group_name=resource_group_name,
-        service_name=apim_name,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[apim]),
+        service_name=_waiting(apim_name, apim_id),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
     operations = (
         [_extra_operation(name, api, op, spec, resource_group_name, apim_name) for op in DATED_RESPONSES_OPERATIONS]
         if spec.surface == "dated"
         else []
     )
+    policy_service_name = _waiting(apim_name, *policy_waits_for) if policy_waits_for else apim_name
     api_policy = apimanagement.ApiPolicy(
         f"{name}-policy",
         api_id=api.name,
@@ -173,7 +184,7 @@ def declare_api(
         format="rawxml",
         value=policy,
         resource_group_name=resource_group_name,
-        service_name=apim_name,
+        service_name=policy_service_name,
         opts=pulumi.ResourceOptions(parent=api, depends_on=[*policy_depends_on, *operations]),
     )
     no_payload = no_payload_logging()
@@ -268,7 +279,7 @@ def declare_llm_logging(
     *,
     resource_group_name: pulumi.Input[str],
     apim_name: pulumi.Input[str],
-    apim: pulumi.Resource,
+    apim_id: pulumi.Input[str],
     log_client_ip: bool,
     parent: pulumi.Resource,
 ) -> apimanagement.Logger:
@@ -281,8 +292,8 @@ def declare_llm_logging(
         is_buffered=True,
         description="Azure Monitor resource logs (ApiManagementGatewayLogs, ApiManagementGatewayLlmLog)",
         resource_group_name=resource_group_name,
-        service_name=apim_name,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[apim]),
+        service_name=_waiting(apim_name, apim_id),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
     arm_deployment(
         f"{name}-llm-logging",

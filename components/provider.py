@@ -7,8 +7,11 @@ each component's `__init__` and the output annotations of its class.
 
 import pulumi
 
+from .alerts import GatewayAlerts
 from .apim_baseline import ApimBaseline
+from .consumer_keys import ConsumerKeyVault
 from .content_safety import ContentSafety
+from .gateway_policies import GatewayPolicies
 from .private_openai import PrivateOpenAI
 from .semantic_cache import SemanticCache
 from .token_telemetry import TokenTelemetryHub
@@ -18,10 +21,11 @@ from .waf_ingress import WafIngress
 PACKAGE_NAME = "genai-gateway"
 PACKAGE_VERSION = "0.1.0"
 
-# Components whose Args are plain typed records (TypedDicts of pulumi.Input values), which the host can build
-# from any language's inputs.
+# Every component: their Args are plain typed records (TypedDicts of pulumi.Input values), which the host can
+# build from any language's inputs.
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
-    ApimBaseline, ContentSafety, PrivateOpenAI, SemanticCache, TokenTelemetryHub, UsageWorkbook, WafIngress
+    ApimBaseline, ConsumerKeyVault, ContentSafety, GatewayAlerts, GatewayPolicies, PrivateOpenAI, SemanticCache,
+    TokenTelemetryHub, UsageWorkbook, WafIngress,
 ]
 
 

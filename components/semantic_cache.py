@@ -85,6 +85,10 @@ class SemanticCache(pulumi.ComponentResource):
     lookup_fragment_id = LOOKUP_FRAGMENT_ID
     store_fragment_id = STORE_FRAGMENT_ID
     redis_host_name: pulumi.Output[str]
+    lookup_policy_fragment_id: pulumi.Output[str]
+    """Resource id of the lookup fragment (`semantic-cache-lookup`), which GatewayPolicies includes inbound."""
+    store_policy_fragment_id: pulumi.Output[str]
+    """Resource id of the store fragment (`semantic-cache-store`), which GatewayPolicies includes outbound."""
 
     def __init__(self, name: str, args: SemanticCacheArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:cache:SemanticCache", name, None, opts)
@@ -206,7 +210,14 @@ class SemanticCache(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cache]),
         )
         self.redis_host_name = cluster.host_name
-        self.register_outputs({"cacheId": CACHE_ID, "redisHostName": self.redis_host_name})
+        self.lookup_policy_fragment_id = self.lookup_fragment.id
+        self.store_policy_fragment_id = self.store_fragment.id
+        self.register_outputs({
+            "cacheId": CACHE_ID,
+            "redisHostName": self.redis_host_name,
+            "lookupPolicyFragmentId": self.lookup_policy_fragment_id,
+            "storePolicyFragmentId": self.store_policy_fragment_id,
+        })
 
     def _embeddings_backend(self, name: str, args: SemanticCacheArgs) -> apimanagement.Backend:
         """The lookup calls the embeddings deployment itself: the backend points at the full embeddings URL."""

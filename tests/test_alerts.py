@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.alerts import PTU_METRIC, QUOTA_HEADER, ConsumerQuota, iso_minutes, log_window, quota_query
+from components.alerts import PTU_METRIC, QUOTA_HEADER, iso_minutes, log_window, quota_query
 from components.usage_workbook import workbook_parameters
 from tests.support import DELETE, only, problems, raw_config, with_value
 from tools.harness import RecordedResource, Recording, run_stack
@@ -136,7 +136,7 @@ def dev_with_alerts() -> Recording:
 
 def test_a_consumer_name_that_cannot_be_quoted_is_refused() -> None:
     with pytest.raises(ValueError):
-        quota_query([ConsumerQuota('x"; drop', 1)], 80)
+        quota_query([{"product_id": 'x"; drop', "tokens": 1}], 80)
 
 
 @pytest.mark.parametrize(("duration", "minutes"), [("PT1M", 1), ("PT90S", 1), ("PT2H", 120), ("P1D", 1440)])
@@ -166,13 +166,19 @@ def test_enabled_alerts_need_a_receiver() -> None:
 
 def test_a_receiver_needs_an_email_address() -> None:
     line = only(problems(alerts_config(emailReceivers=[{"name": "ops", "email": "not-an-address"}])))
-    assert line.startswith("genai-gateway:alerts.emailReceivers[0].email: 'not-an-address': string should match")
+    assert line == (
+        "genai-gateway:alerts.emailReceivers[0].email: 'not-an-address': "
+        "must be an email address such as 'platform@contoso.com'"
+    )
 
 
 @pytest.mark.parametrize("name", ["", "-ops", "ops/team"])
 def test_a_receiver_name_starts_with_a_letter_or_digit_and_holds_no_separator(name: str) -> None:
     line = only(problems(alerts_config(emailReceivers=[{"name": name, "email": "a@contoso.example"}])))
-    assert line.startswith(f"genai-gateway:alerts.emailReceivers[0].name: {name!r}: string should match pattern")
+    assert line.startswith(
+        f"genai-gateway:alerts.emailReceivers[0].name: {name!r}: must be 1 to 128 letters, digits, spaces, "
+        "underscores, periods or hyphens, starting with a letter or digit"
+    )
 
 
 def test_receiver_names_are_unique() -> None:

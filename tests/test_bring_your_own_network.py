@@ -182,7 +182,10 @@ def test_a_zone_id_of_another_zone_is_refused() -> None:
 def test_a_workspace_id_that_is_no_workspace_is_refused() -> None:
     line = only(problems(with_value(hub_config(), "observability.existingWorkspaceId", VNET_ID)))
     assert line.startswith(f"{PROJECT}:observability.existingWorkspaceId: ")
-    assert "should match pattern" in line and "Microsoft\\.OperationalInsights/workspaces" in line
+    assert line.endswith(
+        ": must be the Azure resource id of a Log Analytics workspace: /subscriptions/<subscription id>/"
+        "resourceGroups/<resource group>/providers/Microsoft.OperationalInsights/workspaces/<workspace>"
+    )
 
 
 def test_private_endpoint_clients_need_a_network_the_stack_creates() -> None:

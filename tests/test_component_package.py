@@ -42,12 +42,12 @@ def kind(prop: dict[str, Any]) -> str:
     return str(prop["type"])
 
 
-def test_the_package_serves_the_plain_args_components() -> None:
+def test_the_package_serves_every_component() -> None:
     assert set(schema()["resources"]) == {
         f"{PACKAGE_NAME}:index:{n}"
         for n in (
-            "ApimBaseline", "ContentSafety", "PrivateOpenAI", "SemanticCache", "TokenTelemetryHub", "UsageWorkbook",
-            "WafIngress",
+            "ApimBaseline", "ConsumerKeyVault", "ContentSafety", "GatewayAlerts", "GatewayPolicies", "PrivateOpenAI",
+            "SemanticCache", "TokenTelemetryHub", "UsageWorkbook", "WafIngress",
         )
     }
     assert all(r["isComponent"] for r in schema()["resources"].values())
@@ -96,6 +96,27 @@ EXPECTED_INPUTS = {
         "workspaceId": "string", "backendTiers": "map<string>", "apiId": "string",
         "endpointTiers": "array<EndpointTier>", "tags": "map<string>", "consumerQuotas": "map<integer>",
     },
+    "GatewayPolicies": {
+        "resourceGroupName": "string", "apimName": "string", "apimId": "string", "identityClientId": "string",
+        "appInsightsLoggerId": "string", "usageLoggerName": "string", "usageLoggerId": "string",
+        "accounts": "array<BackendAccount>", "pools": "array<BackendPool>", "routing": "Routing",
+        "tokenLimits": "TokenLimits", "consumers": "array<Consumer>", "hashClientIp": "boolean",
+        "samplingPercentage": "number", "logClientIp": "boolean", "entraId": "EntraIdCallers",
+        "includedFragments": "array<IncludedFragment>", "appGatewaySubnet": "string",
+    },
+    "GatewayAlerts": {
+        "resourceGroupName": "string", "location": "string", "namePrefix": "string", "workspaceId": "string",
+        "apimName": "string", "apimId": "string", "emailReceivers": "array<EmailReceiver>",
+        "quotas": "array<QuotaAlert>", "quotaWarningPercent": "integer", "throttling": "Throttling",
+        "ptuDeployments": "array<PtuDeployment>", "ptuUtilizationPercent": "integer",
+        "circuitBreaker": "CircuitBreaker", "tags": "map<string>", "azureMonitorLoggerId": "string",
+    },
+    "ConsumerKeyVault": {
+        "namePrefix": "string", "environment": "string", "nameSuffix": "string", "location": "string",
+        "resourceGroupName": "string", "privateEndpointSubnetId": "string", "deliveries": "array<KeyDelivery>",
+        "privateDnsZoneId": "string", "vnetId": "string", "diagnosticSettings": "array<DiagnosticSetting>",
+        "tags": "map<string>", "protectStateful": "boolean",
+    },
 }
 
 
@@ -115,6 +136,23 @@ def test_required_inputs_are_the_args_without_defaults() -> None:
     existing = schema()["types"][f"{PACKAGE_NAME}:index:ExistingNetwork"]
     assert existing["required"] == ["apimSubnetId", "privateEndpointSubnetId", "vnetId"]
     assert not existing["properties"]["vnetId"].get("plain")
+
+
+def test_gateway_policies_need_the_service_the_accounts_and_the_consumers_but_no_optional_capability() -> None:
+    required = set(resource("GatewayPolicies")["requiredInputs"])
+    assert {"apimName", "apimId", "accounts", "pools", "routing", "tokenLimits", "consumers"} <= required
+    assert not required & {"entraId", "includedFragments", "appGatewaySubnet", "hashClientIp"}
+
+
+def test_an_included_fragment_is_named_plainly_and_waited_for_by_its_resource_id() -> None:
+    fragment = schema()["types"][f"{PACKAGE_NAME}:index:IncludedFragment"]["properties"]
+    assert fragment["fragmentId"].get("plain") and fragment["section"].get("plain")
+    assert not fragment["resourceId"].get("plain")
+
+
+def test_a_consumer_key_delivered_to_the_vault_is_an_input_so_it_stays_secret() -> None:
+    delivery = schema()["types"][f"{PACKAGE_NAME}:index:KeyDelivery"]["properties"]
+    assert not delivery["key"].get("plain") and not delivery["readerPrincipalId"].get("plain")
 
 
 def test_ids_from_other_resources_are_inputs_not_plain_values() -> None:
@@ -138,16 +176,24 @@ EXPECTED_OUTPUTS = {
     "WafIngress": {"publicIpAddress", "wafPolicyId"},
     "UsageWorkbook": {"workbookId"},
     "ContentSafety": {"accountName", "endpoint", "policyFragmentId"},
-    "SemanticCache": {"redisHostName"},
+    "SemanticCache": {"redisHostName", "lookupPolicyFragmentId", "storePolicyFragmentId"},
+    "GatewayPolicies": {"apiId", "v1ApiId", "azureMonitorLoggerId", "backendIds", "consumerKeys"},
+    "GatewayAlerts": {"actionGroupId"},
+    "ConsumerKeyVault": {"vaultName", "vaultId", "secretUris"},
+}
+# Outputs that are not one string.
+OUTPUT_KINDS = {
+    "summary": "array<map<Any>>", "backendIds": "array<string>", "consumerKeys": "map<string>",
+    "secretUris": "map<string>",
 }
 
 
 @pytest.mark.parametrize("component", sorted(EXPECTED_OUTPUTS))
-def test_every_output_is_in_the_schema_as_a_string_or_a_summary(component: str) -> None:
+def test_every_output_is_in_the_schema_with_its_type(component: str) -> None:
     outputs = resource(component)["properties"]
     assert set(outputs) == EXPECTED_OUTPUTS[component]
     for name, prop in outputs.items():
-        assert kind(prop) == ("array<map<Any>>" if name == "summary" else "string"), name
+        assert kind(prop) == OUTPUT_KINDS.get(name, "string"), name
 
 
 def test_records_carry_their_fields_and_which_are_required() -> None:

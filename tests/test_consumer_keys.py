@@ -113,7 +113,12 @@ def test_the_platform_zone_must_be_a_vault_private_dns_zone_id(prod_config: dict
     zones = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones"
     other = f"{zones}/privatelink.blob.core.windows.net"
     line = only(problems(with_value(prod_config, "consumerKeyVault.privateDnsZoneId", other)))
-    assert line.startswith("genai-gateway:consumerKeyVault.privateDnsZoneId: ") and "pattern" in line
+    assert line.startswith("genai-gateway:consumerKeyVault.privateDnsZoneId: ")
+    assert line.endswith(
+        ": must be the Azure resource id of a privatelink.vaultcore.azure.net private DNS zone: /subscriptions/"
+        "<subscription id>/resourceGroups/<resource group>/providers/Microsoft.Network/privateDnsZones/"
+        "privatelink.vaultcore.azure.net"
+    )
 
 
 def test_a_stack_without_key_readers_declares_no_key_vault() -> None:

@@ -13,12 +13,19 @@ import jinja2
 import pytest
 
 from components import policy_templates
-from tools import policy_lint
 from tools.csharp import compiler
 from tools.harness import RecordedResource, Recording, Secret
 from tools.plan import main as plan_main
 from tools.policy_expressions import FoundExpression, compile_found, placeholder
-from tools.policy_lint import FRAGMENT_TYPE, POLICY_TYPES, LintError, lint_document, lint_recording, references_of
+from tools.policy_lint import (
+    FRAGMENT_TYPE,
+    POLICY_TYPES,
+    LintError,
+    compilation,
+    lint_document,
+    lint_recording,
+    references_of,
+)
 from tools.violations import collect
 
 APIM = "azure-native:apimanagement:"
@@ -177,7 +184,7 @@ def test_every_expression_of_the_stack_compiles(stack: Recording) -> None:
 def test_without_mono_the_plan_says_expressions_were_only_parsed(
     dev: Recording, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(policy_lint, "mcs_available", lambda: False)
+    monkeypatch.setattr(compilation, "mcs_available", lambda: False)
     assert plan_main(["dev", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "policy expressions were only parsed (tree-sitter), not compiled" in out
@@ -185,7 +192,7 @@ def test_without_mono_the_plan_says_expressions_were_only_parsed(
 
 
 def test_without_mono_syntax_errors_are_still_found_by_the_parser(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(policy_lint, "mcs_available", lambda: False)
+    monkeypatch.setattr(compilation, "mcs_available", lambda: False)
     error = only_error('<set-variable name="x" value="@(context.Request.Method ==)" />')
     assert "C# syntax error" in error.message
 

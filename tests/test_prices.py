@@ -149,4 +149,7 @@ def test_a_provisioned_hour_price_must_be_positive(value: float) -> None:
 @pytest.mark.parametrize("currency", ["usd", "US", "EURO"])
 def test_the_pricing_currency_is_a_three_letter_upper_case_code(currency: str) -> None:
     lines = problems(with_value(raw_config("prod"), "pricing.currency", currency))
-    assert lines[0].startswith(f"genai-gateway:pricing.currency: {currency!r}: string should match pattern")
+    assert lines[0] == (
+        f"genai-gateway:pricing.currency: {currency!r}: must be a three-letter ISO 4217 currency code in capitals, "
+        "such as 'USD' or 'EUR'"
+    )

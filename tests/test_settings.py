@@ -130,7 +130,11 @@ def test_ingress_needs_a_listener_certificate(prod_config: dict) -> None:
 def test_listener_certificate_must_be_a_versionless_key_vault_secret_id(prod_config: dict) -> None:
     versioned = "https://kv-contoso-platform.vault.azure.net/secrets/genai-gateway-tls/0123456789abcdef0123456789abcdef"
     line = only(problems(with_value(prod_config, "ingress.certificateSecretId", versioned)))
-    assert line.startswith(f"{PROJECT}:ingress.certificateSecretId: ") and "pattern" in line
+    assert line.startswith(f"{PROJECT}:ingress.certificateSecretId: ")
+    assert line.endswith(
+        ": must be the versionless id of a Key Vault secret: https://<vault>.vault.azure.net/secrets/<secret name>, "
+        "without a version, so that the listener follows certificate rotation"
+    )
 
 
 def test_listener_certificate_must_live_in_the_named_vault(prod_config: dict) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from components.backend_ids import account_backend_id
 from components.gateway_fragments import METRIC_NAMESPACE
 from components.gateway_policies import API_ID
 from components.policy_templates import render
-from components.settings.gateway import account_backend_id
 from components.usage_workbook import (
     WORKBOOK_PATH,
     endpoint_host,

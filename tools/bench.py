@@ -20,9 +20,9 @@ from typing import Any
 
 from components.settings import PROJECT
 
-from . import policy_lint
 from .csharp import compiler
 from .harness import run_program
+from .policy_lint import compilation
 from .stack_config import load_stack_config
 from .violations import collect
 
@@ -60,16 +60,16 @@ def timed(label: str, config: dict[str, str], secrets: list[str]) -> tuple[int, 
 @contextmanager
 def compile_mode(mode: str) -> Iterator[None]:
     """`parsed`: as without Mono; `cold`: compile into an empty cache; `warm`: the normal cache."""
-    available, cache_dir = policy_lint.mcs_available, compiler.CACHE_DIR
+    available, cache_dir = compilation.mcs_available, compiler.CACHE_DIR
     with tempfile.TemporaryDirectory(prefix="bench-csharp-") as empty:
         if mode == "parsed":
-            policy_lint.mcs_available = lambda: False
+            compilation.mcs_available = lambda: False
         elif mode == "cold":
             compiler.CACHE_DIR = Path(empty)
         try:
             yield
         finally:
-            policy_lint.mcs_available, compiler.CACHE_DIR = available, cache_dir
+            compilation.mcs_available, compiler.CACHE_DIR = available, cache_dir
 
 
 def compile_step(flat: dict[str, str], secrets: list[str], repeat: int = 3) -> float:

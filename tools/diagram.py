@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from components.settings.gateway import pool_backend_id
+from components.backend_ids import pool_backend_id
 
 from .stack_config import PROJECT_DIR, known_stacks
 

@@ -1,6 +1,6 @@
 """The compile step of the policy lint: every expression of a plan, compiled as one C# unit.
 
-The document lint (tools/policy_lint.py) finds each `@(...)` / `@{...}` of each policy document, with the
+The document lint (tools/policy_lint/) finds each `@(...)` / `@{...}` of each policy document, with the
 C# type its attribute or element needs (`returns` in tools/policy_catalogue.json; `object` where the reference
 fixes none). Here named values are substituted as APIM substitutes them, textually and before the expression is
 compiled (https://learn.microsoft.com/azure/api-management/api-management-howto-properties#use-a-named-value):

@@ -20,6 +20,7 @@ from .apim import ApimSettings
 from .base import ITEM_NAMES, PROJECT, Model, Problem, SettingsError, item_name, shown
 from .consumer_keys import ConsumerKeyVaultSettings
 from .content_safety import ContentSafetySettings
+from .forms import REGION, Form, allowed_form, matching
 from .gateway import (
     ConsumerSettings,
     EntraIdSettings,
@@ -63,14 +64,15 @@ __all__ = [
 ]
 
 Environment = Literal["dev", "test", "staging", "prod"]
-NAME_PREFIX = r"^[a-z][a-z0-9]{1,9}$"
-REGION = r"^[a-z][a-z0-9]{2,30}$"
+NAME_PREFIX = Form(
+    r"^[a-z][a-z0-9]{1,9}$", "2 to 10 lowercase letters or digits, starting with a letter, such as 'genai'"
+)
 
 
 class GatewaySettings(Model):
     environment: Environment
-    name_prefix: str = Field(pattern=NAME_PREFIX)
-    location: str = Field(pattern=REGION)
+    name_prefix: str = matching(NAME_PREFIX)
+    location: str = matching(REGION)
     tags: dict[str, str] = Field(default_factory=dict)
     network: NetworkSettings
     apim: ApimSettings
@@ -192,11 +194,15 @@ def _problems_from(error: ValidationError, data: Mapping[str, Any], secrets: set
         key = _key_path(loc, data)
         secret = bool(loc) and str(loc[0]) in secrets
         kind = item["type"]
+        form = _allowed_form(GatewaySettings, loc) if kind == "string_pattern_mismatch" else None
         if kind == "missing":
             value, allowed = "(missing)", "required key"
         elif kind == "extra_forbidden":
             value = "unknown key"
             allowed = _allowed_keys(GatewaySettings, loc)
+        elif form is not None:
+            # The form in words, not the pattern: "must be an Azure resource id of a subnet: /subscriptions/...".
+            value, allowed = shown(item.get("input"), secret), f"must be {form}"
         else:
             value, allowed = shown(item.get("input"), secret), _sentence(item["msg"])
         problems.append(Problem(key, value, allowed))
@@ -237,6 +243,19 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     close = difflib.get_close_matches(str(loc[-1]), names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"allowed keys: {', '.join(names)}{hint}"
+
+
+def _allowed_form(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | None:
+    """The allowed form in words of the pattern-checked field at `loc` (declared with forms.matching), if any."""
+    current: Any = model
+    for part in loc[:-1]:
+        current = _child_model(current, part)
+    if not loc or not (isinstance(current, type) and issubclass(current, BaseModel)):
+        return None
+    for name, field in current.model_fields.items():
+        if loc[-1] in (name, field.alias):
+            return allowed_form(field)
+    return None
 
 
 def _child_model(current: Any, part: int | str) -> Any:

@@ -9,19 +9,23 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from .base import Model, Problem
+from .forms import EMAIL, Form, matching
 
 if TYPE_CHECKING:
     from . import GatewaySettings
 
-# A practical e-mail shape (Azure validates the address itself when it sends the confirmation).
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-# Action group receiver names: unique in the group, at most 128 characters (ARM: EmailReceiver.name).
-RECEIVER_NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$"
+# E-mail addresses have a practical shape (EMAIL); Azure validates the address itself when it sends the
+# confirmation. Action group receiver names: unique in the group, at most 128 characters (ARM: EmailReceiver.name).
+RECEIVER_NAME = Form(
+    r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$",
+    "1 to 128 letters, digits, spaces, underscores, periods or hyphens, starting with a letter or digit, "
+    "such as 'Platform on-call'",
+)
 
 
 class EmailReceiver(Model):
-    name: str = Field(pattern=RECEIVER_NAME)
-    email: str = Field(pattern=EMAIL, max_length=254)
+    name: str = matching(RECEIVER_NAME)
+    email: str = matching(EMAIL, max_length=254)
 
 
 class AlertSettings(Model):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from .base import Model, Problem
+from .forms import EMAIL, Form, matching
 
 if TYPE_CHECKING:
     from . import GatewaySettings
@@ -25,8 +26,7 @@ MODES_BY_SKU: dict[str, tuple[str, ...]] = {
 }
 MAX_UNITS_BY_SKU: dict[str, int] = {"Developer": 1, "Premium": 12, "StandardV2": 10}
 
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-API_VERSION = r"^\d{4}-\d{2}-\d{2}$"
+API_VERSION = Form(r"^\d{4}-\d{2}-\d{2}$", "an API version date YYYY-MM-DD, such as '2021-08-01'")
 
 
 class ApimSettings(Model):
@@ -35,9 +35,9 @@ class ApimSettings(Model):
     zones: list[Zone] = Field(default_factory=list)
     network_mode: NetworkMode
     publisher_name: str = Field(min_length=1, max_length=100)
-    publisher_email: str = Field(pattern=EMAIL, max_length=100)
+    publisher_email: str = matching(EMAIL, max_length=100)
     # Control-plane API versions before 2021-08-01 are retired; older clients must not manage the service.
-    min_api_version: str = Field("2021-08-01", pattern=API_VERSION)
+    min_api_version: str = matching(API_VERSION, "2021-08-01")
 
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
         modes = MODES_BY_SKU[self.sku]

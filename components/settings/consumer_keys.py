@@ -5,24 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pydantic import Field
-
 from .base import Model, Problem
+from .forms import matching, resource_id
 
 if TYPE_CHECKING:
     from . import GatewaySettings
 
 KEY_VAULT_DNS_ZONE = "privatelink.vaultcore.azure.net"
-ZONE_ID = (
+ZONE_ID = resource_id(
+    f"a {KEY_VAULT_DNS_ZONE} private DNS zone",
     r"(?i)^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/privateDnsZones/"
-    r"privatelink\.vaultcore\.azure\.net$"
+    r"privatelink\.vaultcore\.azure\.net$",
+    f"Microsoft.Network/privateDnsZones/{KEY_VAULT_DNS_ZONE}",
 )
 
 
 class ConsumerKeyVaultSettings(Model):
     # An existing privatelink.vaultcore.azure.net zone (ARM id), e.g. the landing zone's central one, that the
     # vault's private endpoint registers in. None: the stack creates its own zone and links it to its VNet.
-    private_dns_zone_id: str | None = Field(None, pattern=ZONE_ID)
+    private_dns_zone_id: str | None = matching(ZONE_ID, None)
 
     def problems(self, key: str, whole: GatewaySettings) -> Iterable[Problem]:
         readers = [c.name for c in whole.consumers if c.key_vault_reader is not None]

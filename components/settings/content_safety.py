@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from .base import Model, Problem
+from .forms import REGION, matching
 
 if TYPE_CHECKING:
     from . import GatewaySettings
 
 OutputType = Literal["FourSeverityLevels", "EightSeverityLevels"]
-# Same form as the gateway's own location (components/settings/__init__.py REGION).
-REGION = r"^[a-z][a-z0-9]{2,30}$"
 # The severities each output type reports, without 0 (a threshold of 0 blocks everything).
 THRESHOLDS: dict[str, tuple[int, ...]] = {
     "FourSeverityLevels": (2, 4, 6),
@@ -59,7 +58,7 @@ class ContentSafetySettings(Model):
     # Region of the Content Safety account; defaults to the gateway's location. Prompt Shields is not offered
     # in every region (learn.microsoft.com/azure/ai-services/content-safety/region-availability): pick one that
     # has it when `shieldPrompt` is on.
-    location: str | None = Field(None, pattern=REGION)
+    location: str | None = matching(REGION, None)
     # Prompt Shields: blocks user prompt attacks (jailbreaks).
     shield_prompt: bool = True
     output_type: OutputType = "FourSeverityLevels"

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, PositiveFloat
 
+from ..gateway_inputs import BackendPool, PoolMember
 from .base import Model, Problem, item_key
+from .forms import Form, matching
 from .prices import SKU_TYPES, DeploymentType, TokenPrice, load_price_table, model_family
 
 if TYPE_CHECKING:
@@ -20,10 +22,22 @@ if TYPE_CHECKING:
 Strategy = Literal["roundRobin", "weighted", "priority"]
 Tier = Literal["high", "low"]
 QuotaPeriod = Literal["Hourly", "Daily", "Weekly", "Monthly", "Yearly"]
-GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-CURRENCY = r"^[A-Z]{3}$"
-ISO_DURATION = r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$"
-NAME = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
+GUID_FORM = Form(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "a GUID such as '00000000-0000-0000-0000-000000000000'",
+)
+GUID = GUID_FORM.pattern
+CURRENCY = Form(r"^[A-Z]{3}$", "a three-letter ISO 4217 currency code in capitals, such as 'USD' or 'EUR'")
+ISO_DURATION = Form(
+    r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$",
+    "an ISO 8601 duration of days, hours, minutes and seconds, such as 'PT1M', 'PT30S' or 'PT1H'",
+)
+# A consumer's name becomes its product id (`consumer-<name>`), its subscription id and a KQL literal.
+CONSUMER_NAME = Form(
+    r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$",
+    "2 to 40 lowercase letters, digits or dashes, starting with a letter and not ending with a dash, "
+    "such as 'team-alpha'",
+)
 # A model alias is written into policy expressions and URL paths: the characters Azure allows in deployment names.
 ALIAS_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MAX_POOL_MEMBERS = 30
@@ -39,8 +53,8 @@ class StatusCodeRange(Model):
 
 class CircuitBreakerSettings(Model):
     failure_count: int = Field(3, ge=1, le=1000)
-    interval: str = Field("PT1M", pattern=ISO_DURATION)
-    trip_duration: str = Field("PT1M", pattern=ISO_DURATION)
+    interval: str = matching(ISO_DURATION, "PT1M")
+    trip_duration: str = matching(ISO_DURATION, "PT1M")
     status_code_ranges: list[StatusCodeRange] = Field(
         default_factory=lambda: [StatusCodeRange(min=429, max=429), StatusCodeRange(min=500, max=599)],
         min_length=1,
@@ -178,7 +192,7 @@ class PricingSettings(Model):
     the table's); the table is used only when its currency is the stack's, since no exchange rates are applied.
     """
 
-    currency: str = Field(pattern=CURRENCY)
+    currency: str = matching(CURRENCY)
     # Share of prompt (input) tokens in a consumer's traffic, to blend input and output prices.
     prompt_share: float = Field(0.75, ge=0, le=1)
     models: dict[str, ModelPrice] = Field(default_factory=dict)
@@ -215,14 +229,14 @@ class PricingSettings(Model):
 
 class BudgetSettings(Model):
     amount: float = Field(gt=0)
-    currency: str = Field(pattern=CURRENCY)
+    currency: str = matching(CURRENCY)
 
 
 class EntraIdSettings(Model):
     """Callers may present an Entra ID token instead of a subscription key."""
 
     enabled: bool = False
-    tenant_id: str | None = Field(None, pattern=GUID)
+    tenant_id: str | None = matching(GUID_FORM, None)
     # What tokens must be issued for: v1 tokens carry the gateway app's ID URI (api://...), v2 tokens its
     # client id, so list both unless the app registration pins one token version.
     audiences: list[str] = Field(default_factory=list)
@@ -247,12 +261,12 @@ class KeyVaultReaderSettings(Model):
     """The app team's Entra principal that may read this consumer's key from the platform Key Vault."""
 
     # Object id of the team's group, service principal (e.g. its app's managed identity) or user.
-    principal_id: str = Field(pattern=GUID)
+    principal_id: str = matching(GUID_FORM)
     principal_type: Literal["Group", "ServicePrincipal", "User"]
 
 
 class ConsumerSettings(Model):
-    name: str = Field(pattern=NAME)
+    name: str = matching(CONSUMER_NAME)
     display_name: str | None = Field(None, max_length=100)
     tier: Tier
     tokens_per_minute: int = Field(ge=1)
@@ -362,43 +376,18 @@ def effective_quota(c: ConsumerSettings, whole: GatewaySettings) -> TokenQuota:
     return TokenQuota(tokens, "Monthly", from_budget)
 
 
-@dataclass(frozen=True)
-class ResolvedMember:
-    account: str
-    priority: int
-    weight: int
-
-
-@dataclass(frozen=True)
-class ResolvedPool:
-    deployment: str
-    strategy: str
-    members: tuple[ResolvedMember, ...]
-
-    @property
-    def backend_id(self) -> str:
-        return pool_backend_id(self.deployment)
-
-
-def pool_backend_id(deployment: str) -> str:
-    return f"pool-{deployment}"
-
-
-def account_backend_id(account: str) -> str:
-    return f"openai-{account}"
-
-
-def resolve_pools(whole: GatewaySettings) -> list[ResolvedPool]:
-    """One pool per deployment name, with each member's priority and weight as the strategy decides."""
+def resolve_pools(whole: GatewaySettings) -> list[BackendPool]:
+    """One pool per deployment name, with each member's priority and weight as the strategy decides (GatewayPolicies'
+    `pools` input)."""
     hosted = whole.deployments_by_account()
     tiers = {a.name: a.tier for a in whole.openai.accounts}
     explicit = {p.deployment: p for p in whole.routing.pools}
     names = sorted({d for ds in hosted.values() for d in ds})
-    pools = []
+    pools: list[BackendPool] = []
     for deployment in names:
         pool = explicit.get(deployment) or PoolSettings(deployment=deployment, strategy=whole.routing.default_strategy)
         members = pool.members or [PoolMemberSettings(account=a) for a, ds in hosted.items() if deployment in ds]
-        resolved = []
+        resolved: list[PoolMember] = []
         for m in members:
             if pool.strategy == "roundRobin":
                 priority, weight = 1, 1
@@ -406,6 +395,6 @@ def resolve_pools(whole: GatewaySettings) -> list[ResolvedPool]:
                 priority, weight = 1, m.weight
             else:
                 priority, weight = (m.priority if m.priority is not None else TIER_PRIORITY[tiers[m.account]]), m.weight
-            resolved.append(ResolvedMember(m.account, priority, weight))
-        pools.append(ResolvedPool(deployment, pool.strategy, tuple(resolved)))
+            resolved.append({"account": m.account, "priority": priority, "weight": weight})
+        pools.append({"deployment": deployment, "strategy": pool.strategy, "members": resolved})
     return pools

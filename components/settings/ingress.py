@@ -10,16 +10,27 @@ from pydantic import Field
 
 from .apim import Zone
 from .base import Model, Problem
+from .forms import Form, matching, resource_id
 
 if TYPE_CHECKING:
     from . import GatewaySettings
 
-FQDN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+FQDN = Form(
+    r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+    "a fully qualified host name in lowercase, such as 'genai.contoso.com': dot-separated labels of up to 63 "
+    "letters, digits or inner hyphens, ending in a top-level domain of letters",
+)
 # Versionless, so the listener follows certificate rotation in the vault.
-KEY_VAULT_SECRET_ID = r"^https://(?P<vault>[a-zA-Z0-9-]{3,24})\.vault\.azure\.net/secrets/[a-zA-Z0-9-]{1,127}/?$"
-KEY_VAULT_ID = (
+KEY_VAULT_SECRET_ID = Form(
+    r"^https://(?P<vault>[a-zA-Z0-9-]{3,24})\.vault\.azure\.net/secrets/[a-zA-Z0-9-]{1,127}/?$",
+    "the versionless id of a Key Vault secret: https://<vault>.vault.azure.net/secrets/<secret name>, "
+    "without a version, so that the listener follows certificate rotation",
+)
+KEY_VAULT_ID = resource_id(
+    "a key vault",
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/"
-    r"(?P<vault>[a-zA-Z0-9-]{3,24})$"
+    r"(?P<vault>[a-zA-Z0-9-]{3,24})$",
+    "Microsoft.KeyVault/vaults/<vault name>",
 )
 WafRuleSet = Literal["OWASP_3.2", "Microsoft_DefaultRuleSet_2.1"]
 # How long resources that Azure checks against a fresh role assignment wait for it to propagate (seconds).
@@ -29,9 +40,9 @@ MAX_ROLE_PROPAGATION_SECONDS = 1800
 
 class IngressSettings(Model):
     enabled: bool = False
-    host_name: str | None = Field(None, pattern=FQDN, max_length=253)
-    certificate_secret_id: str | None = Field(None, pattern=KEY_VAULT_SECRET_ID)
-    key_vault_id: str | None = Field(None, pattern=KEY_VAULT_ID)
+    host_name: str | None = matching(FQDN, None, max_length=253)
+    certificate_secret_id: str | None = matching(KEY_VAULT_SECRET_ID, None)
+    key_vault_id: str | None = matching(KEY_VAULT_ID, None)
     waf_rule_set: WafRuleSet = "OWASP_3.2"
     waf_mode: Literal["Prevention", "Detection"] = "Prevention"
     min_capacity: int = Field(2, ge=0, le=125)
@@ -60,8 +71,8 @@ class IngressSettings(Model):
                 f"must not exceed maxCapacity ({self.max_capacity})",
             )
         if self.certificate_secret_id and self.key_vault_id:
-            secret_vault = re.match(KEY_VAULT_SECRET_ID, self.certificate_secret_id)
-            vault = re.match(KEY_VAULT_ID, self.key_vault_id)
+            secret_vault = re.match(KEY_VAULT_SECRET_ID.pattern, self.certificate_secret_id)
+            vault = re.match(KEY_VAULT_ID.pattern, self.key_vault_id)
             if secret_vault and vault and secret_vault["vault"].lower() != vault["vault"].lower():
                 yield Problem(
                     f"{key}.certificateSecretId",

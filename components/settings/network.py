@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from .base import Model, Problem
+from .forms import matching, resource_id
 
 if TYPE_CHECKING:
     from . import GatewaySettings
@@ -21,12 +22,22 @@ V2_INTEGRATION_MAX_PREFIX = 27
 V2_INTEGRATION_DELEGATION = "Microsoft.Web/serverFarms"
 
 _SUBSCRIPTION = r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Network"
-VNET_ID = rf"^{_SUBSCRIPTION}/virtualNetworks/[A-Za-z0-9._-]{{2,64}}$"
-SUBNET_ID = rf"^{_SUBSCRIPTION}/virtualNetworks/[A-Za-z0-9._-]{{2,64}}/subnets/[A-Za-z0-9._-]{{1,80}}$"
+VNET_ID = resource_id(
+    "a virtual network",
+    rf"^{_SUBSCRIPTION}/virtualNetworks/[A-Za-z0-9._-]{{2,64}}$",
+    "Microsoft.Network/virtualNetworks/<vnet>",
+)
+SUBNET_ID = resource_id(
+    "a subnet",
+    rf"^{_SUBSCRIPTION}/virtualNetworks/[A-Za-z0-9._-]{{2,64}}/subnets/[A-Za-z0-9._-]{{1,80}}$",
+    "Microsoft.Network/virtualNetworks/<vnet>/subnets/<subnet>",
+)
 PRIVATE_DNS_ZONE_ID = rf"^{_SUBSCRIPTION}/privateDnsZones/(?P<zone>[a-z0-9.-]+)$"
-WORKSPACE_ID = (
+WORKSPACE_ID = resource_id(
+    "a Log Analytics workspace",
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.OperationalInsights/"
-    r"workspaces/[A-Za-z0-9-]{4,63}$"
+    r"workspaces/[A-Za-z0-9-]{4,63}$",
+    "Microsoft.OperationalInsights/workspaces/<workspace>",
 )
 # The privatelink zones the stack's private endpoints register in (a zone it is not given, it creates and
 # links to the VNet). Azure links a VNet to at most one zone of a name: where the platform's zone of that name is
@@ -50,10 +61,10 @@ class ExistingNetworkSettings(Model):
     """A VNet and subnets the platform owns (e.g. a landing-zone spoke): the stack creates no VNet, subnets or
     NSGs, and joins its resources to these subnets by id."""
 
-    vnet_id: str = Field(pattern=VNET_ID)
-    apim_subnet_id: str = Field(pattern=SUBNET_ID)
-    private_endpoint_subnet_id: str = Field(pattern=SUBNET_ID)
-    app_gateway_subnet_id: str | None = Field(None, pattern=SUBNET_ID)
+    vnet_id: str = matching(VNET_ID)
+    apim_subnet_id: str = matching(SUBNET_ID)
+    private_endpoint_subnet_id: str = matching(SUBNET_ID)
+    app_gateway_subnet_id: str | None = matching(SUBNET_ID, None)
     # What the program cannot read offline, stated by the platform team and checked against the APIM tier:
     # the APIM subnet's prefix (size) and whether it is delegated to Microsoft.Web/serverFarms.
     apim_subnet_prefix: IPv4Network | None = None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from .base import Model, Problem, item_key
+from .forms import REGION, Form, matching
 
 if TYPE_CHECKING:
     from . import GatewaySettings
@@ -51,13 +52,24 @@ STANDARD_UPGRADE_OPTION = "OnceCurrentVersionExpired"
 PROVISIONED_UPGRADE_OPTION = "NoAutoUpgrade"
 
 # The account name is used in Azure names and as the gateway's backend id.
-ACCOUNT_NAME = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
-# Letters, digits, hyphens, underscores and periods, starting with a letter or digit.
-DEPLOYMENT_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
-MODEL_NAME = r"^[a-z0-9][a-z0-9.-]*$"
-MODEL_VERSION = r"^[A-Za-z0-9][A-Za-z0-9.-]*$"
-# Same form as the gateway's own location (components/settings/__init__.py REGION).
-REGION = r"^[a-z][a-z0-9]{2,30}$"
+ACCOUNT_NAME = Form(
+    r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+    "lowercase letters, digits and hyphens, starting and ending with a letter or digit, such as 'paygo-1'",
+)
+DEPLOYMENT_NAME = Form(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$",
+    "2 to 64 letters, digits, hyphens, underscores or periods, starting with a letter or digit, such as 'gpt-4.1'",
+)
+MODEL_NAME = Form(
+    r"^[a-z0-9][a-z0-9.-]*$",
+    "a model name as Azure OpenAI lists it: lowercase letters, digits, periods and hyphens, starting with a "
+    "letter or digit, such as 'gpt-4.1-mini'",
+)
+MODEL_VERSION = Form(
+    r"^[A-Za-z0-9][A-Za-z0-9.-]*$",
+    "a model version as Azure OpenAI lists it: letters, digits, periods and hyphens, starting with a letter or "
+    "digit, such as '2025-04-14'",
+)
 
 # The custom subdomain (and Azure name) of an account is Naming.unique(ACCOUNT_ABBREVIATION, <account name>):
 # `oai-<prefix>-<environment>-<account>-<suffix>`. Azure allows 2-64 alphanumerics and hyphens, starting and
@@ -71,12 +83,12 @@ UNIQUE_SUFFIX_LENGTH = 5
 class ModelSettings(Model):
     """An OpenAI model (format is always OpenAI)."""
 
-    name: str = Field(pattern=MODEL_NAME, max_length=64)
-    version: str = Field(pattern=MODEL_VERSION, max_length=32)
+    name: str = matching(MODEL_NAME, max_length=64)
+    version: str = matching(MODEL_VERSION, max_length=32)
 
 
 class DeploymentSettings(Model):
-    name: str = Field(pattern=DEPLOYMENT_NAME)
+    name: str = matching(DEPLOYMENT_NAME)
     model: ModelSettings
     sku: DeploymentSku
     # Thousands of tokens per minute for Standard SKUs, PTUs for provisioned ones.
@@ -106,8 +118,9 @@ class DeploymentSettings(Model):
 
 
 class AccountSettings(Model):
-    name: str = Field(pattern=ACCOUNT_NAME)
-    location: str = Field(pattern=REGION)
+    name: str = matching(ACCOUNT_NAME)
+    # Same form as the gateway's own location.
+    location: str = matching(REGION)
     tier: Tier
     # A Standard deployment standing in for PTU capacity (cheap dev environments only).
     simulated: bool = False

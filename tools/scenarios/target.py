@@ -73,7 +73,7 @@ def build_target(
     deployments = tuple(outputs.get("deployments") or sorted(models))
     chat = tuple(d for d in deployments if not any(m in models.get(d, d).lower() for m in NON_CHAT))
     embeddings = tuple(d for d in deployments if "embedding" in models.get(d, d).lower())
-    pools = {p.deployment: [(m.account, m.priority) for m in p.members] for p in resolve_pools(settings)}
+    pools = {p["deployment"]: [(m["account"], m["priority"]) for m in p["members"]] for p in resolve_pools(settings)}
     entra_url = outputs.get("entraOpenaiBaseUrl")
     main_url = outputs.get("openaiBaseUrl")
     entra_path = None

@@ -1,55 +1,27 @@
-"""The one mapping from stack settings to component Args.
-
-Components take plain typed Args (ids, names, small records of `pulumi.Input` values) and know nothing of stack
-configuration; this module is the only place that reads the settings models to build them, so the components
-can be reused by other programs (examples/openai-only), from other Pulumi languages (components/ is a Pulumi
-component package) and in landing zones that bring their own network.
-"""
+"""Args of the platform: the APIM baseline (network, observability, ingress), the OpenAI accounts, the usage hub."""
 
 from __future__ import annotations
 
 from components.access import RoleAssignment
-from components.alerts import GatewayAlertsArgs
 from components.apim_baseline import ApimBaseline, ApimBaselineArgs, ApimService, ExistingNetwork, SubnetPrefixes
-from components.consumer_keys import ConsumerKeyVaultArgs
-from components.content_safety import (
-    CONTENT_SAFETY_DNS_ZONE,
-    CONTENT_SAFETY_ROLE,
-    ContentSafetyArgs,
-    ContentSafetyPolicy,
-)
 from components.diagnostics import DiagnosticSetting
-from components.gateway_policies import (
-    API_ID,
-    GatewayPolicies,
-    GatewayPoliciesArgs,
-    IncludedFragment,
-    circuit_breaker_record,
-)
 from components.private_openai import (
     INFERENCE_ROLE,
     OPENAI_DNS_ZONE,
     ModelDeployment,
     OpenAIAccount,
-    PrivateOpenAI,
     PrivateOpenAIArgs,
 )
-from components.semantic_cache import REDIS_DNS_ZONE, SemanticCacheArgs
 from components.settings import AccountSettings, GatewaySettings
-from components.settings.gateway import account_backend_id, effective_quota
 from components.token_telemetry import (
     BLOB_DNS_ZONE,
     EVENT_HUBS_DNS_ZONE,
     CaptureOptions,
-    TokenTelemetryHub,
     TokenTelemetryHubArgs,
 )
-from components.usage_workbook import UsageWorkbookArgs, workbook_name
 from components.waf_ingress import WafIngressSpec
 
-
-def stack_tags(settings: GatewaySettings) -> dict[str, str]:
-    return {"environment": settings.environment, "workload": "genai-gateway", **settings.tags}
+from .common import stack_tags
 
 
 def baseline_args(settings: GatewaySettings) -> ApimBaselineArgs:
@@ -220,138 +192,3 @@ def telemetry_args(settings: GatewaySettings, baseline: ApimBaseline) -> TokenTe
         }
         args["capture"] = capture
     return args
-
-
-def content_safety_args(settings: GatewaySettings, baseline: ApimBaseline) -> ContentSafetyArgs:
-    cs = settings.content_safety
-    policy: ContentSafetyPolicy = {
-        "shield_prompt": cs.shield_prompt,
-        "output_type": cs.output_type,
-        "categories": [{"category": c, "threshold": t} for c, t in cs.categories.checked()],
-    }
-    args: ContentSafetyArgs = {
-        "name_prefix": settings.name_prefix,
-        "environment": settings.environment,
-        "name_suffix": baseline.name_suffix,
-        "account_location": cs.region(settings),
-        "location": settings.location,
-        "resource_group_name": baseline.resource_group_name,
-        "vnet_id": baseline.vnet_id,
-        "private_endpoint_subnet_id": baseline.private_endpoint_subnet_id,
-        "apim_name": baseline.apim_name,
-        "apim_id": baseline.apim_id,
-        "backend_identity_client_id": baseline.identity_client_id,
-        "policy": policy,
-        # Both of API Management's identities: which one a managed-identity backend credential uses is not
-        # documented (components/content_safety.py).
-        "role_assignments": [
-            {
-                "role": CONTENT_SAFETY_ROLE,
-                "principal_id": baseline.identity_principal_id,
-                "description": "APIM gateway (user-assigned identity) calls Azure AI Content Safety",
-            },
-            {
-                "role": CONTENT_SAFETY_ROLE,
-                "principal_id": baseline.system_principal_id,
-                "description": "APIM gateway (system-assigned identity) calls Azure AI Content Safety",
-                "label": "apim-system",
-            },
-        ],
-        # Cognitive Services accounts log to AzureDiagnostics.
-        "diagnostic_settings": [{"workspace_id": baseline.workspace_id, "dedicated_tables": False}],
-        "tags": dict(baseline.tags),
-        "protect_stateful": settings.is_production,
-    }
-    zone = settings.network.private_dns_zones.get(CONTENT_SAFETY_DNS_ZONE)
-    if zone is not None:
-        args["private_dns_zone_id"] = zone
-    return args
-
-
-def semantic_cache_args(settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI) -> SemanticCacheArgs:
-    sc = settings.semantic_cache
-    # The account whose embeddings deployment vectorises prompts: the chosen one, or the first hosting it
-    # (settings validation guarantees one exists).
-    account = next(
-        a for a in openai.accounts
-        if any(d.name == sc.embeddings_deployment for d in a.deployments)
-        and (sc.embeddings_account is None or a.key == sc.embeddings_account)
-    )
-    args: SemanticCacheArgs = {
-        "name_prefix": settings.name_prefix,
-        "environment": settings.environment,
-        "name_suffix": baseline.name_suffix,
-        "location": settings.location,
-        "resource_group_name": baseline.resource_group_name,
-        "apim_name": baseline.apim_name,
-        "apim_id": baseline.apim_id,
-        "vnet_id": baseline.vnet_id,
-        "private_endpoint_subnet_id": baseline.private_endpoint_subnet_id,
-        "embeddings": {
-            "account": account.key,
-            "deployment": sc.embeddings_deployment,
-            "backend_url": account.backend_url,
-        },
-        "circuit_breaker": circuit_breaker_record(settings.routing),
-        "behaviour": {
-            "score_threshold": sc.score_threshold,
-            "duration_seconds": sc.duration_seconds,
-            "max_message_count": sc.max_message_count,
-            "ignore_system_messages": sc.ignore_system_messages,
-        },
-        "redis_sku": sc.redis_sku,
-        "high_availability": sc.high_availability,
-        "diagnostic_settings": [{"workspace_id": baseline.workspace_id, "dedicated_tables": False}],
-        "tags": dict(baseline.tags),
-    }
-    zone = settings.network.private_dns_zones.get(REDIS_DNS_ZONE)
-    if zone is not None:
-        args["private_dns_zone_id"] = zone
-    return args
-
-
-def gateway_policies_args(
-    settings: GatewaySettings,
-    baseline: ApimBaseline,
-    openai: PrivateOpenAI,
-    telemetry: TokenTelemetryHub,
-    included: list[IncludedFragment],
-) -> GatewayPoliciesArgs:
-    return GatewayPoliciesArgs.from_settings(settings, baseline, openai, telemetry, included)
-
-
-def monthly_quotas(settings: GatewaySettings) -> dict[str, int]:
-    """Monthly token quota of each consumer that has one (a budget's, or the explicit one), by name."""
-    result = {}
-    for c in settings.consumers:
-        quota = effective_quota(c, settings)
-        if quota.tokens and quota.period == "Monthly":
-            result[c.name] = quota.tokens
-    return result
-
-
-def usage_workbook_args(settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI) -> UsageWorkbookArgs:
-    return {
-        "resource_group_name": baseline.resource_group_name,
-        "location": settings.location,
-        "name": workbook_name(baseline.naming.regional("rg")),
-        "display_name": f"GenAI gateway usage ({settings.environment})",
-        "workspace_id": baseline.workspace_id,
-        "api_id": API_ID,
-        "backend_tiers": {account_backend_id(a.name): a.tier for a in settings.openai.accounts},
-        "endpoint_tiers": [{"endpoint": a.endpoint, "tier": a.tier} for a in openai.accounts],
-        "tags": dict(baseline.tags),
-        "consumer_quotas": monthly_quotas(settings),
-    }
-
-
-def alerts_args(
-    settings: GatewaySettings, baseline: ApimBaseline, openai: PrivateOpenAI, policies: GatewayPolicies
-) -> GatewayAlertsArgs:
-    return GatewayAlertsArgs.from_settings(settings, baseline, openai, policies)
-
-
-def consumer_keys_args(
-    settings: GatewaySettings, baseline: ApimBaseline, policies: GatewayPolicies
-) -> ConsumerKeyVaultArgs:
-    return ConsumerKeyVaultArgs.from_settings(settings, baseline, policies.consumers)
