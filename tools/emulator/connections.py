@@ -12,7 +12,13 @@ class Connections:
         self._local = threading.local()
 
     def exchange(
-        self, port: int, method: str, target: str, host: str, headers: list[tuple[str, str]], body: bytes,
+        self,
+        port: int,
+        method: str,
+        target: str,
+        host: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
         timeout: float,
     ) -> tuple[int, str, list[tuple[str, str]], bytes]:
         """One HTTP exchange with a simulated account, on a kept-alive connection of this thread."""

@@ -1,7 +1,7 @@
 """The state of one request as it moves through the pipeline, and its parts for the C# host.
 
 The parts' shapes are read by ApimSession.cs (Session.Apply); variables keep their .NET type across
-expressions through the typed encoding `{"t": ..., "v": ...}` (see ApimRuntime.cs).
+expressions through the typed encoding `{"t": ..., "v": ...}` (values.py, ApimHost.cs).
 """
 
 from __future__ import annotations
@@ -13,136 +13,25 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-INT32 = (-(2**31), 2**31 - 1)
+from .values import INT32, GuidValue, JsonValue, JwtValue, Variables, as_text, decode, encode
 
-
-@dataclass(frozen=True)
-class JsonValue:
-    """A JToken a variable holds (its JSON text)."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class JwtValue:
-    """A Jwt a variable holds (the token as sent)."""
-
-    raw: str
-
-
-@dataclass(frozen=True)
-class GuidValue:
-    text: str
-
-
-def encode(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {"t": "null", "v": None}
-    if isinstance(value, bool):
-        return {"t": "bool", "v": value}
-    if isinstance(value, int):
-        return {"t": "int" if INT32[0] <= value <= INT32[1] else "long", "v": value}
-    if isinstance(value, float):
-        return {"t": "double", "v": value}
-    if isinstance(value, str):
-        return {"t": "string", "v": value}
-    if isinstance(value, JsonValue):
-        return {"t": "json", "v": value.text}
-    if isinstance(value, JwtValue):
-        return {"t": "jwt", "v": value.raw}
-    if isinstance(value, GuidValue):
-        return {"t": "guid", "v": value.text}
-    if isinstance(value, datetime):
-        return {"t": "datetime", "v": value.isoformat()}
-    raise TypeError(f"cannot pass a {type(value).__name__} to a policy expression")
-
-
-def decode(typed: dict[str, Any]) -> Any:
-    kind, value = typed["t"], typed.get("v")
-    if kind in ("null", "string", "bool", "int", "long", "double"):
-        return value
-    value = str(value)
-    if kind == "json":
-        return JsonValue(value)
-    if kind == "jwt":
-        return JwtValue(value)
-    if kind == "guid":
-        return GuidValue(value)
-    if kind == "datetime":
-        return datetime.fromisoformat(value)
-    if kind == "timespan":
-        return float(value) / 1000.0
-    raise TypeError(f"unknown typed value {kind!r}")
-
-
-def as_text(value: Any) -> str:
-    """A value as APIM writes it into a header, query parameter or body (.NET ToString)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, JsonValue):
-        return value.text
-    if isinstance(value, JwtValue):
-        return value.raw
-    if isinstance(value, GuidValue):
-        return value.text
-    return str(value)
-
-
-class Variables(dict[str, Any]):
-    """context.Variables of one request: a dict that numbers its changes, so that the C# host is sent only the
-    variables set or removed since it last saw the request (ExpressionHost.evaluate)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.version = 0
-        self.changed: dict[str, int] = dict.fromkeys(self, 0)  # name -> the version that last changed it
-
-    def _touch(self, key: str) -> None:
-        self.version += 1
-        self.changed[key] = self.version
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        super().__setitem__(key, value)
-        self._touch(key)
-
-    def __delitem__(self, key: str) -> None:
-        super().__delitem__(key)
-        self._touch(key)
-
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        for key, value in dict(*args, **kwargs).items():
-            self[key] = value
-
-    def __ior__(self, other: Any) -> Variables:  # type: ignore[override,misc]
-        self.update(other)
-        return self
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        if key not in self:
-            self[key] = default
-        return self[key]
-
-    def pop(self, key: str, *default: Any) -> Any:  # type: ignore[override]
-        if key in self:
-            value = self[key]
-            del self[key]
-            return value
-        if default:
-            return default[0]
-        raise KeyError(key)
-
-    def popitem(self) -> tuple[str, Any]:
-        key = next(reversed(self))
-        return key, self.pop(key)
-
-    def clear(self) -> None:
-        for key in list(self):
-            del self[key]
-
-    def __copy__(self) -> Variables:
-        return Variables(self)
+# The values policies hand to expressions live in values.py; they are named here too, where callers find them.
+__all__ = [
+    "INT32",
+    "GuidValue",
+    "Headers",
+    "JsonValue",
+    "JwtValue",
+    "LastError",
+    "Message",
+    "RequestState",
+    "Response",
+    "Url",
+    "Variables",
+    "as_text",
+    "decode",
+    "encode",
+]
 
 
 class Headers:

@@ -19,7 +19,7 @@ from typing import Any
 
 from tools.csharp import compiler
 
-from .context import Variables, decode, encode
+from .values import Variables, decode, encode
 
 HOST_SOURCES = tuple(Path(__file__).with_name(name) for name in ("ApimRuntime.cs", "ApimSession.cs", "ApimHost.cs"))
 BUILD_DIR = Path(__file__).resolve().parents[2] / "build" / "emulator"
