@@ -1,6 +1,7 @@
 """Fixtures: each stack's program run once under the mock engine, and its raw configuration.
 
-Also, run once per session, what the tests of one area share across their modules: the chargeback statement.
+Also, run once per session, what the tests of one area share across their modules: the chargeback statement,
+and dev with content safety on.
 """
 
 from __future__ import annotations
@@ -64,3 +65,11 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> Result:
     from tests.chargeback_support import run_capture  # imported here: only the chargeback tests pay for it
 
     return run_capture(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def eight_levels() -> Recording:
+    """dev with content safety on, EightSeverityLevels (tests/content_safety_support.py), for its tests."""
+    from tests.content_safety_support import eight_levels_recording
+
+    return eight_levels_recording()
