@@ -12,13 +12,13 @@ from typing import Any
 
 from policies import rules
 from policies.rules import ALL_RULES
+from tests.support import DELETE
 from tools.guardrails import evaluate, load_pack_config
 from tools.harness import RecordedResource, Recording, Secret
 from tools.violations import Violation
 
 RULES = {rule.name: rule for rule in ALL_RULES}
 PROD_ONLY = ("prod-zone-redundancy", "prod-waf-prevention", "prod-protect-stateful", "prod-no-simulated-ptu")
-DELETE = object()
 
 
 def check(recording: Recording, rule: str, config: dict[str, Any] | None = None) -> list[Violation]:

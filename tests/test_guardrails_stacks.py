@@ -12,7 +12,7 @@ from tools.guardrails import evaluate, guardrail_violations, load_pack_config
 from tools.harness import Recording
 from tools.violations import collect
 
-# Reported on prod by design: the stated exceptions to "no local auth" (Content Safety, the external cache).
+# Reported on prod by design: the one stated exception to "no local auth" (the external cache's connection string).
 EXPECTED_REPORTS = {("prod", "local-auth-exceptions")}
 
 
