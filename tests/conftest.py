@@ -1,12 +1,21 @@
-"""Fixtures: each stack's program run once under the mock engine, and its raw configuration."""
+"""Fixtures: each stack's program run once under the mock engine, and its raw configuration.
+
+Also, run once per session, what the tests of one area share across their modules: the chargeback statement,
+and dev with content safety on.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support import raw_config, stack_recording
 from tools.csharp.compiler import INSTALL_HINT, mcs_available
 from tools.harness import Recording
+
+if TYPE_CHECKING:
+    from tests.chargeback_support import Result
 
 STACKS = ("dev", "prod")
 
@@ -48,3 +57,19 @@ def dev_config() -> dict:
 def prod_config() -> dict:
     """prod's configuration as data; change it only through tests.support.with_value (which copies)."""
     return raw_config("prod")
+
+
+@pytest.fixture(scope="session")
+def result(tmp_path_factory: pytest.TempPathFactory) -> Result:
+    """The chargeback command run over the test capture (tests/chargeback_support.py), for the chargeback tests."""
+    from tests.chargeback_support import run_capture  # imported here: only the chargeback tests pay for it
+
+    return run_capture(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def eight_levels() -> Recording:
+    """dev with content safety on, EightSeverityLevels (tests/content_safety_support.py), for its tests."""
+    from tests.content_safety_support import eight_levels_recording
+
+    return eight_levels_recording()

@@ -21,8 +21,8 @@ from components.access import ROLE_DEFINITIONS
 from components.settings.ingress import ROLE_PROPAGATION_SECONDS
 from policies import rules
 from policies.rules import PlanResource, uncovered_references
+from tests.guardrail_support import assert_fails, check, find
 from tests.support import only, problems, with_value
-from tests.test_guardrails import assert_fails, check, find
 from tools.azure_mocks import OBJECT_ID
 from tools.guardrails import load_pack_config, plan_resources, reconcile
 from tools.harness import RecordedResource, Recording, run_stack

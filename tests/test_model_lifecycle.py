@@ -19,8 +19,8 @@ from components.settings.openai import PROVISIONED_SKUS
 from policies import rules
 from policies.rules import ALL_RULES
 from policies.rules.openai import LIFECYCLE_FILE, LifecycleFileError, lifecycle_table, parse_lifecycle
+from tests.guardrail_support import assert_fails, changed, check, find
 from tests.support import only, problems, with_value
-from tests.test_guardrails import assert_fails, changed, check, find
 from tools.guardrails import load_pack_config, reconcile
 from tools.harness import Recording
 

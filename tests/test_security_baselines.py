@@ -9,9 +9,9 @@ import pytest
 
 from components.apim_baseline import HARDENED_PROTOCOLS, WEAK_CIPHERS
 from policies import rules
+from tests.guardrail_support import assert_fails, changed, check, edited, find
 from tests.support import DELETE as DELETE_KEY
 from tests.support import only, problems, with_value
-from tests.test_guardrails import assert_fails, changed, check, edited, find
 from tools.guardrails import load_pack_config, reconcile
 from tools.harness import Recording
 
