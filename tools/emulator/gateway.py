@@ -62,7 +62,10 @@ class Gateway:
         }
         # User-assigned identities of the gateway are only known after deployment: their client ids are the
         # named values the plan computes (stand-ins here); the system-assigned one has a fixed stand-in.
-        self.identity_ids = {model.named_values[n] for n in masked if "client-id" in n} | {SYSTEM_IDENTITY}
+        # On an existing service (model.existing_service) the program brings its identity by client id: the named
+        # value holds the known client id itself.
+        clients = {n for n in model.named_values if "client-id" in n and (model.existing_service or n in masked)}
+        self.identity_ids = {model.named_values[n] for n in clients} | {SYSTEM_IDENTITY}
         self.documents = Documents.load(
             model.service_policy,
             {a.api_id: a.policy for a in model.apis.values()},

@@ -132,6 +132,8 @@ class GatewayModel:
     llm_logging: frozenset[str] = frozenset()
     # The address prefix of the App Gateway's subnet, when an App Gateway (WAF) is the gateway's ingress.
     app_gateway_subnet: str | None = None
+    # The plan composes on an existing service it does not declare (model.py: its region is not in the plan).
+    existing_service: bool = False
 
     @property
     def primary_api(self) -> Api:

@@ -5,6 +5,16 @@ is required, the OpenAPI document it imports), its policy, products with their p
 subscriptions, policy fragments, backends (circuit breakers, pools), named values, loggers, and the Cognitive
 Services accounts with their deployments. Values the plan masks (`[secret]`) or only knows after deployment
 (`[computed]`) get stand-ins the emulator generates itself. The model's types: tools/emulator/gateway_model.py.
+
+The plan may declare the API Management service (the project's stacks) or none: a program composing the
+gateway's policies on an existing service (examples/existing-apim) declares only the service's children, each
+naming the service by `serviceName`. Then the service's name is the one they all name (children naming two
+services are refused), and its region, which Azure knows but the plan does not, is REGION_NOT_IN_PLAN: what
+the expressions read as `context.Deployment.Region` (the usage record's `gatewayRegion`), the token metrics'
+`Location` dimension and the LLM log's `Region`. The emulator never guesses it from other resources' locations:
+an existing service may well run in another region than the accounts the program adds. The existing service's
+user-assigned identity is the one whose client id the program hands its policies in a named value naming a
+client id (`...client-id`, tools/emulator/gateway.py), as a stack's plan does with its own identity's.
 """
 
 from __future__ import annotations
@@ -52,6 +62,9 @@ __all__ = [
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 MASKED = ("[secret]", "[computed]")
+# The gateway's region when the plan does not declare the service (see the module's docstring): not a region
+# name, so that no record made by the emulator passes for one that names where the service runs.
+REGION_NOT_IN_PLAN = "[not in the plan: existing service]"
 APIM = "azure-native:apimanagement:"
 
 
@@ -196,6 +209,22 @@ def load_plan(stack: str, *, plan_file: Path | None = None) -> dict[str, Any]:
     return plan_document(recording, [])
 
 
+def _existing_service(plan: dict[str, Any]) -> str:
+    """The name of the existing service a plan without one composes on: the `serviceName` every API Management
+    resource of the plan names."""
+    names = {
+        str(r["inputs"]["serviceName"])
+        for r in plan["resources"]
+        if r["type"].startswith(APIM) and isinstance(r.get("inputs"), dict) and r["inputs"].get("serviceName")
+    }
+    if len(names) != 1:
+        raise PlanError(
+            "the plan must declare one API Management service, it declares 0"
+            + (f", and its API Management resources name {len(names)} services: {sorted(names)}" if names else "")
+        )
+    return names.pop()
+
+
 def read_model(plan: dict[str, Any]) -> GatewayModel:
     """The gateway the plan would deploy: its APIs, products, subscriptions and backends."""
     by_type: dict[str, list[dict[str, Any]]] = {}
@@ -206,8 +235,12 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
         return by_type.get(APIM + kind, [])
 
     services = of("ApiManagementService")
-    if len(services) != 1:
+    if len(services) > 1:
         raise PlanError(f"the plan must declare one API Management service, it declares {len(services)}")
+    if services:
+        service_name, region = str(services[0].get("serviceName", "apim")), str(services[0].get("location", ""))
+    else:
+        service_name, region = _existing_service(plan), REGION_NOT_IN_PLAN
     apis_declared = of("Api")
     if not apis_declared:
         raise PlanError("the plan declares no API")
@@ -338,11 +371,10 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
             deployments=tuple(deployments.get(acc["accountName"], [])),
         )
 
-    service = services[0]
     return GatewayModel(
         stack=plan.get("stack", ""),
-        service_name=service.get("serviceName", "apim"),
-        region=service.get("location", ""),
+        service_name=service_name,
+        region=region,
         apis=apis,
         products=products,
         subscriptions=subscriptions,
@@ -354,4 +386,5 @@ def read_model(plan: dict[str, Any]) -> GatewayModel:
         service_policy=next((p["value"] for p in of("Policy")), None),
         llm_logging=_arm_llm_logging(by_type.get("azure-native:resources:Deployment", [])),
         app_gateway_subnet=_app_gateway_subnet(by_type),
+        existing_service=not services,
     )
