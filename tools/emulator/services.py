@@ -9,8 +9,10 @@ import math
 import operator
 import threading
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import compress, repeat
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -200,49 +202,93 @@ _ESTIMATE_MARGIN = 1e-9
 
 
 @dataclass
+class _Partition:
+    """The entries of one partition, in the order stored, with their unit vectors side by side (so that a lookup
+    scans them in C) and the soonest expiry (so that a lookup filters expired entries only when there are some)."""
+
+    entries: list[CacheEntry] = field(default_factory=list)
+    units: list[tuple[float, ...] | None] = field(default_factory=list)
+    soonest: datetime | None = None
+    # The length of every entry's unit vector, when all have one of the same length (None: some are all zeros,
+    # or lengths differ; then each entry is estimated on its own).
+    dimensions: int | None = None  # the first entry's
+    uniform: bool = True
+
+    def add(self, entry: CacheEntry) -> None:
+        length = None if entry.unit is None else len(entry.unit)
+        if length is None or (self.entries and length != self.dimensions):
+            self.uniform = False
+        if not self.entries:
+            self.dimensions = length
+        self.entries.append(entry)
+        self.units.append(entry.unit)
+        if self.soonest is None or entry.expires < self.soonest:
+            self.soonest = entry.expires
+
+    def without_expired(self, now: datetime) -> _Partition:
+        kept = _Partition()
+        for entry in self.entries:
+            if entry.expires > now:
+                kept.add(entry)
+        return kept
+
+
+@dataclass
 class VectorStore:
     """The semantic cache's store (Redis with RediSearch in Azure): entries per partition (the vary-by values),
     nearest by cosine distance, exactly as cosine_distance computes it (the first stored wins a tie).
 
-    Every entry is scanned: the distance of unit vectors, 1 - cos = |a - b|^2 / 2, is estimated in one C call
-    per entry (math.dist), and only entries whose estimate is within _ESTIMATE_MARGIN of the smallest get the
-    exact computation."""
+    Every entry is scanned: the distance of unit vectors, 1 - cos = |a - b|^2 / 2, is estimated from their
+    Euclidean distance (math.dist, mapped over the partition's unit vectors in C), and only entries whose estimate
+    is within _ESTIMATE_MARGIN of the smallest get the exact computation."""
 
     clock: Clock
-    entries: dict[str, list[CacheEntry]] = field(default_factory=dict)
+    partitions: dict[str, _Partition] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def nearest(self, partition: str, vector: list[float]) -> tuple[float, CacheEntry] | None:
         now = self.clock.now()
-        unit = _unit(vector)
         with self.lock:
-            stored = self.entries.get(partition, [])
-            live = [e for e in stored if e.expires > now]
-            if len(live) != len(stored):
-                self.entries[partition] = live
-        if not live:
+            part = self.partitions.get(partition)
+            if part is None:
+                return None
+            if part.soonest is not None and part.soonest <= now:
+                part = self.partitions[partition] = part.without_expired(now)
+            # Copies: a store during the scan appends to the partition's lists.
+            entries, units, dimensions = list(part.entries), list(part.units), part.dimensions if part.uniform else None
+        if not entries:
             return None
-        estimates = [
-            1.0
-            if unit is None or e.unit is None
-            else math.dist(unit, e.unit) ** 2 / 2
-            if len(e.unit) == len(unit)
-            else cosine_distance(vector, e.vector)
-            for e in live
-        ]
-        low = min(estimates) + _ESTIMATE_MARGIN
+        unit = _unit(vector)
+        if unit is None:
+            return 1.0, entries[0]  # cosine_distance of an all-zero vector is 1.0 to every entry: the first wins
+        if dimensions == len(unit):
+            distances = list(map(math.dist, repeat(unit), units))  # type: ignore[arg-type]  # uniform: no None
+            smallest = min(distances)
+            # estimate <= smallest estimate + margin, on the Euclidean scale: d^2 / 2 <= s^2 / 2 + margin
+            limit = math.sqrt(smallest * smallest + 2 * _ESTIMATE_MARGIN)
+            candidates: Iterable[int] = compress(range(len(entries)), map(limit.__ge__, distances))
+        else:
+            estimates = [
+                1.0
+                if u is None
+                else math.dist(unit, u) ** 2 / 2
+                if len(u) == len(unit)
+                else cosine_distance(vector, e.vector)
+                for e, u in zip(entries, units, strict=True)
+            ]
+            low = min(estimates) + _ESTIMATE_MARGIN
+            candidates = (i for i, estimate in enumerate(estimates) if estimate <= low)
         best: tuple[float, CacheEntry] | None = None
-        for entry, estimate in zip(live, estimates, strict=True):
-            if estimate <= low:
-                distance = cosine_distance(vector, entry.vector)
-                if best is None or distance < best[0]:
-                    best = (distance, entry)
+        for index in candidates:
+            distance = cosine_distance(vector, entries[index].vector)
+            if best is None or distance < best[0]:
+                best = (distance, entries[index])
         return best
 
     def store(self, partition: str, entry: CacheEntry) -> None:
         with self.lock:
-            self.entries.setdefault(partition, []).append(entry)
+            self.partitions.setdefault(partition, _Partition()).add(entry)
 
     def reset(self) -> None:
         with self.lock:
-            self.entries.clear()
+            self.partitions.clear()
