@@ -29,7 +29,7 @@ from typing import NotRequired, TypedDict
 import pulumi
 from pulumi_azure_native import apimanagement, monitor
 
-from .circuit_breaker import CircuitBreaker
+from .circuit_breaker import DEFAULT_BREAKER, CircuitBreaker
 from .diagnostics import no_payload_logging
 from .gateway_fragments import HEADERS
 
@@ -112,12 +112,6 @@ class GatewayAlertsArgs(TypedDict):
     tags: NotRequired[dict[str, str]]
     # The service's azuremonitor logger (GatewayPolicies' azureMonitorLoggerId); absent: the built-in one.
     azure_monitor_logger_id: NotRequired[pulumi.Input[str]]
-
-
-DEFAULT_BREAKER: CircuitBreaker = {
-    "failure_count": 3, "interval": "PT1M", "trip_duration": "PT1M",
-    "status_code_ranges": [{"min": 429, "max": 429}, {"min": 500, "max": 599}],
-}
 
 
 # Window sizes a log search alert accepts (minutes), the portal's "aggregation granularity" choices.

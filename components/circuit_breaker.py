@@ -19,6 +19,13 @@ class CircuitBreaker(TypedDict):
     status_code_ranges: list[StatusCodeRange]
 
 
+# Three 429s or 5xx within a minute trip a backend for at least a minute (longer when it sends Retry-After).
+DEFAULT_BREAKER: CircuitBreaker = {
+    "failure_count": 3, "interval": "PT1M", "trip_duration": "PT1M",
+    "status_code_ranges": [{"min": 429, "max": 429}, {"min": 500, "max": 599}],
+}
+
+
 def circuit_breaker_args(breaker: CircuitBreaker) -> apimanagement.BackendCircuitBreakerArgs:
     """The one breaker rule Azure allows per backend: trips on the configured codes, rests per Retry-After."""
     return apimanagement.BackendCircuitBreakerArgs(

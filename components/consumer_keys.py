@@ -60,7 +60,9 @@ class KeyDelivery(TypedDict):
     """One consumer's key, for the one principal that may read it."""
 
     consumer: str  # letters, digits and dashes: the secret is `consumer-key-<consumer>`
-    key: pulumi.Input[str]  # a secret
+    # Pass it as a secret (an Output marked secret, as GatewayPolicies' consumerKeys are): a plain value would sit
+    # in the component's inputs in the state.
+    key: pulumi.Input[str]
     reader_principal_id: pulumi.Input[str]
     reader_principal_type: NotRequired[str]  # "ServicePrincipal" (default), "User" or "Group"
 
@@ -86,7 +88,10 @@ class ConsumerKeyVaultArgs(TypedDict):
     protect_stateful: NotRequired[bool]
 
 
-_SECRET_NAME_PART = re.compile(r"^[A-Za-z0-9-]{1,114}$")
+# Key Vault secret names are letters, digits and dashes, and case-insensitive: lower case keeps two consumers
+# from sharing one secret.
+_SECRET_NAME_PART = re.compile(r"^[a-z0-9-]{1,114}$")
+PRINCIPAL_TYPES = ("ServicePrincipal", "User", "Group")
 
 
 class ConsumerKeyVault(pulumi.ComponentResource):
@@ -99,10 +104,15 @@ class ConsumerKeyVault(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ConsumerKeyVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("genai-gateway:keys:ConsumerKeyVault", name, None, opts)
+        seen: set[str] = set()
         for i, d in enumerate(args["deliveries"]):
-            if not _SECRET_NAME_PART.match(d["consumer"]):
-                raise ValueError(f"ConsumerKeyVault: deliveries[{i}].consumer = {d['consumer']!r}: letters, digits "
-                                 "and dashes (1-114), the Key Vault secret name's characters")
+            if not _SECRET_NAME_PART.match(d["consumer"]) or d["consumer"] in seen:
+                raise ValueError(f"ConsumerKeyVault: deliveries[{i}].consumer = {d['consumer']!r}: 1-114 lower-case "
+                                 "letters, digits and dashes (a Key Vault secret name's characters), once per vault")
+            seen.add(d["consumer"])
+            if d.get("reader_principal_type", "ServicePrincipal") not in PRINCIPAL_TYPES:
+                raise ValueError(f"ConsumerKeyVault: deliveries[{i}].reader_principal_type = "
+                                 f"{d.get('reader_principal_type')!r}: must be one of {', '.join(PRINCIPAL_TYPES)}")
         tags = dict(args.get("tags", {}))
         naming = Naming(args["name_prefix"], args["environment"], pulumi.Output.from_input(args["name_suffix"]))
         resource_group_name, location = args["resource_group_name"], args["location"]

@@ -12,7 +12,11 @@ from typing import NotRequired, TypedDict
 import pulumi
 
 from .backend_ids import account_backend_id, pool_backend_id
-from .circuit_breaker import CircuitBreaker
+from .circuit_breaker import DEFAULT_BREAKER, CircuitBreaker
+from .gateway_checks import CONSUMER_NAME_PATTERN, GatewayInputError, check_gateway_args, one_of
+from .token_telemetry import USAGE_LOGGER_NAME
+
+__all__ = ["GatewayInputError"]
 
 
 class BackendAccount(TypedDict):
@@ -41,12 +45,13 @@ class BackendPool(TypedDict):
     members: list[PoolMember]
 
 
-class Routing(TypedDict):
+class Routing(TypedDict, total=False):
+    # Default: 3 failures (429, 5xx) within PT1M trip a backend for PT1M, longer per its Retry-After.
     circuit_breaker: CircuitBreaker
-    # forward-request's timeout (30-240 s; Azure may drop idle connections beyond 240 s).
-    backend_timeout_seconds: NotRequired[int]
+    # forward-request's timeout (30-240 s, default 240; Azure may drop idle connections beyond 240 s).
+    backend_timeout_seconds: int
     # Names callers may use for a deployment (dated path or v1 body's model), alias -> deployment.
-    aliases: NotRequired[dict[str, str]]
+    aliases: dict[str, str]
 
 
 class TierAllowance(TypedDict):
@@ -65,7 +70,8 @@ class TokenLimits(TypedDict):
 class ConsumerQuota(TypedDict, total=False):
     tokens: int
     period: str  # "Hourly", "Daily", "Weekly", "Monthly" or "Yearly"
-    # Tokens a month the consumer's currency budget buys, before an explicit quota caps it (for outputs).
+    # Tokens a month the consumer's currency budget buys, before an explicit quota caps it: reported in the
+    # consumer's outputs, enforced through `tokens` (give both).
     from_budget: int
 
 
@@ -108,15 +114,15 @@ class GatewayPoliciesArgs(TypedDict):
     # The gateway identity's client id, which authentication-managed-identity presents to Azure OpenAI.
     identity_client_id: pulumi.Input[str]
     app_insights_logger_id: pulumi.Input[str]
-    # The Event Hubs logger of the usage records: its name is a literal in log-to-eventhub (no expressions
-    # there), its id makes the fragments wait for it.
-    usage_logger_name: str
+    # The Event Hubs logger of the usage records: its id makes the fragments wait for it; its name is a literal in
+    # log-to-eventhub (no expressions there), TokenTelemetryHub's `usage-eventhub` unless given.
     usage_logger_id: pulumi.Input[str]
     accounts: list[BackendAccount]
     pools: list[BackendPool]
-    routing: Routing
     token_limits: TokenLimits
     consumers: list[Consumer]
+    usage_logger_name: NotRequired[str]
+    routing: NotRequired[Routing]
     # HMAC the client IP in usage records (a bare SHA-256 of an IPv4 address is reversed by brute force).
     hash_client_ip: NotRequired[bool]
     sampling_percentage: NotRequired[float]
@@ -132,7 +138,7 @@ class GatewayPoliciesArgs(TypedDict):
 # --- what the component and the templates read -----------------------------------------------------------
 
 # As the settings check them (components/settings): names become ids, XML attribute values and KQL literals.
-_CONSUMER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
+_CONSUMER_NAME = re.compile(CONSUMER_NAME_PATTERN)
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 TIERS = ("high", "low")
 ACCOUNT_TIERS = ("ptu", "paygo")
@@ -229,26 +235,13 @@ class GatewayModel:
     app_gateway_subnet: str | None
 
 
-class GatewayInputError(ValueError):
-    """An input GatewayPolicies cannot render policies from, named by its path in the Args."""
-
-    def __init__(self, key: str, value: object, allowed: str) -> None:
-        super().__init__(f"GatewayPolicies: {key} = {value!r}: {allowed}")
-
-
-def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise GatewayInputError(key, value, f"must be one of {', '.join(allowed)}")
-    return value
-
-
 def _accounts(args: GatewayPoliciesArgs) -> tuple[Account, ...]:
     accounts = []
     for i, a in enumerate(args["accounts"]):
         if not _ACCOUNT_NAME.match(a["key"]):
             raise GatewayInputError(f"accounts[{i}].key", a["key"], "lower-case letters, digits and dashes")
         accounts.append(Account(
-            a["key"], _one_of(f"accounts[{i}].tier", a["tier"], ACCOUNT_TIERS), a["region"],
+            a["key"], one_of(f"accounts[{i}].tier", a["tier"], ACCOUNT_TIERS), a["region"],
             a.get("simulated", False), a["endpoint"], a["backend_url"],
         ))
     if not accounts:
@@ -282,7 +275,7 @@ def _quota(key: str, record: ConsumerQuota | None) -> Quota:
     if (tokens is None) != (period is None):
         raise GatewayInputError(key, dict(record), "tokens and period go together")
     if period is not None:
-        _one_of(f"{key}.period", period, QUOTA_PERIODS)
+        one_of(f"{key}.period", period, QUOTA_PERIODS)
     return Quota(tokens, period, record.get("from_budget"))
 
 
@@ -299,7 +292,7 @@ def _consumers(args: GatewayPoliciesArgs, deployments: set[str]) -> tuple[Consum
         consumers.append(ConsumerPolicy(
             name=c["name"],
             display_name=c.get("display_name") or c["name"],
-            tier=_one_of(f"consumers[{i}].tier", c["tier"], TIERS),
+            tier=one_of(f"consumers[{i}].tier", c["tier"], TIERS),
             deployments=tuple(c["deployments"]),
             tokens_per_minute=c["tokens_per_minute"],
             quota=_quota(f"consumers[{i}].quota", c.get("quota")),
@@ -310,19 +303,20 @@ def _consumers(args: GatewayPoliciesArgs, deployments: set[str]) -> tuple[Consum
 
 def gateway_model(args: GatewayPoliciesArgs) -> GatewayModel:
     """The Args as the component and its templates read them; raises GatewayInputError on what cannot work."""
+    check_gateway_args(args)
     accounts = _accounts(args)
     pools = _pools(args, accounts)
-    routing, limits = args["routing"], args["token_limits"]
+    routing, limits = args.get("routing", {}), args["token_limits"]
     included = tuple(args.get("included_fragments", []))
     for i, f in enumerate(included):
-        _one_of(f"included_fragments[{i}].section", f["section"], SECTIONS)
+        one_of(f"included_fragments[{i}].section", f["section"], SECTIONS)
     timeout = routing.get("backend_timeout_seconds", 240)
     if not 30 <= timeout <= 240:
         raise GatewayInputError("routing.backend_timeout_seconds", timeout, "from 30 to 240 seconds")
     return GatewayModel(
         accounts=accounts,
         pools=pools,
-        breaker=routing["circuit_breaker"],
+        breaker=routing.get("circuit_breaker", DEFAULT_BREAKER),
         backend_timeout_seconds=timeout,
         aliases=dict(routing.get("aliases", {})),
         global_tokens_per_minute=limits["global_tokens_per_minute"],
@@ -334,6 +328,6 @@ def gateway_model(args: GatewayPoliciesArgs) -> GatewayModel:
         hash_client_ip=args.get("hash_client_ip", False),
         sampling_percentage=args.get("sampling_percentage", 100.0),
         log_client_ip=args.get("log_client_ip", False),
-        usage_logger_name=args["usage_logger_name"],
+        usage_logger_name=args.get("usage_logger_name", USAGE_LOGGER_NAME),
         app_gateway_subnet=args.get("app_gateway_subnet"),
     )

@@ -121,7 +121,8 @@ class GatewayPolicies(pulumi.ComponentResource):
         # The fragments wait for the usage logger their log-to-eventhub names (its id).
         fragment_service = pulumi.Output.all(self._apim_name, args["usage_logger_id"]).apply(_first)
         fragments = self._fragments(fragment_service, depends_on=[*named_values, *pools])
-        apis = self._apis(args, fragments)
+        apis, logger = self._apis(args, fragments)
+        self.azure_monitor_logger_id = logger.id
         self.api_id = next(a.api.id for a in apis if a.spec == KEY_API)
         self.v1_api_id = next(a.api.id for a in apis if a.spec == KEY_V1_API)
         # Products link to the key APIs, dated and v1: subscriptions belong to key callers, and one key, allow-list
@@ -213,7 +214,10 @@ class GatewayPolicies(pulumi.ComponentResource):
             )
         return fragments
 
-    def _apis(self, args: GatewayPoliciesArgs, fragments: Sequence[pulumi.Resource]) -> list[DeclaredApi]:
+    def _apis(
+        self, args: GatewayPoliciesArgs, fragments: Sequence[pulumi.Resource]
+    ) -> tuple[list[DeclaredApi], apimanagement.Logger]:
+        """The APIs, and the service's azuremonitor logger their LLM logging writes through."""
         model = self._model
         included = model.included
         declared = []
@@ -254,8 +258,7 @@ class GatewayPolicies(pulumi.ComponentResource):
             log_client_ip=model.log_client_ip,
             parent=self,
         )
-        self.azure_monitor_logger_id = logger.id
-        return declared
+        return declared, logger
 
     # -- consumers --------------------------------------------------------------------------------------
     def _consumer(self, consumer: ConsumerPolicy, apis: Sequence[DeclaredApi]) -> ConsumerAccess:

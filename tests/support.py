@@ -7,7 +7,10 @@ import functools
 import json
 from typing import Any
 
+import pytest
+
 from components.settings import PROJECT, GatewaySettings, SettingsError, load_settings
+from tools import azure_mocks
 from tools.harness import Recording, run_stack
 from tools.stack_config import load_stack_config
 
@@ -82,3 +85,16 @@ def problems(config: dict[str, Any]) -> list[str]:
     except SettingsError as error:
         return [str(p) for p in error.problems]
     return []
+
+
+def declarations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the resources the mock engine is asked to create from now on (the test's monkeypatch undoes it)."""
+    declared: list[str] = []
+    original = azure_mocks.AzureMocks.new_resource
+
+    def spy(self: azure_mocks.AzureMocks, args: object) -> object:
+        declared.append(getattr(args, "name", "?"))
+        return original(self, args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(azure_mocks.AzureMocks, "new_resource", spy)
+    return declared

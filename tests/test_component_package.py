@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
-from pulumi.provider.experimental.component import ComponentProvider
 
-from components.provider import COMPONENTS, PACKAGE_NAME, PACKAGE_VERSION
+from components.provider import PACKAGE_NAME, PACKAGE_VERSION, provider
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent / "components"
 
@@ -24,7 +23,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent / "components"
 @cache
 def schema() -> dict[str, Any]:
     # The provider the plugin host serves computes its schema exactly so (no engine, no network).
-    return json.loads(ComponentProvider(COMPONENTS, PACKAGE_NAME, None, PACKAGE_VERSION).schema)
+    return json.loads(provider().schema)
 
 
 def resource(name: str) -> dict[str, Any]:
@@ -140,8 +139,9 @@ def test_required_inputs_are_the_args_without_defaults() -> None:
 
 def test_gateway_policies_need_the_service_the_accounts_and_the_consumers_but_no_optional_capability() -> None:
     required = set(resource("GatewayPolicies")["requiredInputs"])
-    assert {"apimName", "apimId", "accounts", "pools", "routing", "tokenLimits", "consumers"} <= required
-    assert not required & {"entraId", "includedFragments", "appGatewaySubnet", "hashClientIp"}
+    assert {"apimName", "apimId", "accounts", "pools", "tokenLimits", "consumers", "usageLoggerId"} <= required
+    assert not required & {"entraId", "includedFragments", "appGatewaySubnet", "hashClientIp", "routing",
+                            "usageLoggerName"}
 
 
 def test_an_included_fragment_is_named_plainly_and_waited_for_by_its_resource_id() -> None:
@@ -215,7 +215,7 @@ def test_the_plugin_runs_this_directory_with_the_python_runtime() -> None:
     assert plugin["runtime"]["name"] == "python"
     main = (PACKAGE_DIR / "__main__.py").read_text()
     assert "serve()" in main and 'if __name__ == "__main__"' in main
-    assert "component_provider_host(COMPONENTS" in (PACKAGE_DIR / "provider.py").read_text()
+    assert "main(provider(), sys.argv[1:])" in (PACKAGE_DIR / "provider.py").read_text()
 
 
 def test_the_wheel_ships_the_package_with_its_plugin_files(tmp_path: Path) -> None:
@@ -268,3 +268,43 @@ def test_the_plugin_entry_point_starts_the_provider_and_reports_its_port() -> No
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+def test_whole_numbers_from_another_language_stay_whole_in_the_rendered_policies() -> None:
+    # The engine sends every number as a float; the SDK's mapper of pulumi 3.272 keeps the float (see provider.py).
+    from components.gateway_fragments import HEADERS
+    from components.gateway_inputs import gateway_model
+    from components.policy_templates import render
+    from tests.test_gateway_inputs import valid
+
+    wire = json.loads(json.dumps(camel(valid())), parse_int=float)
+    host = provider()
+    args = host.map_inputs(wire, host._component_defs["GatewayPolicies"])
+    model = gateway_model(args)
+    policy = render("product-policy", consumer=model.consumers[0], headers=HEADERS)
+    assert 'tokens-per-minute="5000"' in policy and 'token-quota="1000000"' in policy
+    assert model.pools[0].members[0].priority == 1 and isinstance(model.backend_timeout_seconds, int)
+
+
+def test_a_fraction_where_a_whole_number_belongs_is_refused_with_its_path() -> None:
+    from pulumi.errors import InputPropertyError
+
+    from tests.test_gateway_inputs import valid
+
+    wire = camel(valid())
+    wire["consumers"][0]["tokensPerMinute"] = 12.5
+    host = provider()
+    with pytest.raises(InputPropertyError, match=r"consumers\[0\]\.tokensPerMinute = 12\.5: must be a whole number"):
+        host.map_inputs(wire, host._component_defs["GatewayPolicies"])
+
+
+def camel(value: Any) -> Any:
+    """Args as another language sends them: camelCase names."""
+    if isinstance(value, dict):
+        return {_camel(k): camel(v) for k, v in value.items()}
+    return [camel(v) for v in value] if isinstance(value, list) else value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)

@@ -85,6 +85,26 @@ def test_optional_inputs_default_to_the_private_choice() -> None:
         ("routing.backend_timeout_seconds", 600, "routing.backend_timeout_seconds", "from 30 to 240 seconds"),
         ("included_fragments", [{"fragment_id": "x", "section": "backend", "resource_id": "id"}],
          "included_fragments[0].section", "one of inbound, outbound"),
+        ("accounts.1.key", "ptu", "accounts[].key", "account keys must be unique"),
+        ("pools.0.members.1.account", "ptu", "pools[0].members[].account", "each account at most once"),
+        ("pools.0.deployment", 'gpt"5', "pools[0].deployment", "letters, digits, hyphens"),
+        ("consumers.0.deployments", [], "consumers[0].deployments", "at least one deployment"),
+        ("consumers.0.tokens_per_minute", 0, "consumers[0].tokens_per_minute", "at least 1"),
+        ("consumers.0.quota", {"from_budget": 10}, "consumers[0].quota", "give tokens and period"),
+        ("consumers.0.entra_client_app_ids", ["not-a-guid"], "consumers[0].entra_client_app_ids[0]", "a GUID"),
+        ("consumers.0.entra_client_app_ids", ["00000000-0000-0000-0000-000000000001"],
+         "consumers[0].entra_client_app_ids", "needs entra_id"),
+        ("entra_id", {"tenant_id": "contoso", "audiences": ["api://gw"]}, "entra_id.tenant_id", "a GUID"),
+        ("entra_id", {"tenant_id": "00000000-0000-0000-0000-000000000001", "audiences": ["api://gw"]}, "entra_id",
+         "no consumer lists entra_client_app_ids"),
+        ("routing.circuit_breaker.interval", "60s", "routing.circuit_breaker.interval", "ISO 8601 duration"),
+        ("routing.circuit_breaker.status_code_ranges", [{"min": 500, "max": 599}],
+         "routing.circuit_breaker.status_code_ranges", "must cover 429"),
+        ("routing.aliases", {"chat": "gpt-4o"}, "routing.aliases.chat", "a deployment with a pool: gpt-5.4"),
+        ("routing.aliases", {"gpt-5.4": "gpt-5.4"}, "routing.aliases.gpt-5.4", "must not shadow a deployment"),
+        ("usage_logger_name", "<usage>", "usage_logger_name", "an APIM logger id"),
+        ("token_limits.low.share_of_unused", 1.5, "token_limits.low.share_of_unused", "from 0 to 1"),
+        ("app_gateway_subnet", "10.0.2.0/33", "app_gateway_subnet", "an IPv4 CIDR"),
     ],
 )
 def test_an_input_the_policies_cannot_use_is_refused_with_its_name_the_value_and_what_is_allowed(
@@ -95,3 +115,39 @@ def test_an_input_the_policies_cannot_use_is_refused_with_its_name_the_value_and
     message = str(error.value)
     assert message.startswith(f"GatewayPolicies: {key} = ")
     assert allowed in message
+
+
+def test_optional_routing_defaults_to_the_breaker_the_stacks_use() -> None:
+    args: Any = valid()
+    del args["routing"]
+    model = gateway_model(args)
+    assert model.breaker["failure_count"] == 3 and model.breaker["trip_duration"] == "PT1M"
+    assert model.usage_logger_name == "usage-eventhub"
+
+
+def _vault_args(**delivery: Any) -> Any:
+    return {
+        "name_prefix": "gw", "environment": "dev", "name_suffix": "abcde", "location": "swedencentral",
+        "resource_group_name": "rg", "private_endpoint_subnet_id": "subnet", "private_dns_zone_id": "zone",
+        "deliveries": [{"consumer": "team-alpha", "key": "k", "reader_principal_id": "p", **delivery}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("delivery", "allowed"),
+    [
+        ({"consumer": "Team-Alpha"}, "lower-case letters, digits and dashes"),
+        ({"reader_principal_type": "Robot"}, "must be one of ServicePrincipal, User, Group"),
+    ],
+)
+def test_a_key_delivery_the_vault_cannot_hold_is_refused_before_the_vault_is_declared(
+    delivery: dict[str, str], allowed: str
+) -> None:
+    import pulumi
+
+    from components.consumer_keys import ConsumerKeyVault
+    from tools.azure_mocks import AzureMocks
+
+    pulumi.runtime.set_mocks(AzureMocks("inputs"), project="genai-gateway", stack="inputs", preview=False)
+    with pytest.raises(ValueError, match=allowed):
+        ConsumerKeyVault("keys", _vault_args(**delivery))

@@ -11,8 +11,7 @@ from pydantic import BaseModel
 
 from components.settings import PROJECT, GatewaySettings, SettingsError
 from components.settings.forms import allowed_form
-from tests.support import only, problems, with_value
-from tools import azure_mocks
+from tests.support import declarations, only, problems, with_value
 from tools.harness import run_stack
 
 SUBNET = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-spoke/providers/Microsoft.Network"
@@ -146,14 +145,7 @@ def test_every_pattern_checked_setting_declares_its_form_in_words() -> None:
 def test_a_form_error_stops_the_program_before_any_resource_is_declared(
     dev_config: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    declared: list[str] = []
-    original = azure_mocks.AzureMocks.new_resource
-
-    def spy(self: azure_mocks.AzureMocks, args: object) -> object:
-        declared.append(getattr(args, "name", "?"))
-        return original(self, args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(azure_mocks.AzureMocks, "new_resource", spy)
+    declared = declarations(monkeypatch)
     with pytest.raises(SettingsError) as error:
         run_stack("dev", overrides={"location": "Sweden Central"})
     assert f"{PROJECT}:location: 'Sweden Central': must be an Azure region name" in str(error.value)

@@ -7,8 +7,7 @@ import json
 import pytest
 
 from components.settings import PROJECT, SettingsError, load_settings
-from tests.support import DELETE, only, parse, problems, with_value
-from tools import azure_mocks
+from tests.support import DELETE, declarations, only, parse, problems, with_value
 from tools.harness import run_stack
 
 
@@ -161,14 +160,7 @@ def test_secret_values_never_appear_in_errors(dev_config: dict) -> None:
 def test_bad_settings_stop_the_program_before_any_resource_is_declared(
     dev_config: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    declared: list[str] = []
-    original = azure_mocks.AzureMocks.new_resource
-
-    def spy(self: azure_mocks.AzureMocks, args: object) -> object:
-        declared.append(getattr(args, "name", "?"))
-        return original(self, args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(azure_mocks.AzureMocks, "new_resource", spy)
+    declared = declarations(monkeypatch)
     with pytest.raises(SettingsError) as error:
         run_stack("dev", overrides={"apim": {**dev_config["apim"], "sku": "Basic"}})
     assert f"{PROJECT}:apim.sku: 'Basic'" in str(error.value)

@@ -11,6 +11,13 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, PositiveFloat
 
+from ..gateway_checks import (
+    ALIAS_NAME_PATTERN,
+    CONSUMER_NAME_PATTERN,
+    GUID_PATTERN,
+    ISO_DURATION_PATTERN,
+    MAX_POOL_MEMBERS,
+)
 from ..gateway_inputs import BackendPool, PoolMember
 from .base import Model, Problem, item_key
 from .forms import Form, matching
@@ -22,25 +29,18 @@ if TYPE_CHECKING:
 Strategy = Literal["roundRobin", "weighted", "priority"]
 Tier = Literal["high", "low"]
 QuotaPeriod = Literal["Hourly", "Daily", "Weekly", "Monthly", "Yearly"]
-GUID_FORM = Form(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-    "a GUID such as '00000000-0000-0000-0000-000000000000'",
-)
-GUID = GUID_FORM.pattern
+GUID_FORM = Form(GUID_PATTERN, "a GUID such as '00000000-0000-0000-0000-000000000000'")
 CURRENCY = Form(r"^[A-Z]{3}$", "a three-letter ISO 4217 currency code in capitals, such as 'USD' or 'EUR'")
 ISO_DURATION = Form(
-    r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$",
+    ISO_DURATION_PATTERN,
     "an ISO 8601 duration of days, hours, minutes and seconds, such as 'PT1M', 'PT30S' or 'PT1H'",
 )
 # A consumer's name becomes its product id (`consumer-<name>`), its subscription id and a KQL literal.
 CONSUMER_NAME = Form(
-    r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$",
+    CONSUMER_NAME_PATTERN,
     "2 to 40 lowercase letters, digits or dashes, starting with a letter and not ending with a dash, "
     "such as 'team-alpha'",
 )
-# A model alias is written into policy expressions and URL paths: the characters Azure allows in deployment names.
-ALIAS_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-MAX_POOL_MEMBERS = 30
 PRICE_TABLE_NAME = "components/pricing/prices.json"
 # Priority spill-over: provisioned capacity first, pay-as-you-go below it (lower number = served first).
 TIER_PRIORITY = {"ptu": 1, "paygo": 2}
@@ -138,7 +138,7 @@ class RoutingSettings(Model):
     def _alias_problems(self, key: str, deployments: set[str]) -> Iterable[Problem]:
         known = ", ".join(sorted(deployments))
         for alias, target in self.aliases.items():
-            if not re.match(ALIAS_NAME, alias):
+            if not re.match(ALIAS_NAME_PATTERN, alias):
                 yield Problem(key, repr(alias),
                               "an alias is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
             if alias in deployments:
@@ -301,7 +301,7 @@ def consumer_problems(consumers: list[ConsumerSettings], key: str, whole: Gatewa
                 yield Problem(f"{at}.deployments[{j}]", repr(d),
                               f"unknown deployment (deployments: {', '.join(sorted(known))})")
         for j, app_id in enumerate(c.entra_client_app_ids):
-            if not re.match(GUID, app_id):
+            if not re.match(GUID_PATTERN, app_id):
                 yield Problem(f"{at}.entraClientAppIds[{j}]", repr(app_id), "must be an application (client) id GUID")
             elif app_ids[app_id.lower()] > 1:
                 yield Problem(f"{at}.entraClientAppIds[{j}]", repr(app_id), "an application calls as one consumer only")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from ..gateway_checks import DEPLOYMENT_NAME_PATTERN
 from .base import Model, Problem, item_key
 from .forms import REGION, Form, matching
 
@@ -57,7 +58,7 @@ ACCOUNT_NAME = Form(
     "lowercase letters, digits and hyphens, starting and ending with a letter or digit, such as 'paygo-1'",
 )
 DEPLOYMENT_NAME = Form(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$",
+    DEPLOYMENT_NAME_PATTERN,
     "2 to 64 letters, digits, hyphens, underscores or periods, starting with a letter or digit, such as 'gpt-4.1'",
 )
 MODEL_NAME = Form(

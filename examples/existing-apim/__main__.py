@@ -31,7 +31,9 @@ principal_id, client_id = config.require("gatewayPrincipalId"), config.require("
 
 
 def snake_keys(value: Any) -> Any:
-    """Stack config is camelCase (`tokensPerMinute`); the Args records are Python's snake_case."""
+    """Stack config is camelCase (`tokensPerMinute`); the Args records are Python's snake_case.
+
+    Every key is renamed: this config has records only (no map whose keys are names, such as aliases)."""
     if isinstance(value, dict):
         return {re.sub(r"(?<!^)([A-Z])", r"_\1", k).lower(): snake_keys(v) for k, v in value.items()}
     return [snake_keys(v) for v in value] if isinstance(value, list) else value
@@ -78,7 +80,8 @@ policies = GatewayPolicies("policies", {
     "identity_client_id": client_id, "app_insights_logger_id": config.require("appInsightsLoggerId"),
     "usage_logger_name": USAGE_LOGGER_NAME, "usage_logger_id": telemetry.usage_logger_id,
     "accounts": [
-        {"key": a.key, "tier": a.tier, "region": a.region, "endpoint": a.endpoint, "backend_url": a.backend_url}
+        {"key": a.key, "tier": a.tier, "region": a.region, "simulated": a.simulated, "endpoint": a.endpoint,
+         "backend_url": a.backend_url}
         for a in openai.accounts
     ],
     "pools": pools,
