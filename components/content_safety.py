@@ -26,6 +26,7 @@ from .diagnostics import DiagnosticSetting, diagnostic_setting_spec, send_logs
 from .naming import Naming
 from .policy_templates import render
 from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
+from .waits import waiting
 
 CONTENT_SAFETY_DNS_ZONE = "privatelink.cognitiveservices.azure.com"
 # Private endpoint sub-resource (group id).
@@ -114,7 +115,7 @@ class ContentSafety(pulumi.ComponentResource):
         tags = dict(args.get("tags", {}))
         resource_group_name = args["resource_group_name"]
         # The service name resolved together with the service id: its children wait for the service.
-        service_name = pulumi.Output.all(args["apim_name"], args["apim_id"]).apply(lambda v: v[0])
+        service_name = waiting(args["apim_name"], args["apim_id"])
         roles_on_account = [role_assignment_spec(r) for r in args.get("role_assignments", [])]
 
         self.account = self._account(tags)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .gateway_inputs import Consumer, GatewayPoliciesArgs
 
 # Shared with the settings (components/settings/gateway.py and openai.py), which check the same names.
+ACCOUNT_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 CONSUMER_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
 DEPLOYMENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
 # An alias is written into policy expressions and URL paths: the characters Azure allows in deployment names.

@@ -13,7 +13,7 @@ import pulumi
 
 from .backend_ids import account_backend_id, pool_backend_id
 from .circuit_breaker import DEFAULT_BREAKER, CircuitBreaker
-from .gateway_checks import CONSUMER_NAME_PATTERN, GatewayInputError, check_gateway_args, one_of
+from .gateway_checks import ACCOUNT_NAME_PATTERN, GatewayInputError, check_gateway_args, one_of
 from .token_telemetry import USAGE_LOGGER_NAME
 
 __all__ = ["GatewayInputError"]
@@ -138,8 +138,7 @@ class GatewayPoliciesArgs(TypedDict):
 # --- what the component and the templates read -----------------------------------------------------------
 
 # As the settings check them (components/settings): names become ids, XML attribute values and KQL literals.
-_CONSUMER_NAME = re.compile(CONSUMER_NAME_PATTERN)
-_ACCOUNT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_ACCOUNT_NAME = re.compile(ACCOUNT_NAME_PATTERN)
 TIERS = ("high", "low")
 ACCOUNT_TIERS = ("ptu", "paygo")
 SECTIONS = ("inbound", "outbound")
@@ -282,9 +281,6 @@ def _quota(key: str, record: ConsumerQuota | None) -> Quota:
 def _consumers(args: GatewayPoliciesArgs, deployments: set[str]) -> tuple[ConsumerPolicy, ...]:
     consumers = []
     for i, c in enumerate(args["consumers"]):
-        if not _CONSUMER_NAME.match(c["name"]):
-            raise GatewayInputError(f"consumers[{i}].name", c["name"],
-                                    "2-40 lower-case letters, digits and dashes, starting with a letter")
         unknown = sorted(set(c["deployments"]) - deployments)
         if unknown:
             raise GatewayInputError(f"consumers[{i}].deployments", unknown,

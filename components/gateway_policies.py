@@ -34,6 +34,7 @@ from .openai_api import (
     declare_llm_logging,
 )
 from .policy_templates import render
+from .waits import waiting
 
 API_ID = KEY_API.api_id
 API_PATH = KEY_API.path
@@ -41,10 +42,6 @@ ENTRA_API_PATH = ENTRA_API.path
 V1_API_ID = KEY_V1_API.api_id
 V1_API_PATH = KEY_V1_API.path
 ENTRA_V1_API_PATH = ENTRA_V1_API.path
-
-
-def _first(values: list[str]) -> str:
-    return values[0]
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,7 @@ class GatewayPolicies(pulumi.ComponentResource):
         self._apim_name, self._apim_id = args["apim_name"], args["apim_id"]
         # The service name resolved together with the service id: what is declared on it first waits for it; the
         # rest waits for those (their names or ids are its inputs).
-        self._service_name = pulumi.Output.all(args["apim_name"], args["apim_id"]).apply(_first)
+        self._service_name = waiting(args["apim_name"], args["apim_id"])
         # Rendered documents by name, for the policy lint and for review.
         self.documents: dict[str, str] = {}
 
@@ -119,7 +116,7 @@ class GatewayPolicies(pulumi.ComponentResource):
                 )
             )
         # The fragments wait for the usage logger their log-to-eventhub names (its id).
-        fragment_service = pulumi.Output.all(self._apim_name, args["usage_logger_id"]).apply(_first)
+        fragment_service = waiting(self._apim_name, args["usage_logger_id"])
         fragments = self._fragments(fragment_service, depends_on=[*named_values, *pools])
         apis, logger = self._apis(args, fragments)
         self.azure_monitor_logger_id = logger.id

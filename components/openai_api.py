@@ -40,6 +40,7 @@ from pulumi_azure_native import apimanagement
 from .arm_deployment import arm_deployment
 from .diagnostics import no_payload_logging
 from .gateway_fragments import HEADERS
+from .waits import waiting
 
 Surface = Literal["dated", "v1"]
 
@@ -123,11 +124,6 @@ class DeclaredApi:
     policy: apimanagement.ApiPolicy
 
 
-def _waiting(name: pulumi.Input[str], *ids: pulumi.Input[str]) -> pulumi.Output[str]:
-    """The service name, resolved together with resource ids: a resource given it waits for those resources."""
-    return pulumi.Output.all(name, *ids).apply(lambda values: values[0])
-
-
 def declare_api(
     name: str,
     spec: ApiSpec,
@@ -168,7 +164,7 @@ def declare_api(
             header="api-key", query="api-key"
         ),
         resource_group_name=resource_group_name,
-        service_name=_waiting(apim_name, apim_id),
+        service_name=waiting(apim_name, apim_id),
         opts=pulumi.ResourceOptions(parent=parent),
     )
     operations = (
@@ -176,7 +172,7 @@ def declare_api(
         if spec.surface == "dated"
         else []
     )
-    policy_service_name = _waiting(apim_name, *policy_waits_for) if policy_waits_for else apim_name
+    policy_service_name = waiting(apim_name, *policy_waits_for) if policy_waits_for else apim_name
     api_policy = apimanagement.ApiPolicy(
         f"{name}-policy",
         api_id=api.name,
@@ -292,7 +288,7 @@ def declare_llm_logging(
         is_buffered=True,
         description="Azure Monitor resource logs (ApiManagementGatewayLogs, ApiManagementGatewayLlmLog)",
         resource_group_name=resource_group_name,
-        service_name=_waiting(apim_name, apim_id),
+        service_name=waiting(apim_name, apim_id),
         opts=pulumi.ResourceOptions(parent=parent),
     )
     arm_deployment(

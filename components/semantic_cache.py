@@ -21,6 +21,7 @@ from .diagnostics import DiagnosticSetting, DiagnosticSettingSpec, diagnostic_se
 from .naming import Naming
 from .policy_templates import render
 from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
+from .waits import waiting
 
 REDIS_PORT = 10000
 CACHE_ID = "semantic-cache"
@@ -100,7 +101,7 @@ class SemanticCache(pulumi.ComponentResource):
         naming = Naming(args["name_prefix"], args["environment"], pulumi.Output.from_input(args["name_suffix"]))
         resource_group_name, location = args["resource_group_name"], args["location"]
         # The service name resolved together with the service id: its children wait for the service.
-        self._service_name = pulumi.Output.all(args["apim_name"], args["apim_id"]).apply(lambda v: v[0])
+        self._service_name = waiting(args["apim_name"], args["apim_id"])
         child = pulumi.ResourceOptions(parent=self)
         self.documents: dict[str, str] = {}
 

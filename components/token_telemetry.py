@@ -17,6 +17,7 @@ from .diagnostics import DiagnosticSettingSpec, send_logs
 from .naming import Naming
 from .private_link import PrivateEndpointSpec, private_endpoint, zone_id
 from .role_propagation import after_propagation
+from .waits import waiting
 
 # The APIM logger id policies name in `<log-to-eventhub logger-id="...">` (expressions are not allowed there).
 USAGE_LOGGER_NAME = "usage-eventhub"
@@ -191,7 +192,7 @@ class TokenTelemetryHub(pulumi.ComponentResource):
             f"{name}-logger",
             logger_id=USAGE_LOGGER_NAME,
             # The service name resolved together with the service id: the logger waits for the service.
-            service_name=pulumi.Output.all(args["apim_name"], args["apim_id"]).apply(lambda v: v[0]),
+            service_name=waiting(args["apim_name"], args["apim_id"]),
             resource_group_name=resource_group_name,
             logger_type="azureEventHub",
             description="Usage records to Event Hubs, authenticated with the gateway's managed identity",

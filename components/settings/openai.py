@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ..gateway_checks import DEPLOYMENT_NAME_PATTERN
+from ..gateway_checks import ACCOUNT_NAME_PATTERN, DEPLOYMENT_NAME_PATTERN
 from .base import Model, Problem, item_key
 from .forms import REGION, Form, matching
 
@@ -54,7 +54,7 @@ PROVISIONED_UPGRADE_OPTION = "NoAutoUpgrade"
 
 # The account name is used in Azure names and as the gateway's backend id.
 ACCOUNT_NAME = Form(
-    r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+    ACCOUNT_NAME_PATTERN,
     "lowercase letters, digits and hyphens, starting and ending with a letter or digit, such as 'paygo-1'",
 )
 DEPLOYMENT_NAME = Form(
