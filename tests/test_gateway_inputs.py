@@ -141,13 +141,48 @@ def _vault_args(**delivery: Any) -> Any:
     ],
 )
 def test_a_key_delivery_the_vault_cannot_hold_is_refused_before_the_vault_is_declared(
-    delivery: dict[str, str], allowed: str
+    delivery: dict[str, str], allowed: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pulumi
-
     from components.consumer_keys import ConsumerKeyVault
-    from tools.azure_mocks import AzureMocks
 
-    pulumi.runtime.set_mocks(AzureMocks("inputs"), project="genai-gateway", stack="inputs", preview=False)
+    declared = _mocked(monkeypatch)
     with pytest.raises(ValueError, match=allowed):
         ConsumerKeyVault("keys", _vault_args(**delivery))
+    assert declared == []
+
+
+def test_gateway_policies_refuse_bad_input_before_declaring_any_resource(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.gateway_policies import GatewayPolicies
+
+    declared = _mocked(monkeypatch)
+    with pytest.raises(GatewayInputError, match=r"consumers\[0\]\.tier = 'gold'"):
+        GatewayPolicies("policies", broken("consumers.0.tier", "gold"))
+    assert declared == []
+
+
+def _mocked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The mock engine, and the names of the Azure resources constructed from now on.
+
+    Recorded as each is constructed (the mock engine itself only hears of them later, asynchronously)."""
+    import pulumi
+
+    from tools.azure_mocks import AzureMocks
+
+    declared: list[str] = []
+    original = pulumi.CustomResource.__init__
+
+    def spy(self: pulumi.CustomResource, t: str, name: str, *args: Any, **kwargs: Any) -> None:
+        declared.append(name)
+        original(self, t, name, *args, **kwargs)
+
+    monkeypatch.setattr(pulumi.CustomResource, "__init__", spy)
+    pulumi.runtime.set_mocks(AzureMocks("inputs"), project="genai-gateway", stack="inputs", preview=False)
+    return declared
+
+
+def test_the_declaration_spy_sees_a_valid_gateway_declare_its_resources(monkeypatch: pytest.MonkeyPatch) -> None:
+    from components.gateway_policies import GatewayPolicies
+
+    declared = _mocked(monkeypatch)
+    GatewayPolicies("policies", valid())
+    assert "policies-openai-ptu" in declared and "policies-consumer-team-alpha" in declared
